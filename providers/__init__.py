@@ -1,0 +1,1 @@
+"""Providers: the outside world (clouds, machines) behind one protocol, `providers.base.Provider`."""
