@@ -148,7 +148,10 @@ class Journal(Protocol):
         """Record the provider id the moment it is known (before waiting for the object to be ready)."""
 
     def phase(self, name: str) -> None:
-        """Report progress (shown to the user; install phases are also recorded in state)."""
+        """Report progress to the user (e.g. "waiting for action 42", "kexec"); not recorded in state.
+
+        Anything that must survive a crash (an install phase reached) goes through `record`'s `private`.
+        """
 
 
 @dataclass(frozen=True)
@@ -158,6 +161,9 @@ class ApplyRequest:
     action: Action  # CREATE, UPDATE, DELETE for clouds; INSTALL, NIXOS_UPDATE for machines
     planned: Mapping[str, Any]  # fully known configuration values at the time of the call
     prior: RecordedResource | None
+    # what an earlier, interrupted attempt at this same step recorded with `journal.intend` (request ids,
+    # names): reuse them so a retry after a crash is idempotent. Empty when there was no such attempt.
+    pending: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
