@@ -1,0 +1,85 @@
+"""Evaluate one instance's configuration at apply time, when what it references has been applied.
+
+The scope is built from the live state for instances already applied (their real ids and addresses) and
+from the plan for the rest, over just the declarations this one depends on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import networkx as nx
+
+from reconciler.config.loader import Configuration
+from reconciler.config.scope import ConfigScope, split_address
+from reconciler.errors import ConfigError, ConfigErrors
+from reconciler.plan.expansion import InstanceSpec, collect_value
+from reconciler.plan.model import Plan
+from reconciler.plan.planner import Planner, evaluate_locals
+from reconciler.state.document import StateDoc
+from reconciler.values import UNKNOWN
+
+
+class Reevaluator:
+    def __init__(self, planner: Planner, plan: Plan) -> None:
+        self.planner = planner
+        self.config: Configuration = planner.config
+        self.expansions = planner.expansions()
+        self.plan_values = {c.address: c.after for c in plan.changes if c.after is not None}
+        self.specs: dict[str, InstanceSpec] = {s.address: s for specs in self.expansions.values() for s in specs}
+
+    def _value(self, address: str, state: StateDoc) -> Any:
+        res = state.resources.get(address)
+        if res is not None and res.id is not None and res.pending is None:
+            return dict(res.attributes)
+        return self.plan_values.get(address, UNKNOWN)
+
+    def evaluate(self, address: str, state: StateDoc) -> dict[str, Any]:
+        """The instance's attributes evaluated against `state`; values still unknown stay UNKNOWN."""
+        from reconciler.config.evaluator import evaluate
+
+        spec = self.specs[address]
+        decl_address = split_address(address)[0]
+        needed = nx.ancestors(self.planner.graph, decl_address)
+        order = [n for n in self.planner.order if n in needed]
+        locals_: dict[str, Any] = {}
+        resources: dict[str, dict[str, Any]] = {}
+        scope = ConfigScope(self.config.directory, self.planner.variables, locals_, resources)
+        errors: list[ConfigError] = []
+        for node in order:
+            if node.startswith("local."):
+                evaluate_locals([node[6:]], self.config, scope, locals_, errors)
+            elif node in self.config.decls.resources:
+                decl = self.config.decls.resources[node]
+                specs = self.expansions[node]
+                values = {s.address: self._value(s.address, state) for s in specs}
+                resources.setdefault(decl.type, {})[decl.name] = collect_value(decl, specs, values)
+        if errors:
+            raise ConfigErrors(errors)
+        iscope = spec.scope(scope)
+        return {name: evaluate(expr, iscope) for name, expr in spec.decl.attributes.items()}
+
+
+def inconsistencies(planned: Mapping[str, Any] | None, now: Mapping[str, Any]) -> list[str]:
+    """Attributes whose value was known at plan time and is different now."""
+    if planned is None:
+        return []
+    out = []
+    for key, value in now.items():
+        before = planned.get(key, UNKNOWN)
+        if value is None or _known_equal_or_unknown(before, value):
+            continue
+        out.append(key)
+    return out
+
+
+def _known_equal_or_unknown(planned: Any, now: Any) -> bool:
+    if planned is UNKNOWN:
+        return True
+    if isinstance(planned, dict) and isinstance(now, dict):
+        return set(planned) == set(now) and all(_known_equal_or_unknown(planned[k], now[k]) for k in planned)
+    if isinstance(planned, list) and isinstance(now, list):
+        return len(planned) == len(now) and all(_known_equal_or_unknown(a, b) for a, b in zip(planned, now,
+                                                                                              strict=True))
+    return bool(planned == now)

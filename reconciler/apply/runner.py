@@ -1,0 +1,202 @@
+"""Carry out a plan: build the action graph, walk it, run each step through its provider with a
+write-ahead journal, keep state written after every step, then record outputs."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from providers.base import ApplyRequest, ResourceKind
+from reconciler.actions import Action
+from reconciler.apply.hooks import Hooks
+from reconciler.apply.journal import StateWriter, StepJournal
+from reconciler.apply.reevaluate import Reevaluator, inconsistencies
+from reconciler.apply.walker import WalkResult, walk
+from reconciler.errors import ReconcilerError
+from reconciler.plan.graph import build_graph
+from reconciler.plan.inventory import write_inventory
+from reconciler.plan.model import Plan, ResourceChange
+from reconciler.plan.planner import Planner
+from reconciler.plan.refresh import recorded
+from reconciler.registry import ProviderSet
+from reconciler.state.document import ResourceState, StateDoc
+from reconciler.values import UNKNOWN, is_known
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    parallelism: int = 10
+
+
+class InconsistentPlanError(ReconcilerError):
+    pass
+
+
+class Runner:
+    def __init__(self, plan: Plan, planner: Planner, providers: ProviderSet, writer: StateWriter,
+                 hooks: Hooks, options: ApplyOptions) -> None:
+        self.plan = plan
+        self.planner = planner
+        self.providers = providers
+        self.writer = writer
+        self.hooks = hooks
+        self.options = options
+        self.changes = {c.address: c for c in plan.changes}
+        self.reeval = Reevaluator(planner, plan)
+
+    async def run(self, stop: asyncio.Event | None = None) -> WalkResult:
+        if self.plan.refreshed_state is not None:
+            self._adopt_refreshed()
+        self._write_inventory()
+        graph = build_graph(self.plan)
+        limits = {name: self.providers.get(name).max_parallel
+                  for name in {self.changes[n].provider for n in graph.nodes}}
+        result = await walk(graph, self._step, parallelism=self.options.parallelism,
+                            group_of=lambda n: self.changes[n].provider, group_limits=limits, stop=stop,
+                            on_skip=self.hooks.on_skip)
+        self._write_outputs()
+        self._write_inventory()
+        return result
+
+    def _adopt_refreshed(self) -> None:
+        """Persist what the plan's refresh found (adoptions, vanished objects) before acting on it."""
+        refreshed = StateDoc.loads_json(self.plan.refreshed_state) if self.plan.refreshed_state else None
+        if refreshed is not None:
+            self.writer.update(lambda d: replace(d, resources=refreshed.resources))
+
+    def _write_inventory(self) -> None:
+        if not self.planner.decls.services:
+            return
+        try:
+            values = {a: dict(r.attributes) for a, r in self.writer.doc.resources.items()}
+            for c in self.plan.changes:
+                if c.address not in values and c.after is not None:
+                    values[c.address] = dict(c.after)
+            inventory = _live_inventory(self.plan.inventory, values)
+            write_inventory(self.planner.config.directory, inventory)
+        except OSError as e:
+            raise ReconcilerError(f"cannot write inventory.json: {e.strerror}") from None
+
+    # ------------------------------------------------------------------------------------ one step
+    async def _step(self, address: str) -> None:
+        change = self.changes[address]
+        self.hooks.pre_step(address, change.action)
+        started = time.monotonic()
+        error: BaseException | None = None
+        try:
+            await self._execute(change)
+        except BaseException as e:
+            error = e
+            raise
+        finally:
+            self.hooks.post_step(address, change.action, error, time.monotonic() - started)
+
+    async def _execute(self, c: ResourceChange) -> None:
+        prior = self.writer.get(c.address)
+        if c.action is Action.DORMANT:  # an installed machine whose VM goes away: forget the install
+            if prior is not None:
+                private = {k: v for k, v in prior.private.items() if k != "install_phase"}
+                attrs = {k: v for k, v in prior.attributes.items() if k != "toplevel"}
+                self.writer.put(replace(prior, attributes=attrs, private=private))
+            return
+        if c.action is Action.DELETE:
+            if prior is None or prior.id is None or c.kind == ResourceKind.MACHINE.value:
+                self.writer.drop(c.address)
+                return
+            await self._call(c, Action.DELETE, dict(prior.attributes), prior)
+            return
+        config = self.reeval.evaluate(c.address, self.writer.doc)
+        if c.kind == ResourceKind.MACHINE.value:
+            self._write_inventory()
+        drift = inconsistencies(c.after, config)
+        if drift:
+            raise InconsistentPlanError(f"{c.address}: {', '.join(drift)} changed since the plan was made",
+                                        hint="run reconciler plan again")
+        if not is_known(config):
+            missing = sorted(k for k, v in config.items() if not is_known(v))
+            raise ReconcilerError(f"{c.address}: {', '.join(missing)} still unknown at apply time")
+        planned = dict(config)
+        if c.after is not None and "toplevel" in c.after and c.after["toplevel"] is not UNKNOWN:
+            planned.setdefault("toplevel", c.after["toplevel"])
+        if c.action is Action.REPLACE:
+            if prior is not None and prior.id is not None and not c.create_before_destroy:
+                await self._call(c, Action.DELETE, dict(prior.attributes), prior)
+                prior = self.writer.get(c.address)
+            old = prior
+            await self._call(c, Action.CREATE, planned, None)
+            if c.create_before_destroy and old is not None and old.id is not None:
+                await self.providers.for_type(c.type).apply(
+                    ApplyRequest(c.address, c.type, Action.DELETE, dict(old.attributes), recorded(old)),
+                    StepJournal(self.writer, c.address, c.type, Action.DELETE, c.dependencies,
+                                lambda p: self.hooks.on_phase(c.address, p)))
+            return
+        await self._call(c, c.action, planned, prior)
+
+    async def _call(self, c: ResourceChange, action: Action, planned: Mapping[str, Any],
+                    prior: ResourceState | None) -> None:
+        provider = self.providers.for_type(c.type)
+        current = self.writer.get(c.address)
+        pending = dict(current.pending or {}) if current is not None and current.pending else {}
+        if pending.get("action") != action.value:
+            pending = {}
+        journal = StepJournal(self.writer, c.address, c.type, action, c.dependencies,
+                              lambda p: self.hooks.on_phase(c.address, p))
+        request = ApplyRequest(c.address, c.type, action, planned,
+                               recorded(prior) if prior is not None and prior.id is not None else None, pending)
+        response = await provider.apply(request, journal)
+        if response.id is None:
+            self.writer.drop(c.address)
+            return
+        self.writer.put(ResourceState(c.address, c.type, response.id, dict(response.attributes),
+                                      dict(response.private), c.dependencies, None))
+
+    # ------------------------------------------------------------------------------------ outputs
+    def _write_outputs(self) -> None:
+        from reconciler.config.evaluator import evaluate
+        from reconciler.config.scope import ConfigScope
+        from reconciler.plan.expansion import collect_value
+
+        decls = self.planner.decls
+        if not decls.outputs:
+            return
+        doc = self.writer.doc
+        resources: dict[str, dict[str, Any]] = {}
+        for address, decl in decls.resources.items():
+            specs = self.reeval.expansions[address]
+            values = {s.address: (dict(doc.resources[s.address].attributes) if s.address in doc.resources
+                                  else None) for s in specs}
+            resources.setdefault(decl.type, {})[decl.name] = collect_value(decl, specs, values)
+        locals_: dict[str, Any] = {}
+        scope = ConfigScope(self.planner.config.directory, self.planner.variables, locals_, resources)
+        from reconciler.plan.planner import evaluate_locals
+
+        errors: list[Any] = []
+        evaluate_locals([n[6:] for n in self.planner.order if n.startswith("local.")], self.planner.config,
+                        scope, locals_, errors)
+        outputs: dict[str, dict[str, Any]] = {}
+        for name, out in sorted(decls.outputs.items()):
+            try:
+                value = evaluate(out.expr, scope)
+            except ReconcilerError:
+                value = None
+            outputs[name] = {"value": None if value is UNKNOWN else value, "sensitive": out.sensitive}
+        self.writer.update(lambda d: d.with_outputs(outputs))
+
+
+def _live_inventory(planned: Mapping[str, Any], values: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """The plan's inventory with member addresses filled in from what is known now."""
+    from reconciler.plan.inventory import machine_name
+
+    hosts = {machine_name(a): v.get("target_host") for a, v in values.items() if a.startswith("nixos_machine.")}
+    out: dict[str, Any] = {}
+    for machine, entry in planned.items():
+        services = {}
+        for svc, data in entry.get("services", {}).items():
+            members = {role: [{"name": m["name"], "address": hosts.get(m["name"])} for m in ms]
+                       for role, ms in data.get("members", {}).items()}
+            services[svc] = {**data, "members": members}
+        out[machine] = {"services": services}
+    return out

@@ -1,0 +1,80 @@
+"""An asyncio walk of a DAG: ready nodes start in sorted order up to a global limit and per-group limits;
+a failed node's descendants are skipped and reported once with the root cause; a stop request lets running
+nodes finish and starts no new ones. It knows nothing of plans, providers or terminals."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import networkx as nx
+
+
+@dataclass
+class WalkResult:
+    done: list[str] = field(default_factory=list)
+    failed: dict[str, BaseException] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)  # node -> the failed node it depended on
+    not_started: list[str] = field(default_factory=list)  # left out by a stop request
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.skipped and not self.not_started
+
+
+async def walk(g: nx.DiGraph, run: Callable[[str], Awaitable[None]], *, parallelism: int,
+               group_of: Callable[[str], str] = lambda n: "", group_limits: dict[str, int] | None = None,
+               stop: asyncio.Event | None = None, on_skip: Callable[[str, str], None] | None = None) -> WalkResult:
+    result = WalkResult()
+    remaining = {n: g.in_degree(n) for n in g.nodes}
+    ready = sorted(n for n, d in remaining.items() if d == 0)
+    running: dict[asyncio.Task[None], str] = {}
+    global_slots = asyncio.Semaphore(max(1, parallelism))
+    limits = {k: asyncio.Semaphore(max(1, v)) for k, v in (group_limits or {}).items()}
+    stop = stop or asyncio.Event()
+
+    async def guarded(node: str) -> None:
+        limit = limits.get(group_of(node))
+        async with global_slots:
+            if limit is None:
+                await run(node)
+            else:
+                async with limit:
+                    await run(node)
+
+    def skip_descendants(node: str, cause: str) -> None:
+        for d in sorted(nx.descendants(g, node)):
+            if d not in result.skipped and d not in result.failed:
+                result.skipped[d] = cause
+                remaining.pop(d, None)
+                if on_skip:
+                    on_skip(d, cause)
+
+    while ready or running:
+        while ready and not stop.is_set() and len(running) < max(1, parallelism) * 2:
+            node = ready.pop(0)
+            running[asyncio.create_task(guarded(node))] = node
+        if not running:
+            break
+        finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+        newly_ready: list[str] = []
+        for task in sorted(finished, key=lambda t: running[t]):
+            node = running.pop(task)
+            exc = task.exception() if not task.cancelled() else asyncio.CancelledError()
+            if exc is not None:
+                result.failed[node] = exc
+                skip_descendants(node, node)
+                continue
+            result.done.append(node)
+            for succ in g.successors(node):
+                if succ in remaining:
+                    remaining[succ] -= 1
+                    if remaining[succ] == 0:
+                        newly_ready.append(succ)
+        ready = sorted(set(ready) | set(newly_ready))
+        if stop.is_set() and not running:
+            break
+    started = set(result.done) | set(result.failed) | set(result.skipped)
+    result.not_started = sorted(n for n in g.nodes if n not in started)
+    return result

@@ -1,0 +1,136 @@
+"""Static references between declarations: checked (nothing undeclared), then turned into a graph.
+
+Nodes are `local.NAME`, resource addresses `TYPE.NAME` and `output.NAME`; an edge runs from what is
+referenced to what references it. A cycle is reported with every member and where it was written.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+
+import networkx as nx
+
+from reconciler.config import syntax as s
+from reconciler.config.blockspec import RESOURCE_TYPES
+from reconciler.config.decls import Declarations, ResourceDecl
+from reconciler.errors import ConfigError, ConfigErrors, GraphCycleError, SourcePos
+
+BUILTIN_ROOTS = frozenset({"var", "local", "path", "count", "each", "self", "terraform"})
+
+
+def expr_references(expr: s.Expr) -> list[s.Reference]:
+    from reconciler.config.evaluator import references
+
+    return references(expr)
+
+
+def resource_exprs(decl: ResourceDecl) -> Iterator[s.Expr]:
+    yield from decl.attributes.values()
+    for meta in (decl.count, decl.for_each, decl.enabled):
+        if meta is not None:
+            yield meta
+    yield from decl.depends_on
+
+
+def _suggest(name: str, options: list[str]) -> str | None:
+    close = difflib.get_close_matches(name, options, n=1)
+    return f'did you mean "{close[0]}"?' if close else None
+
+
+class _Checker:
+    def __init__(self, decls: Declarations) -> None:
+        self.decls = decls
+        self.errors: list[ConfigError] = []
+
+    def target(self, ref: s.Reference, *, owner: ResourceDecl | None) -> str | None:
+        """The declaration node a reference points at (None for var/path/count/each), after checking it."""
+        d = self.decls
+        root, steps = ref.root, ref.steps
+        first = steps[0] if steps else None
+        if root == "var":
+            if first not in d.variables:
+                self.errors.append(ConfigError(f'reference to undeclared variable "var.{first}"', ref.pos,
+                                               hint=_suggest(str(first), list(d.variables))))
+            return None
+        if root == "local":
+            if first not in d.locals:
+                self.errors.append(ConfigError(f'reference to undeclared local value "local.{first}"', ref.pos,
+                                               hint=_suggest(str(first), list(d.locals))))
+                return None
+            return f"local.{first}"
+        if root == "count":
+            if owner is None or owner.count is None:
+                self.errors.append(ConfigError('"count.index" can only be used in a resource that sets count', ref.pos))
+            return None
+        if root == "each":
+            if owner is None or owner.for_each is None:
+                self.errors.append(ConfigError('"each" can only be used in a resource that sets for_each', ref.pos))
+            return None
+        if root in ("path", "terraform", "self"):
+            return None
+        if root in RESOURCE_TYPES:
+            if first is None:
+                self.errors.append(ConfigError(f'a reference to "{root}" needs a resource name: {root}.NAME', ref.pos))
+                return None
+            address = f"{root}.{first}"
+            if address not in d.resources:
+                names = [a for a in d.resources if a.startswith(root + ".")]
+                self.errors.append(ConfigError(f'reference to undeclared resource "{address}"', ref.pos,
+                                               hint=_suggest(address, names)))
+                return None
+            if owner is not None and address == owner.address:
+                self.errors.append(ConfigError(f'resource "{address}" refers to itself', ref.pos))
+                return None
+            return address
+        if "_" in root and root not in BUILTIN_ROOTS:
+            self.errors.append(ConfigError(f'unknown resource type "{root}" in reference', ref.pos,
+                                           hint=_suggest(root, sorted(RESOURCE_TYPES))))
+            return None
+        self.errors.append(ConfigError(f'unknown name "{root}"', ref.pos,
+                                       hint=_suggest(root, ["var", "local", "count", "each", "path",
+                                                            *sorted(RESOURCE_TYPES)])))
+        return None
+
+
+def declaration_graph(decls: Declarations) -> nx.DiGraph:
+    """The checked graph of declarations; ConfigErrors for undeclared references, GraphCycleError for cycles."""
+    checker = _Checker(decls)
+    g: nx.DiGraph = nx.DiGraph()
+    positions: dict[str, SourcePos] = {}
+    for name, attr in decls.locals.items():
+        node = f"local.{name}"
+        g.add_node(node)
+        positions[node] = attr.pos
+        for ref in expr_references(attr.expr):
+            dep = checker.target(ref, owner=None)
+            if dep:
+                g.add_edge(dep, node)
+    for address, decl in decls.resources.items():
+        g.add_node(address)
+        positions[address] = decl.pos
+        for expr in resource_exprs(decl):
+            for ref in expr_references(expr):
+                dep = checker.target(ref, owner=decl)
+                if dep:
+                    g.add_edge(dep, address)
+    for name, out in decls.outputs.items():
+        node = f"output.{name}"
+        g.add_node(node)
+        positions[node] = out.pos
+        for ref in expr_references(out.expr):
+            dep = checker.target(ref, owner=None)
+            if dep:
+                g.add_edge(dep, node)
+    if checker.errors:
+        raise ConfigErrors(checker.errors)
+    try:
+        cycle = nx.find_cycle(g)
+    except nx.NetworkXNoCycle:
+        return g
+    members = [u for u, _ in cycle]
+    first = min(members, key=lambda m: (positions[m].file, positions[m].line))
+    start = members.index(first)
+    ordered = members[start:] + members[:start]
+    raise GraphCycleError("dependency cycle: " + " -> ".join([*ordered, ordered[0]]), positions[first],
+                          hint="break the cycle by removing one of these references")

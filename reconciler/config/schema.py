@@ -1,0 +1,163 @@
+"""Check evaluated blocks against the JSON Schemas in `schemas/`, with one clear line per problem.
+
+jsonschema does the checking. For speed on fleets of thousands of resources a resource's attributes are
+checked one by one against their property subschemas with a memo keyed on the value (names differ, most
+other values repeat), and the object's own keywords (required, unknown attributes, the cross-attribute
+`x-rules`) are checked on the attribute names. A value known only after apply (UNKNOWN) satisfies every
+keyword; it is checked again when it is known, at apply.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterator, Mapping
+from functools import cache
+from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import ValidationError
+
+import schemas
+from reconciler.errors import ConfigError, SourcePos
+from reconciler.values import UNKNOWN
+
+
+def _tolerant_validator_class() -> Any:
+    base = jsonschema.Draft202012Validator
+    checker = base.TYPE_CHECKER.redefine_many(
+        {name: (lambda fn: lambda c, inst: inst is UNKNOWN or fn(c, inst))(base.TYPE_CHECKER._type_checkers[name])
+         for name in ("string", "number", "integer", "boolean", "array", "object", "null")})
+
+    def skip_unknown(fn: Callable[..., Iterator[ValidationError]]) -> Callable[..., Iterator[ValidationError]]:
+        def wrapped(validator: Any, value: Any, instance: Any, schema: Any) -> Iterator[ValidationError]:
+            if instance is UNKNOWN:
+                return iter(())
+            return fn(validator, value, instance, schema) or iter(())
+        return wrapped
+
+    validators = {k: skip_unknown(v) for k, v in base.VALIDATORS.items()}
+    return jsonschema.validators.extend(base, validators=validators, type_checker=checker)
+
+
+Validator = _tolerant_validator_class()
+
+_JSON_TYPES = {str: "a string", bool: "a bool", int: "a number", float: "a number", list: "a list",
+               dict: "a map", type(None): "null"}
+_WANT = {"string": "a string", "boolean": "a bool", "integer": "a whole number", "number": "a number",
+         "array": "a list", "object": "a map", "null": "null"}
+
+
+def _path(parts: Any) -> str:
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out
+
+
+def _message(err: ValidationError, prefix: str) -> tuple[str, str | None]:
+    """(message, hint) for one jsonschema error, worded for a Terraform user."""
+    where = _path([*([prefix] if prefix else []), *err.absolute_path])
+    custom = err.schema.get("x-message") if isinstance(err.schema, dict) else None
+    if err.validator == "type":
+        want = err.validator_value if isinstance(err.validator_value, list) else [err.validator_value]
+        got = _JSON_TYPES.get(type(err.instance), type(err.instance).__name__)
+        return f'"{where}" must be {" or ".join(_WANT.get(w, w) for w in want)}, not {got}', None
+    if err.validator == "additionalProperties":
+        extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
+        name = extra[0] if extra else "?"
+        close = difflib.get_close_matches(name, list(err.schema.get("properties", {})), n=1)
+        full = f"{where}.{name}" if where else name
+        return f'unknown argument "{full}"', (f'did you mean "{close[0]}"?' if close else None)
+    if err.validator == "required":
+        missing = err.message.split("'")[1] if "'" in err.message else err.message
+        full = f"{where}.{missing}" if where else missing
+        return f'missing required argument "{full}"', None
+    if err.validator == "enum":
+        return f'"{where}" must be one of {", ".join(map(repr, err.validator_value))}', None
+    if err.validator in ("pattern", "propertyNames") and custom:
+        return f'"{where}" {custom}', None
+    if custom:
+        return f'"{where}" {custom}', None
+    if err.validator in ("minItems", "maxItems"):
+        return f'"{where}": {err.message}', None
+    return f'"{where}": {err.message}', None
+
+
+def _freeze(value: Any) -> Any:
+    if value is None or isinstance(value, str | bool | int | float):
+        return (type(value), value)
+    return repr(value)
+
+
+class BlockSchema:
+    """One schema of `schemas/`, ready to check evaluated attribute maps."""
+
+    def __init__(self, schema: Mapping[str, Any]) -> None:
+        self.properties: Mapping[str, Any] = schema.get("properties", {})
+        self.required: tuple[str, ...] = tuple(schema.get("required", ()))
+        self.closed = schema.get("additionalProperties", True) is False
+        whole = {k: v for k, v in schema.items() if k not in ("x-rules",)}
+        self._whole = Validator(whole)
+        self._props = {k: Validator(v) for k, v in self.properties.items()}
+        self._rules = [(Validator({k: v for k, v in r.items() if not k.startswith("x-")}), r)
+                       for r in schema.get("x-rules", ())]
+        self._rule_keys = frozenset(k for _, r in self._rules for k in _mentioned(r))
+        self._memo: dict[tuple[str, Any], list[tuple[str, str | None]]] = {}
+
+    def check(self, values: Mapping[str, Any], pos_of: Callable[[str], SourcePos], *,
+              settings: Mapping[str, Any] | None = None) -> list[ConfigError]:
+        """Problems with `values` (None means unset); `pos_of(attr)` gives the line to name."""
+        errors: list[ConfigError] = []
+        present = {k: v for k, v in values.items() if v is not None}
+        if self.closed:
+            for key in present:
+                if key not in self.properties:
+                    close = difflib.get_close_matches(key, list(self.properties), n=1)
+                    errors.append(ConfigError(f'unknown argument "{key}"', pos_of(key),
+                                              hint=f'did you mean "{close[0]}"?' if close else None))
+        for key in self.required:
+            if key not in present:
+                errors.append(ConfigError(f'missing required argument "{key}"', pos_of(""),
+                                          hint=f'add {key} = ...'))
+        for key, value in present.items():
+            validator = self._props.get(key)
+            if validator is None or value is UNKNOWN:
+                continue
+            memo_key = (key, _freeze(value))
+            found = self._memo.get(memo_key)
+            if found is None:
+                found = [_message(e, key) for e in validator.iter_errors(value)]
+                self._memo[memo_key] = found
+            errors.extend(ConfigError(msg, pos_of(key), hint=hint) for msg, hint in found)
+        for validator, rule in self._rules:
+            skip = rule.get("x-unless-provider-setting")
+            if skip and settings and settings.get(skip):
+                continue
+            projection = {k: v for k, v in present.items() if k in self._rule_keys}
+            if not validator.is_valid(projection):
+                attr = rule.get("x-attribute", "")
+                errors.append(ConfigError(rule["x-message"], pos_of(attr if attr in present else "")))
+        return errors
+
+    def check_plain(self, values: Mapping[str, Any], pos: SourcePos, what: str) -> list[ConfigError]:
+        """Check a small block (provider, backend, vars...) in one jsonschema pass."""
+        return [ConfigError(f"{what}: {msg}", pos, hint=hint)
+                for msg, hint in (_message(e, "") for e in self._whole.iter_errors(dict(values)))]
+
+
+def _mentioned(rule: Any) -> Iterator[str]:
+    if isinstance(rule, dict):
+        for k, v in rule.items():
+            if (k == "required" and isinstance(v, list)) or (k == "properties" and isinstance(v, dict)):
+                yield from v
+            else:
+                yield from _mentioned(v)
+    elif isinstance(rule, list):
+        for item in rule:
+            yield from _mentioned(item)
+
+
+@cache
+def block_schema(name: str) -> BlockSchema:
+    """The checker for schema `name` (e.g. "resources/hcloud_server")."""
+    return BlockSchema(schemas.load(name))

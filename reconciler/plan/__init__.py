@@ -1,0 +1,1 @@
+"""Plans: what will change, why, in which order, and how to show it."""

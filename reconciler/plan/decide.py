@@ -1,0 +1,82 @@
+"""Pure decisions: given what is recorded, what is wanted and what the provider said, which action and why.
+
+The core decides every action; a provider only contributes its planned values and which changed attributes
+force a replacement (as in Terraform's providers/provider.go boundary).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from providers.base import PlanResponse, ResourceKind, TypeInfo
+from reconciler.actions import Action
+from reconciler.reasons import Reason
+from reconciler.state.document import ResourceState
+from reconciler.values import UNKNOWN
+
+INSTALL_DONE = "done"
+
+
+def changed_attributes(planned: Mapping[str, Any], prior: Mapping[str, Any], info: TypeInfo,
+                       ignore: Iterable[str]) -> tuple[str, ...]:
+    skip = set(info.computed) | set(ignore)
+    keys = sorted((set(planned) | set(prior)) - skip)
+    return tuple(k for k in keys if planned.get(k) is UNKNOWN or planned.get(k) != prior.get(k))
+
+
+def decide_cloud(prior: ResourceState | None, resp: PlanResponse, info: TypeInfo,
+                 ignore: Iterable[str]) -> tuple[Action, Reason, tuple[str, ...], tuple[str, ...]]:
+    """(action, reason, changed attributes, attributes forcing replacement) for an active cloud instance."""
+    if prior is None or prior.id is None:
+        return Action.CREATE, Reason.NEW, (), ()
+    ignore = tuple(ignore)
+    changed = changed_attributes(resp.planned, prior.attributes, info, ignore)
+    replace = tuple(a for a in resp.requires_replace if a not in ignore)
+    if replace:
+        return Action.REPLACE, Reason.REPLACE_ATTRIBUTE, changed, replace
+    if changed:
+        return Action.UPDATE, Reason.UPDATE_ATTRIBUTE, changed, ()
+    return Action.NOOP, Reason.NONE, (), ()
+
+
+def install_enabled(config: Mapping[str, Any]) -> bool:
+    blocks = config.get("install") or []
+    if blocks and isinstance(blocks, list) and isinstance(blocks[0], dict):
+        return blocks[0].get("enabled", True) is not False
+    return True
+
+
+def decide_machine(prior: ResourceState | None, planned: Mapping[str, Any], config: Mapping[str, Any],
+                   host_recreated: bool) -> tuple[Action, Reason]:
+    """(action, reason) for an active NixOS machine."""
+    installs = install_enabled(config)
+    phase = (prior.private.get("install_phase") if prior else None)
+    if installs and host_recreated:
+        return Action.INSTALL, Reason.INSTALL_HOST_RECREATED
+    if installs and (prior is None or phase != INSTALL_DONE):
+        return Action.INSTALL, (Reason.INSTALL_RESUME if phase else Reason.INSTALL_NEW_HOST)
+    recorded = prior.attributes.get("toplevel") if prior else None
+    wanted = planned.get("toplevel", UNKNOWN)
+    if recorded is None:
+        return Action.NIXOS_UPDATE, Reason.NIXOS_CHANGED
+    if wanted is not UNKNOWN and wanted != recorded:
+        return Action.NIXOS_UPDATE, Reason.NIXOS_CHANGED
+    current = prior.attributes.get("current_toplevel") if prior else None
+    if current is not None and current != recorded:
+        return Action.NIXOS_UPDATE, Reason.NIXOS_DRIFT
+    return Action.NOOP, Reason.NONE
+
+
+def decide_inactive(prior: ResourceState | None, kind: ResourceKind, disabled: bool) -> tuple[Action, Reason]:
+    """A disabled instance, or one dormant because something it references is disabled."""
+    if kind is ResourceKind.CLOUD and prior is not None and prior.id is not None:
+        return Action.DELETE, (Reason.DISABLED if disabled else Reason.DORMANT_UPSTREAM)
+    return Action.DORMANT, (Reason.DORMANT_DISABLED if disabled else Reason.DORMANT_UPSTREAM)
+
+
+def with_unknown_computed(values: Mapping[str, Any], info: TypeInfo) -> dict[str, Any]:
+    out = dict(values)
+    for name in info.computed:
+        out[name] = UNKNOWN
+    return out

@@ -1,0 +1,102 @@
+"""The plan as a value: resource changes with their actions and reasons, and what a saved plan must carry
+to be applied exactly (the configuration snapshot, variables, and the state serial and lineage it was made
+against)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler.actions import Action
+from reconciler.reasons import Reason
+
+PLAN_FORMAT = "reconciler-plan"
+PLAN_FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ResourceChange:
+    address: str
+    type: str
+    name: str
+    provider: str
+    kind: str  # "cloud" | "machine"
+    action: Action
+    reason: Reason
+    before: Mapping[str, Any] | None
+    after: Mapping[str, Any] | None  # may hold UNKNOWN
+    dependencies: tuple[str, ...] = ()  # instance addresses this one depends on
+    requires_replace: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()  # attribute names whose value changes
+    notes: tuple[str, ...] = ()
+    sensitive: tuple[str, ...] = ()
+    dormant_because: str | None = None
+    create_before_destroy: bool = False
+
+
+@dataclass(frozen=True)
+class CostLine:
+    currency: str
+    before: float
+    after: float
+
+    @property
+    def delta(self) -> float:
+        return self.after - self.before
+
+
+@dataclass(frozen=True)
+class Cost:
+    """Monthly cost of the recorded fleet (before) and the planned one (after), per currency."""
+
+    lines: tuple[CostLine, ...]
+    unpriced: tuple[str, ...] = ()  # addresses with no known price
+    sources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Plan:
+    lineage: str
+    serial: int
+    state_exists: bool
+    changes: tuple[ResourceChange, ...]
+    config: Mapping[str, str]  # file name -> text
+    variables: Mapping[str, Any]
+    sensitive_variables: frozenset[str] = frozenset()
+    targets: tuple[str, ...] = ()
+    destroy: bool = False
+    refreshed: bool = False
+    cost: Cost | None = None
+    after_edges: tuple[tuple[str, str], ...] = ()  # inventory `after`: (first, then) machine addresses
+    inventory: Mapping[str, Any] = field(default_factory=dict)
+    created: str = ""
+    refreshed_state: Mapping[str, Any] | None = None  # state content after refresh (adoptions), if refreshed
+
+    def change(self, address: str) -> ResourceChange:
+        for c in self.changes:
+            if c.address == address:
+                return c
+        raise KeyError(address)
+
+    @property
+    def has_changes(self) -> bool:
+        return any(c.action.is_change for c in self.changes)
+
+    def counts(self) -> dict[str, int]:
+        n = {"add": 0, "change": 0, "destroy": 0, "install": 0, "update": 0}
+        for c in self.changes:
+            if c.action is Action.CREATE:
+                n["add"] += 1
+            elif c.action is Action.UPDATE:
+                n["change"] += 1
+            elif c.action is Action.DELETE:
+                n["destroy"] += 1
+            elif c.action is Action.REPLACE:
+                n["add"] += 1
+                n["destroy"] += 1
+            elif c.action is Action.INSTALL:
+                n["install"] += 1
+            elif c.action is Action.NIXOS_UPDATE:
+                n["update"] += 1
+        return n

@@ -1,0 +1,295 @@
+"""Make a plan: evaluate the configuration declaration by declaration in dependency order, ask each
+provider to plan its instances (one batch per provider per step, so NixOS toplevels are evaluated by one
+`nix eval`), decide every action, and add deletions for what state has and the configuration no longer
+wants."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import networkx as nx
+
+from providers.base import PlanRequest, ResourceKind
+from reconciler.actions import Action
+from reconciler.config.decls import ResourceDecl
+from reconciler.config.loader import Configuration
+from reconciler.config.refs import declaration_graph
+from reconciler.config.schema import block_schema
+from reconciler.config.scope import ConfigScope, split_address
+from reconciler.errors import ConfigError, ConfigErrors
+from reconciler.plan import decide
+from reconciler.plan.cost import plan_cost
+from reconciler.plan.expansion import (
+    DeclDeps,
+    InstanceSpec,
+    collect_value,
+    decl_dependencies,
+    expand,
+    placeholder_value,
+)
+from reconciler.plan.inventory import build_inventory
+from reconciler.plan.model import Plan, ResourceChange
+from reconciler.plan.refresh import refresh_state
+from reconciler.plan.targets import apply_targets
+from reconciler.reasons import Reason
+from reconciler.registry import ProviderSet, provider_name
+from reconciler.state.document import StateDoc
+from reconciler.values import UNKNOWN
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    refresh: bool = True
+    destroy: bool = False
+    targets: tuple[str, ...] = ()
+    validate_only: bool = False
+
+
+@dataclass
+class _Walk:
+    """Mutable bookkeeping of one planning walk (never leaves this module)."""
+
+    values: dict[str, Any]  # instance address -> planned value
+    status: dict[str, str]  # instance address -> "active" | "disabled" | "dormant"
+    changes: dict[str, ResourceChange]
+    errors: list[ConfigError]
+
+
+def _evaluate(expr: Any, scope: ConfigScope, errors: list[ConfigError]) -> Any:
+    from reconciler.config.evaluator import evaluate
+
+    try:
+        return evaluate(expr, scope)
+    except ConfigErrors as e:
+        errors.extend(e.errors)
+    except ConfigError as e:
+        errors.append(e)
+    return UNKNOWN
+
+
+def evaluate_locals(names: list[str], config: Configuration, scope: ConfigScope, out: dict[str, Any],
+                    errors: list[ConfigError]) -> None:
+    for name in names:
+        out[name] = _evaluate(config.decls.locals[name].expr, scope, errors)
+
+
+class Planner:
+    def __init__(self, config: Configuration, variables: Mapping[str, Any], providers: ProviderSet,
+                 provider_settings: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+        self.config = config
+        self.decls = config.decls
+        self.variables = dict(variables)
+        self.providers = providers
+        self.provider_settings = provider_settings or {}
+        self.graph = declaration_graph(self.decls)
+        self.order = list(nx.lexicographical_topological_sort(self.graph))
+        sensitive = frozenset(n for n, d in self.decls.variables.items() if d.sensitive)
+        self.deps: dict[str, DeclDeps] = {a: decl_dependencies(d, self.decls.resources, sensitive)
+                                          for a, d in self.decls.resources.items()}
+
+    def _scope(self, locals_: Mapping[str, Any], resources: Mapping[str, Mapping[str, Any]]) -> ConfigScope:
+        return ConfigScope(self.config.directory, self.variables, locals_, resources)
+
+    # ------------------------------------------------------------------------------------ expansion
+    def expansions(self) -> dict[str, list[InstanceSpec]]:
+        """Every declaration's instances, evaluating locals with resources still unknown."""
+        locals_: dict[str, Any] = {}
+        resources: dict[str, dict[str, Any]] = {}
+        scope = self._scope(locals_, resources)
+        out: dict[str, list[InstanceSpec]] = {}
+        errors: list[ConfigError] = []
+        for node in self.order:
+            if node.startswith("local."):
+                evaluate_locals([node[6:]], self.config, scope, locals_, errors)
+            elif node in self.decls.resources:
+                decl = self.decls.resources[node]
+                try:
+                    out[node] = expand(decl, scope)
+                except ConfigError as e:
+                    errors.append(e)
+                    out[node] = []
+                resources.setdefault(decl.type, {})[decl.name] = placeholder_value(decl, out[node])
+        if errors:
+            raise ConfigErrors(errors)
+        return out
+
+    # ------------------------------------------------------------------------------------ main walk
+    async def plan(self, state: StateDoc, options: PlanOptions) -> Plan:
+        expansions = self.expansions()
+        refreshed = None
+        if options.refresh and not options.validate_only:
+            wanted = [(s.address, s.decl.type) for specs in expansions.values() for s in specs]
+            result = await refresh_state(state, self.providers, wanted)
+            state = result.state
+            refreshed = state
+        walk = _Walk({}, {}, {}, [])
+        locals_: dict[str, Any] = {}
+        resources: dict[str, dict[str, Any]] = {}
+        scope = self._scope(locals_, resources)
+        for generation in nx.topological_generations(self.graph):
+            gen = sorted(generation)
+            evaluate_locals([n[6:] for n in gen if n.startswith("local.")], self.config, scope, locals_, walk.errors)
+            decls = [self.decls.resources[n] for n in gen if n in self.decls.resources]
+            self._plan_generation(decls, expansions, state, scope, walk, options)
+            for decl in decls:
+                resources.setdefault(decl.type, {})[decl.name] = collect_value(decl, expansions[decl.address],
+                                                                               walk.values)
+            if walk.errors:
+                raise ConfigErrors(walk.errors)
+        if options.validate_only:
+            return self._assemble(state, [], options, refreshed)
+        changes = list(walk.changes.values())
+        changes += self._removals(state, expansions)
+        if options.destroy:
+            changes = self._destroy_all(state)
+        self._check_prevent_destroy(changes)
+        changes = apply_targets(changes, options.targets)
+        return self._assemble(state, changes, options, refreshed, scope, expansions, walk)
+
+    def _plan_generation(self, decls: list[ResourceDecl], expansions: Mapping[str, list[InstanceSpec]],
+                         state: StateDoc, scope: ConfigScope, walk: _Walk, options: PlanOptions) -> None:
+        pending: dict[str, list[tuple[InstanceSpec, dict[str, Any], tuple[str, ...]]]] = {}
+        for decl in decls:
+            info = self.providers.type_info(decl.type)
+            schema = block_schema(f"resources/{decl.type}")
+            dd = self.deps[decl.address]
+            for spec in expansions[decl.address]:
+                iscope = spec.scope(scope)
+                enabled = True if decl.enabled is None else _evaluate(decl.enabled, iscope, walk.errors)
+                if enabled is UNKNOWN or not isinstance(enabled, bool):
+                    if decl.enabled is not None and enabled is not UNKNOWN:
+                        walk.errors.append(ConfigError(f"enabled must be true or false, not {enabled!r}",
+                                                       decl.enabled.pos))
+                    enabled = True
+                deps = self._instance_deps(dd, expansions)
+                config = {name: _evaluate(expr, iscope, walk.errors) for name, expr in decl.attributes.items()}
+
+                def pos_of(attr: str, decl: ResourceDecl = decl) -> Any:
+                    return decl.attribute_pos.get(attr.split(".")[0], decl.pos)
+
+                walk.errors.extend(schema.check(config, pos_of, settings=self.provider_settings.get(decl.provider)))
+                upstream = next((d for d in deps if walk.status.get(d) in ("disabled", "dormant")), None)
+                if not enabled or upstream is not None:
+                    walk.status[spec.address] = "disabled" if not enabled else "dormant"
+                    prior = state.resources.get(spec.address)
+                    action, reason = decide.decide_inactive(prior, info.kind, disabled=not enabled)
+                    walk.values[spec.address] = decide.with_unknown_computed(config, info)
+                    walk.changes[spec.address] = ResourceChange(
+                        spec.address, decl.type, decl.name, decl.provider, info.kind.value, action, reason,
+                        before=dict(prior.attributes) if prior else None, after=None,
+                        dependencies=deps if action is not Action.DELETE else (prior.dependencies if prior else ()),
+                        sensitive=tuple(sorted(dd.sensitive_attrs)), dormant_because=upstream)
+                    continue
+                walk.status[spec.address] = "active"
+                pending.setdefault(decl.provider, []).append((spec, config, deps))
+        if walk.errors or options.validate_only:
+            for items in pending.values():
+                for spec, config, _ in items:
+                    walk.values[spec.address] = decide.with_unknown_computed(
+                        config, self.providers.type_info(spec.decl.type))
+            return
+        for prov_name in sorted(pending):
+            items = pending[prov_name]
+            provider = self.providers.get(prov_name)
+            requests = [PlanRequest(spec.address, spec.decl.type, config, _recorded(state, spec.address))
+                        for spec, config, _ in items]
+            responses = provider.plan(requests)
+            for (spec, config, deps), resp in zip(items, responses, strict=True):
+                self._decide(spec, config, deps, resp, state, walk)
+
+    def _decide(self, spec: InstanceSpec, config: Mapping[str, Any], deps: tuple[str, ...], resp: Any,
+                state: StateDoc, walk: _Walk) -> None:
+        decl = spec.decl
+        info = self.providers.type_info(decl.type)
+        prior = state.resources.get(spec.address)
+        planned = dict(resp.planned)
+        changed: tuple[str, ...] = ()
+        replace: tuple[str, ...] = ()
+        if info.kind is ResourceKind.MACHINE:
+            recreated = any(walk.changes[d].action in (Action.CREATE, Action.REPLACE) and
+                            walk.changes[d].kind == ResourceKind.CLOUD.value for d in deps if d in walk.changes)
+            action, reason = decide.decide_machine(prior, planned, config, recreated)
+        else:
+            action, reason, changed, replace = decide.decide_cloud(prior, resp, info, decl.lifecycle.ignore_changes)
+            if action is Action.REPLACE:
+                planned = decide.with_unknown_computed(planned, info)
+        walk.values[spec.address] = planned
+        walk.changes[spec.address] = ResourceChange(
+            spec.address, decl.type, decl.name, decl.provider, info.kind.value, action, reason,
+            before=dict(prior.attributes) if prior else None, after=planned, dependencies=deps,
+            requires_replace=replace, changed=changed, notes=tuple(resp.notes),
+            sensitive=tuple(sorted(self.deps[decl.address].sensitive_attrs)),
+            create_before_destroy=decl.lifecycle.create_before_destroy)
+
+    def _instance_deps(self, dd: DeclDeps, expansions: Mapping[str, list[InstanceSpec]]) -> tuple[str, ...]:
+        out: list[str] = []
+        for address, key in dd.targets:
+            specs = expansions.get(address, [])
+            out.extend(s.address for s in specs if key is None or s.key == key)
+        return tuple(dict.fromkeys(out))
+
+    # ------------------------------------------------------------------------------------ deletions
+    def _removals(self, state: StateDoc, expansions: Mapping[str, list[InstanceSpec]]) -> list[ResourceChange]:
+        wanted = {s.address for specs in expansions.values() for s in specs}
+        out = []
+        for address in sorted(state.resources):
+            if address in wanted:
+                continue
+            res = state.resources[address]
+            base, _ = split_address(address)
+            reason = Reason.COUNT_ZERO if base in self.decls.resources else Reason.NO_CONFIG
+            out.append(self._delete(res.address, reason, state))
+        return out
+
+    def _delete(self, address: str, reason: Reason, state: StateDoc) -> ResourceChange:
+        res = state.resources[address]
+        base, _ = split_address(address)
+        kind = self.providers.type_info(res.type).kind.value
+        return ResourceChange(address, res.type, base.split(".", 1)[1], provider_name(res.type), kind,
+                              Action.DELETE, reason, before=dict(res.attributes), after=None,
+                              dependencies=res.dependencies)
+
+    def _destroy_all(self, state: StateDoc) -> list[ResourceChange]:
+        return [self._delete(a, Reason.DESTROY_MODE, state) for a in sorted(state.resources)]
+
+    def _check_prevent_destroy(self, changes: list[ResourceChange]) -> None:
+        errors = []
+        for c in changes:
+            if c.action in (Action.DELETE, Action.REPLACE) and c.kind == ResourceKind.CLOUD.value:
+                decl = self.decls.resources.get(split_address(c.address)[0])
+                if decl is not None and decl.lifecycle.prevent_destroy:
+                    errors.append(ConfigError(f"{c.address} has lifecycle.prevent_destroy set, but this plan would "
+                                              f"destroy it ({c.reason.value})", decl.pos,
+                                              hint="remove prevent_destroy or change the plan"))
+        if errors:
+            raise ConfigErrors(errors)
+
+    # ------------------------------------------------------------------------------------ assembly
+    def _assemble(self, state: StateDoc, changes: list[ResourceChange], options: PlanOptions,
+                  refreshed: StateDoc | None, scope: ConfigScope | None = None,
+                  expansions: Mapping[str, list[InstanceSpec]] | None = None, walk: _Walk | None = None) -> Plan:
+        changes = sorted(changes, key=lambda c: c.address)
+        inventory: dict[str, Any] = {}
+        after_edges: tuple[tuple[str, str], ...] = ()
+        if scope is not None and walk is not None:
+            inventory, after_edges = build_inventory(self.decls, scope, walk.values, walk.changes)
+        sensitive = frozenset(n for n, d in self.decls.variables.items() if d.sensitive)
+        return Plan(
+            lineage=state.lineage, serial=state.serial, state_exists=state.exists, changes=tuple(changes),
+            config=self.config.snapshot(), variables=self.variables, sensitive_variables=sensitive,
+            targets=options.targets, destroy=options.destroy, refreshed=refreshed is not None,
+            cost=plan_cost(changes, state, self.providers) if changes or state.resources else None,
+            after_edges=after_edges, inventory=inventory,
+            created=datetime.now(UTC).isoformat(timespec="seconds"),
+            refreshed_state=refreshed.to_json() if refreshed is not None else None,
+        )
+
+
+def _recorded(state: StateDoc, address: str) -> Any:
+    from reconciler.plan.refresh import recorded
+
+    res = state.resources.get(address)
+    return recorded(res) if res is not None and res.id is not None else None

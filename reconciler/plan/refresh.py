@@ -1,0 +1,66 @@
+"""Refresh: ask every provider what exists now, and fold the answer into a copy of the state.
+
+Objects found are updated, vanished ones dropped (the plan then recreates them), and objects carrying our
+ownership labels for an address state does not record (a crash between create and record) are adopted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from providers.base import RecordedResource, RefreshRequest, RefreshResponse
+from reconciler.registry import ProviderSet, provider_name
+from reconciler.state.document import ResourceState, StateDoc
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    state: StateDoc
+    warnings: tuple[str, ...]
+    adopted: tuple[str, ...]
+    gone: tuple[str, ...]
+    drifted: tuple[str, ...]
+
+
+def recorded(res: ResourceState) -> RecordedResource:
+    return RecordedResource(res.address, res.type, res.id, res.attributes, res.private)
+
+
+async def refresh_state(state: StateDoc, providers: ProviderSet, wanted: Iterable[tuple[str, str]]) -> RefreshResult:
+    by_provider: dict[str, tuple[list[RecordedResource], list[tuple[str, str]]]] = {}
+    for res in state.resources.values():
+        by_provider.setdefault(provider_name(res.type), ([], []))[0].append(recorded(res))
+    for address, type_ in wanted:
+        if address not in state.resources:
+            by_provider.setdefault(provider_name(type_), ([], []))[1].append((address, type_))
+    names = sorted(by_provider)
+    requests = [RefreshRequest(tuple(by_provider[n][0]), tuple(by_provider[n][1])) for n in names]
+    answers: list[RefreshResponse] = list(await asyncio.gather(
+        *(providers.get(n).refresh(r) for n, r in zip(names, requests, strict=True))))
+    doc = state
+    warnings: list[str] = []
+    adopted: list[str] = []
+    drifted: list[str] = []
+    types = {a: t for a, t in wanted}
+    for ans in answers:
+        warnings.extend(ans.warnings)
+        for address, obs in sorted(ans.found.items()):
+            old = doc.resources[address]
+            new = ResourceState(address, old.type, obs.id, obs.attributes, {**old.private, **obs.private},
+                                old.dependencies, old.pending)
+            if new != old:
+                drifted.append(address)
+            doc = doc.with_resource(new)
+        for address in sorted(ans.gone):
+            doc = doc.without(address)
+        for address, obs in sorted(ans.adopted.items()):
+            doc = doc.with_resource(ResourceState(address, types.get(address, ""), obs.id, obs.attributes,
+                                                  obs.private))
+            adopted.append(address)
+    return RefreshResult(doc, tuple(warnings), tuple(adopted), tuple(sorted(ans_gone(answers))), tuple(drifted))
+
+
+def ans_gone(answers: Iterable[RefreshResponse]) -> set[str]:
+    return {a for ans in answers for a in ans.gone}

@@ -1,0 +1,67 @@
+"""The plan as a pull-request comment: summary table, destroys first and flagged, per-machine changes,
+cost delta, the graph in a mermaid block and the full list in collapsed details; summarised when it would
+pass GitHub's comment limit."""
+
+from __future__ import annotations
+
+from reconciler.actions import Action
+from reconciler.plan.graph import build_graph
+from reconciler.plan.model import Plan, ResourceChange
+from reconciler.plan.render_graph import to_mermaid
+from reconciler.plan.render_text import cost_lines, detail, summary_line
+
+LIMIT = 60_000
+MERMAID_MAX_NODES = 150
+
+
+def _row(c: ResourceChange) -> str:
+    return f"| `{c.action.symbol.strip()}` | `{c.address}` | {detail(c).replace('|', '/')} |"
+
+
+def _table(changes: list[ResourceChange], limit: int | None = None) -> list[str]:
+    rows = ["| | Resource | What |", "|---|---|---|"]
+    shown = changes if limit is None else changes[:limit]
+    rows += [_row(c) for c in shown]
+    if limit is not None and len(changes) > limit:
+        rows.append(f"| | … | and {len(changes) - limit} more |")
+    return rows
+
+
+def _document(plan: Plan, *, compact: bool) -> str:
+    n = plan.counts()
+    acting = [c for c in plan.changes if c.action is not Action.NOOP]
+    destroys = [c for c in acting if c.action in (Action.DELETE, Action.REPLACE)]
+    machines = [c for c in acting if c.kind == "machine"]
+    out = ["## reconciler plan", "", f"**{summary_line(plan)}**", "",
+           "| add | change | destroy | install | update |", "|---:|---:|---:|---:|---:|",
+           f"| {n['add']} | {n['change']} | {n['destroy']} | {n['install']} | {n['update']} |", ""]
+    if destroys:
+        out += [f"### :warning: {len(destroys)} destroy(s) — review before merging", ""]
+        out += _table(destroys, 50 if compact else None) + [""]
+    if machines:
+        out += ["### Machines", ""] + _table(machines, 50 if compact else None) + [""]
+    out += ["### Monthly cost", ""] + [f"- {line}" for line in cost_lines(plan.cost)] + [""]
+    graph = build_graph(plan)
+    if 0 < graph.number_of_nodes() <= (MERMAID_MAX_NODES if not compact else 40):
+        out += ["### Order", "", "```mermaid", to_mermaid(graph).rstrip(), "```", ""]
+    elif graph.number_of_nodes():
+        out += ["### Order", "", f"_{graph.number_of_nodes()} steps: too many to draw; "
+                "run `reconciler graph PLANFILE` for the whole graph._", ""]
+    if acting:
+        if compact:
+            out += [f"_All {len(acting)} changes are too many for one comment; run `reconciler show PLANFILE`._", ""]
+        else:
+            out += ["<details><summary>All changes ({})</summary>".format(len(acting)), ""]
+            out += _table(acting) + ["", "</details>", ""]
+    else:
+        out += ["No changes. The fleet matches the configuration.", ""]
+    return "\n".join(out)
+
+
+def render_markdown(plan: Plan) -> str:
+    doc = _document(plan, compact=False)
+    if len(doc) > LIMIT:
+        doc = _document(plan, compact=True)
+    if len(doc) > LIMIT:
+        doc = doc[: LIMIT - 200] + "\n\n_… summarised: the plan is too large for one comment._\n"
+    return doc

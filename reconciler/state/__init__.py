@@ -1,0 +1,1 @@
+"""State: what reconciler last recorded of every resource, and the backends that keep it."""

@@ -1,0 +1,125 @@
+"""The state document: `version`, `serial`, `lineage`, resources by address, outputs.
+
+A `StateDoc` is an immutable value; every change makes a new one (`with_resource`, `without`). `serial`
+moves only when a write really changes the content (`bump_if_changed`).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from reconciler.errors import StateError
+
+STATE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ResourceState:
+    """One resource instance as recorded.
+
+    `pending` is the write-ahead record of a step that started and did not finish (what it intended and
+    which action); it is cleared when the step completes. For machines, `attributes` hold the deployed
+    `toplevel` and the pinned `host_key`, and `private["install_phase"]` the install phase reached.
+    """
+
+    address: str
+    type: str
+    id: str | None
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+    private: Mapping[str, Any] = field(default_factory=dict)
+    dependencies: tuple[str, ...] = ()
+    pending: Mapping[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": self.type, "id": self.id, "attributes": dict(self.attributes)}
+        if self.private:
+            out["private"] = dict(self.private)
+        if self.dependencies:
+            out["dependencies"] = list(self.dependencies)
+        if self.pending is not None:
+            out["pending"] = dict(self.pending)
+        return out
+
+    @staticmethod
+    def from_json(address: str, data: Mapping[str, Any]) -> ResourceState:
+        return ResourceState(
+            address=address, type=data["type"], id=data.get("id"),
+            attributes=data.get("attributes", {}), private=data.get("private", {}),
+            dependencies=tuple(data.get("dependencies", ())), pending=data.get("pending"),
+        )
+
+
+@dataclass(frozen=True)
+class StateDoc:
+    lineage: str
+    serial: int = 0
+    resources: Mapping[str, ResourceState] = field(default_factory=dict)
+    outputs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    exists: bool = True  # False: nothing was ever written (a fresh lineage, serial 0)
+
+    @staticmethod
+    def new() -> StateDoc:
+        return StateDoc(lineage=str(uuid.uuid4()), exists=False)
+
+    def with_resource(self, res: ResourceState) -> StateDoc:
+        resources = dict(self.resources)
+        resources[res.address] = res
+        return replace(self, resources=resources)
+
+    def without(self, address: str) -> StateDoc:
+        resources = dict(self.resources)
+        resources.pop(address, None)
+        return replace(self, resources=resources)
+
+    def with_outputs(self, outputs: Mapping[str, Mapping[str, Any]]) -> StateDoc:
+        return replace(self, outputs=dict(outputs))
+
+    def content(self) -> dict[str, Any]:
+        """Everything but serial: what decides whether a write changes anything."""
+        return {
+            "resources": {a: self.resources[a].to_json() for a in sorted(self.resources)},
+            "outputs": {k: dict(v) for k, v in sorted(self.outputs.items())},
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        from reconciler import __version__
+
+        return {"version": STATE_VERSION, "serial": self.serial, "lineage": self.lineage,
+                "reconciler_version": __version__, **self.content()}
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), indent=2, sort_keys=False) + "\n"
+
+    def bump_if_changed(self, previous: StateDoc | None) -> StateDoc:
+        if previous is not None and previous.exists and previous.content() == self.content() \
+                and previous.lineage == self.lineage:
+            return replace(self, serial=previous.serial, exists=True)
+        base = previous.serial if previous is not None else self.serial
+        return replace(self, serial=base + 1, exists=True)
+
+    @staticmethod
+    def loads_json(data: Mapping[str, Any]) -> StateDoc:
+        return StateDoc.loads(json.dumps(data), "saved plan")
+
+    @staticmethod
+    def loads(text: str, where: str) -> StateDoc:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise StateError(f"{where}: state is not valid JSON (line {e.lineno}: {e.msg})",
+                             hint="restore the .backup file beside it") from None
+        if not isinstance(data, dict) or "lineage" not in data or "serial" not in data:
+            raise StateError(f"{where}: not a reconciler state file (no lineage/serial)")
+        if data.get("version", 0) > STATE_VERSION:
+            raise StateError(f"{where}: state version {data['version']} is newer than this reconciler understands",
+                             hint="upgrade reconciler")
+        try:
+            resources = {a: ResourceState.from_json(a, r) for a, r in data.get("resources", {}).items()}
+        except (KeyError, TypeError) as e:
+            raise StateError(f"{where}: malformed resource entry ({e})") from None
+        return StateDoc(lineage=data["lineage"], serial=int(data["serial"]), resources=resources,
+                        outputs=data.get("outputs", {}), exists=True)
