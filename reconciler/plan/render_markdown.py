@@ -37,9 +37,9 @@ def _document(plan: Plan, *, compact: bool) -> str:
            f"| {n['add']} | {n['change']} | {n['destroy']} | {n['install']} | {n['update']} |", ""]
     if destroys:
         out += [f"### :warning: {len(destroys)} destroy(s) — review before merging", ""]
-        out += _table(destroys, 50 if compact else None) + [""]
+        out += [*_table(destroys, 50 if compact else None), ""]
     if machines:
-        out += ["### Machines", ""] + _table(machines, 50 if compact else None) + [""]
+        out += ["### Machines", "", *_table(machines, 50 if compact else None), ""]
     out += ["### Monthly cost", ""] + [f"- {line}" for line in cost_lines(plan.cost)] + [""]
     graph = build_graph(plan)
     if 0 < graph.number_of_nodes() <= (MERMAID_MAX_NODES if not compact else 40):
@@ -51,8 +51,8 @@ def _document(plan: Plan, *, compact: bool) -> str:
         if compact:
             out += [f"_All {len(acting)} changes are too many for one comment; run `reconciler show PLANFILE`._", ""]
         else:
-            out += ["<details><summary>All changes ({})</summary>".format(len(acting)), ""]
-            out += _table(acting) + ["", "</details>", ""]
+            out += [f"<details><summary>All changes ({len(acting)})</summary>", ""]
+            out += [*_table(acting), "", "</details>", ""]
     else:
         out += ["No changes. The fleet matches the configuration.", ""]
     return "\n".join(out)

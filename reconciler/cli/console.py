@@ -1,0 +1,41 @@
+"""Printing: plain text, or colour through rich on a terminal; errors as one short line each."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+
+from rich.console import Console
+from rich.text import Text
+
+
+class Out:
+    def __init__(self, color: bool) -> None:
+        self.color = color and sys.stdout.isatty()
+        self.console = Console(highlight=False, soft_wrap=True) if self.color else None
+        self.err_console = Console(stderr=True, highlight=False, soft_wrap=True) if color and sys.stderr.isatty() \
+            else None
+
+    def lines(self, styled: Iterable[tuple[str, str]]) -> None:
+        if self.console is None:
+            sys.stdout.write("".join(text + "\n" for _, text in styled))
+            return
+        text = Text()
+        for style, line in styled:
+            text.append(line + "\n", style=style or None)
+        self.console.print(text, end="")
+
+    def text(self, text: str) -> None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+    def error(self, line: str) -> None:
+        if self.err_console is not None:
+            self.err_console.print(Text("error: ", style="bold red") + Text(line))
+        else:
+            sys.stderr.write(f"error: {line}\n")
+
+    def warn(self, line: str) -> None:
+        if self.err_console is not None:
+            self.err_console.print(Text("warning: ", style="bold yellow") + Text(line))
+        else:
+            sys.stderr.write(f"warning: {line}\n")

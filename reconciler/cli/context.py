@@ -1,0 +1,134 @@
+"""Build what a command needs from its arguments: the configuration, variables, state backend, providers."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from providers.base import Provider, ProviderConfig, ProviderFactory
+from providers.placeholder import PlaceholderProvider
+from reconciler.config.decls import BlockDecl
+from reconciler.config.loader import Configuration, load_directory, load_sources
+from reconciler.config.schema import block_schema
+from reconciler.config.scope import ConfigScope
+from reconciler.config.variables import VarSources, resolve_variables
+from reconciler.errors import ConfigError, ConfigErrors, StateError
+from reconciler.registry import ProviderSet
+from reconciler.state.backend import Backend
+from reconciler.state.local import LocalBackend
+
+DEFAULT_STATE = "reconciler.state.json"
+
+# provider name -> "module:factory"; a missing module falls back to a placeholder that plans offline
+PROVIDER_FACTORIES = {
+    "hcloud": "providers.hcloud:create_provider",
+    "google": "providers.google:create_provider",
+    "nixos": "reconciler.nixos:create_provider",
+}
+
+
+def _factory(spec: str) -> ProviderFactory:
+    module, _, attr = spec.partition(":")
+
+    def build(config: ProviderConfig) -> Provider:
+        try:
+            factory = getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError):
+            return PlaceholderProvider(config)
+        provider: Provider = factory(config)
+        return provider
+
+    return build
+
+
+def default_factories() -> dict[str, ProviderFactory]:
+    return {name: _factory(spec) for name, spec in PROVIDER_FACTORIES.items()}
+
+
+@dataclass
+class Loaded:
+    config: Configuration
+    variables: dict[str, Any]
+    provider_settings: dict[str, dict[str, Any]]
+
+
+def load(directory: Path, sources: VarSources, *, snapshot: Mapping[str, str] | None = None,
+         variables: Mapping[str, Any] | None = None, require_all: bool = True) -> Loaded:
+    config = load_sources(directory, dict(snapshot)) if snapshot is not None else load_directory(directory)
+    values = dict(variables) if variables is not None else resolve_variables(
+        config.decls.variables, directory, sources, require_all=require_all)
+    settings = evaluate_blocks(config, values)
+    return Loaded(config, values, settings)
+
+
+def evaluate_blocks(config: Configuration, variables: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Evaluate and schema-check provider, backend and secrets blocks (they may use var, not resources)."""
+    from reconciler.config.evaluator import evaluate
+
+    scope = ConfigScope(config.directory, variables, {}, {})
+    errors: list[ConfigError] = []
+    settings: dict[str, dict[str, Any]] = {}
+
+    def values(block: BlockDecl) -> dict[str, Any]:
+        out = {}
+        for k, e in block.attributes.items():
+            try:
+                out[k] = evaluate(e, scope)
+            except ConfigError as err:
+                errors.append(err)
+        return out
+
+    for name, block in config.decls.providers.items():
+        if name not in PROVIDER_FACTORIES or name == "nixos":
+            errors.append(ConfigError(f'unknown provider "{name}"', block.pos, hint='use "hcloud" or "google"'))
+            continue
+        settings[name] = values(block)
+        errors.extend(block_schema(f"provider_{name}").check_plain(settings[name], block.pos, f'provider "{name}"'))
+    if config.decls.backend is not None:
+        b = config.decls.backend
+        if b.label not in ("local", "pg"):
+            errors.append(ConfigError(f'unknown backend "{b.label}"', b.pos, hint='use backend "local" or "pg"'))
+        else:
+            errors.extend(block_schema(f"backend_{b.label}").check_plain(values(b), b.pos, f'backend "{b.label}"'))
+    if config.decls.secrets is not None:
+        s = config.decls.secrets
+        errors.extend(block_schema("secrets").check_plain(values(s), s.pos, "secrets"))
+    for name, v in config.decls.vars.items():
+        errors.extend(block_schema("vars").check_plain(values(_as_block(v.attributes, v.pos)), v.pos, f'vars "{name}"'))
+        for f in v.files:
+            errors.extend(block_schema("vars_file").check_plain(values(_as_block(f.attributes, f.pos)), f.pos,
+                                                                f'vars "{name}" file "{f.name}"'))
+    if errors:
+        raise ConfigErrors(errors)
+    return settings
+
+
+def _as_block(attributes: Mapping[str, Any], pos: Any) -> BlockDecl:
+    return BlockDecl("block", "", attributes, pos)
+
+
+def backend_for(config: Configuration, variables: Mapping[str, Any]) -> Backend:
+    from reconciler.config.evaluator import evaluate
+
+    b = config.decls.backend
+    if b is None:
+        return LocalBackend(config.directory / DEFAULT_STATE)
+    scope = ConfigScope(config.directory, variables, {}, {})
+    settings = {k: evaluate(e, scope) for k, e in b.attributes.items()}
+    if b.label == "local":
+        path = Path(settings.get("path") or DEFAULT_STATE)
+        return LocalBackend(path if path.is_absolute() else config.directory / path)
+    raise StateError('backend "pg" is not available in this build yet', hint='use backend "local" for now')
+
+
+def environment() -> dict[str, str]:
+    return dict(os.environ)
+
+
+def providers_for(loaded: Loaded, lineage: str,
+                  factories: Mapping[str, ProviderFactory] | None = None) -> ProviderSet:
+    return ProviderSet(factories or default_factories(), loaded.provider_settings, lineage, loaded.config.directory)

@@ -1,0 +1,152 @@
+"""`reconciler`: parse GNU-style arguments, run one command, print errors as one line each.
+
+Exit codes: 0 success (no changes with --detailed-exitcode), 1 error, 2 changes present with
+--detailed-exitcode.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from reconciler import __version__
+from reconciler.cli.console import Out
+from reconciler.errors import ReconcilerError
+
+Command = Callable[[argparse.Namespace, Out], int]
+
+
+def _common() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("-C", "--chdir", dest="dir", type=Path, default=argparse.SUPPRESS,
+                   help="the configuration directory (default: .)")
+    p.add_argument("--no-color", action="store_true", default=argparse.SUPPRESS, help="plain output")
+    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
+    return p
+
+
+def _vars(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--var", action="append", metavar="NAME=VALUE", help="set a variable")
+    p.add_argument("--var-file", action="append", metavar="FILE", help="read variables from a .tfvars(.json) file")
+
+
+def _lock(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lock-timeout", type=float, default=0.0, metavar="SECONDS",
+                   help="wait this long for the state lock")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common()
+    parser = argparse.ArgumentParser(prog="reconciler", parents=[common],
+                                     description="Declarative reconciler for NixOS fleets on Hetzner Cloud and GCE.")
+    parser.add_argument("--version", action="version", version=f"reconciler {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    def command(name: str, help_: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[common], help=help_, description=help_)
+
+    p = command("validate", "parse, evaluate and schema-check the configuration (no network)")
+    _vars(p)
+
+    p = command("plan", "diff the configuration against the refreshed state and print the plan")
+    _vars(p)
+    _lock(p)
+    p.add_argument("--out", metavar="FILE", help="save the plan to apply it exactly later")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="Terraform-compatible JSON")
+    fmt.add_argument("--markdown", action="store_true", help="a pull-request comment")
+    p.add_argument("--target", action="append", metavar="ADDR", help="limit the plan to ADDR and its dependencies")
+    p.add_argument("--refresh", action=argparse.BooleanOptionalAction, default=True,
+                   help="refresh recorded state from the providers first (default: on)")
+    p.add_argument("--destroy", action="store_true", help="plan to destroy everything in state")
+    p.add_argument("--detailed-exitcode", action="store_true", help="exit 2 when the plan has changes")
+
+    p = command("apply", "carry out a plan (a saved PLANFILE, or plan now and ask)")
+    p.add_argument("planfile", nargs="?", metavar="PLANFILE")
+    _vars(p)
+    _lock(p)
+    p.add_argument("--auto-approve", action="store_true", help="do not ask for yes")
+    p.add_argument("--parallelism", type=int, default=10, metavar="N", help="at most N steps at once (default 10)")
+    p.add_argument("--target", action="append", metavar="ADDR")
+    p.add_argument("--refresh", action=argparse.BooleanOptionalAction, default=True)
+    p.add_argument("--destroy", action="store_true", help="destroy everything in state")
+
+    p = command("show", "render a saved plan, or the current state")
+    p.add_argument("planfile", nargs="?", metavar="PLANFILE")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true")
+    fmt.add_argument("--markdown", action="store_true")
+
+    p = command("graph", "print the action graph")
+    p.add_argument("planfile", nargs="?", metavar="PLANFILE")
+    p.add_argument("--format", choices=("dot", "mermaid"), default="dot")
+    _vars(p)
+
+    p = command("output", "outputs of the last apply")
+    p.add_argument("name", nargs="?", metavar="NAME")
+    p.add_argument("--json", action="store_true")
+
+    p = command("state", "inspect and repair state")
+    ssub = p.add_subparsers(dest="state_cmd", metavar="SUBCOMMAND")
+    ssub.required = True
+    ssub.add_parser("list", parents=[common], help="addresses in state")
+    sp = ssub.add_parser("show", parents=[common], help="one resource as recorded")
+    sp.add_argument("address", metavar="ADDR")
+    sp = ssub.add_parser("rm", parents=[common], help="forget resources (the real objects stay)")
+    sp.add_argument("address", nargs="+", metavar="ADDR")
+    _lock(sp)
+    ssub.add_parser("pull", parents=[common], help="print the state document")
+    sp = ssub.add_parser("push", parents=[common], help="replace the state with FILE (- for stdin)")
+    sp.add_argument("file", metavar="FILE")
+    sp.add_argument("--force", action="store_true", help="allow another lineage or an older serial")
+    _lock(sp)
+
+    p = command("force-unlock", "release a stale state lock")
+    p.add_argument("lock_id", metavar="LOCK_ID")
+    return parser
+
+
+def _commands() -> dict[str, Command]:
+    from reconciler.cli import commands, state_cmds
+
+    return {
+        "validate": commands.cmd_validate, "plan": commands.cmd_plan, "apply": commands.cmd_apply,
+        "show": commands.cmd_show, "graph": commands.cmd_graph, "output": state_cmds.cmd_output,
+        "state": state_cmds.cmd_state, "force-unlock": state_cmds.cmd_force_unlock,
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    args.dir = getattr(args, "dir", Path("."))
+    debug = getattr(args, "debug", False)
+    out = Out(color=not getattr(args, "no_color", False))
+    try:
+        if not args.dir.is_dir():
+            raise ReconcilerError(f"-C {args.dir}: no such directory")
+        return _commands()[args.command](args, out)
+    except ReconcilerError as e:
+        if debug:
+            traceback.print_exc()
+        for line in e.lines():
+            out.error(line)
+        return 1
+    except KeyboardInterrupt:
+        out.error("interrupted")
+        return 1
+    except BrokenPipeError:
+        return 1
+    except Exception as e:  # a bug: still one line, unless --debug
+        if debug:
+            traceback.print_exc()
+        else:
+            out.error(f"internal error: {type(e).__name__}: {e} (run with --debug for the traceback)")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

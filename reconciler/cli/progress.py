@@ -1,0 +1,91 @@
+"""Apply progress: a live rich table with one line per resource and its current phase on a terminal,
+plain timestamped lines otherwise. Both are engine hooks; the engine never prints."""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import datetime
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from reconciler.actions import Action
+from reconciler.errors import ReconcilerError
+
+
+def _short(error: BaseException) -> str:
+    if isinstance(error, ReconcilerError):
+        return "; ".join(error.lines())
+    return f"{type(error).__name__}: {error}"
+
+
+class PlainProgress:
+    def __init__(self, stream=None) -> None:  # type: ignore[no-untyped-def]
+        self.stream = stream or sys.stdout
+
+    def _say(self, text: str) -> None:
+        self.stream.write(f"{datetime.now().strftime('%H:%M:%S')} {text}\n")
+        self.stream.flush()
+
+    def pre_step(self, address: str, action: Action) -> None:
+        self._say(f"{address}: {action.value} started")
+
+    def on_phase(self, address: str, phase: str) -> None:
+        self._say(f"{address}: {phase}")
+
+    def post_step(self, address: str, action: Action, error: BaseException | None, seconds: float) -> None:
+        if error is None:
+            self._say(f"{address}: {action.value} done ({seconds:.1f}s)")
+        else:
+            self._say(f"{address}: {action.value} FAILED after {seconds:.1f}s: {_short(error)}")
+
+    def on_skip(self, address: str, root_cause: str) -> None:
+        self._say(f"{address}: skipped: upstream failed ({root_cause})")
+
+
+class LiveProgress:
+    """One row per resource: its action, its current phase and how long it has run."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, list[str]] = {}
+        self.started: dict[str, float] = {}
+        self.live = Live(self._table(), console=Console(), refresh_per_second=4, transient=False)
+
+    def __enter__(self) -> LiveProgress:
+        self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.live.update(self._table())
+        self.live.__exit__(None, None, None)
+
+    def _table(self) -> Table:
+        table = Table(box=None, show_header=True, header_style="bold")
+        table.add_column("resource")
+        table.add_column("action")
+        table.add_column("phase")
+        table.add_column("time", justify="right")
+        for address, (action, phase) in sorted(self.rows.items()):
+            took = time.monotonic() - self.started.get(address, time.monotonic())
+            table.add_row(address, action, phase, f"{took:.0f}s" if address in self.started else "")
+        return table
+
+    def _set(self, address: str, action: str, phase: str) -> None:
+        self.rows[address] = [action, phase]
+        self.live.update(self._table())
+
+    def pre_step(self, address: str, action: Action) -> None:
+        self.started[address] = time.monotonic()
+        self._set(address, action.value, "started")
+
+    def on_phase(self, address: str, phase: str) -> None:
+        self._set(address, self.rows.get(address, ["", ""])[0], phase)
+
+    def post_step(self, address: str, action: Action, error: BaseException | None, seconds: float) -> None:
+        self.started.pop(address, None)
+        self._set(address, action.value, "done" if error is None else "FAILED: " + _short(error)[:80])
+
+    def on_skip(self, address: str, root_cause: str) -> None:
+        self._set(address, "-", f"skipped: upstream failed ({root_cause})")
