@@ -57,6 +57,10 @@ class Reevaluator:
                 resources.setdefault(decl.type, {})[decl.name] = collect_value(decl, specs, values)
         if errors:
             raise ConfigErrors(errors)
+        if spec.decl.for_each is not None:
+            from reconciler.plan.expansion import expand
+
+            spec = {s.address: s for s in expand(spec.decl, scope)}[address]
         iscope = spec.scope(scope)
         return {name: evaluate(expr, iscope) for name, expr in spec.decl.attributes.items()}
 

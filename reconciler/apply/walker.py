@@ -30,18 +30,16 @@ async def walk(g: nx.DiGraph, run: Callable[[str], Awaitable[None]], *, parallel
     remaining = {n: g.in_degree(n) for n in g.nodes}
     ready = sorted(n for n, d in remaining.items() if d == 0)
     running: dict[asyncio.Task[None], str] = {}
-    global_slots = asyncio.Semaphore(max(1, parallelism))
-    limits = {k: asyncio.Semaphore(max(1, v)) for k, v in (group_limits or {}).items()}
+    in_group: dict[str, int] = {}
+    limits = group_limits or {}
     stop = stop or asyncio.Event()
 
-    async def guarded(node: str) -> None:
-        limit = limits.get(group_of(node))
-        async with global_slots:
-            if limit is None:
-                await run(node)
-            else:
-                async with limit:
-                    await run(node)
+    def next_startable() -> str | None:
+        for node in ready:
+            group = group_of(node)
+            if in_group.get(group, 0) < limits.get(group, parallelism):
+                return node
+        return None
 
     def skip_descendants(node: str, cause: str) -> None:
         for d in sorted(nx.descendants(g, node)):
@@ -52,15 +50,20 @@ async def walk(g: nx.DiGraph, run: Callable[[str], Awaitable[None]], *, parallel
                     on_skip(d, cause)
 
     while ready or running:
-        while ready and not stop.is_set() and len(running) < max(1, parallelism) * 2:
-            node = ready.pop(0)
-            running[asyncio.create_task(guarded(node))] = node
+        while not stop.is_set() and len(running) < max(1, parallelism):
+            node = next_startable()
+            if node is None:
+                break
+            ready.remove(node)
+            in_group[group_of(node)] = in_group.get(group_of(node), 0) + 1
+            running[asyncio.create_task(run(node))] = node
         if not running:
             break
         finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
         newly_ready: list[str] = []
         for task in sorted(finished, key=lambda t: running[t]):
             node = running.pop(task)
+            in_group[group_of(node)] -= 1
             exc = task.exception() if not task.cancelled() else asyncio.CancelledError()
             if exc is not None:
                 result.failed[node] = exc

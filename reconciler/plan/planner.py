@@ -156,7 +156,7 @@ class Planner:
             info = self.providers.type_info(decl.type)
             schema = block_schema(f"resources/{decl.type}")
             dd = self.deps[decl.address]
-            for spec in expansions[decl.address]:
+            for spec in self._respecs(decl, scope, expansions, walk.errors):
                 iscope = spec.scope(scope)
                 enabled = True if decl.enabled is None else _evaluate(decl.enabled, iscope, walk.errors)
                 if enabled is UNKNOWN or not isinstance(enabled, bool):
@@ -223,6 +223,20 @@ class Planner:
             requires_replace=replace, changed=changed, notes=tuple(resp.notes),
             sensitive=tuple(sorted(self.deps[decl.address].sensitive_attrs)),
             create_before_destroy=decl.lifecycle.create_before_destroy)
+
+    def _respecs(self, decl: ResourceDecl, scope: ConfigScope, expansions: Mapping[str, list[InstanceSpec]],
+                 errors: list[ConfigError]) -> list[InstanceSpec]:
+        """The instances again, now that what for_each references is planned (each.value is real)."""
+        if decl.for_each is None:
+            return expansions[decl.address]
+        try:
+            specs = expand(decl, scope)
+        except ConfigError as e:
+            errors.append(e)
+            return expansions[decl.address]
+        if [s.address for s in specs] != [s.address for s in expansions[decl.address]]:
+            errors.append(ConfigError("for_each keys changed between evaluations", decl.pos))
+        return specs
 
     def _instance_deps(self, dd: DeclDeps, expansions: Mapping[str, list[InstanceSpec]]) -> tuple[str, ...]:
         out: list[str] = []
