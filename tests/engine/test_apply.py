@@ -1,0 +1,168 @@
+"""Plan and apply end to end through the engine, with providers that enforce their lifecycle."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reconciler.actions import Action
+from reconciler.errors import StalePlanError
+from reconciler.plan.planfile import check_fresh
+from tests.engine.harness import apply, plan, state_of, write_config
+from tests.fakes import Cloud
+
+FLEET = """
+variable "gpu" {
+  type    = bool
+  default = false
+}
+resource "hcloud_ssh_key" "admin" {
+  name       = "admin"
+  public_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHb8Kw3WbW0oXqZl2m9Lx1T6y2s3Q0i6p8m0S0bVY0xE a@b"
+}
+resource "hcloud_server" "web" {
+  for_each    = toset(["a", "b"])
+  name        = "web-${each.key}"
+  server_type = "cx22"
+  image       = "ubuntu-24.04"
+  ssh_keys    = [hcloud_ssh_key.admin.name]
+}
+resource "hcloud_server" "gpu" {
+  enabled     = var.gpu
+  name        = "gpu"
+  server_type = "cx32"
+  image       = "ubuntu-24.04"
+}
+resource "nixos_machine" "web" {
+  for_each    = hcloud_server.web
+  target_host = each.value.ipv4_address
+  flake       = ".#web-${each.key}"
+}
+resource "nixos_machine" "gpu" {
+  target_host = hcloud_server.gpu.ipv4_address
+  flake       = ".#gpu"
+}
+output "ips" {
+  value = [for s in hcloud_server.web : s.ipv4_address]
+}
+"""
+
+
+def actions(p: object) -> dict[str, str]:
+    return {c.address: c.action.value for c in p.changes if c.action is not Action.NOOP}  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def fleet(tmp_path: Path) -> Path:
+    return write_config(tmp_path / "fleet", FLEET)
+
+
+def test_create_install_then_noop(fleet: Path) -> None:
+    world = Cloud()
+    p = plan(fleet, world)
+    assert actions(p) == {
+        "hcloud_ssh_key.admin": "create", 'hcloud_server.web["a"]': "create", 'hcloud_server.web["b"]': "create",
+        "hcloud_server.gpu": "dormant", "nixos_machine.gpu": "dormant",
+        'nixos_machine.web["a"]': "install", 'nixos_machine.web["b"]': "install"}
+    result, backend = apply(fleet, world, p)
+    assert result.ok, result.failed
+    state = state_of(fleet)
+    assert sorted(state.resources) == ["hcloud_server.web[\"a\"]", "hcloud_server.web[\"b\"]", "hcloud_ssh_key.admin",
+                                       'nixos_machine.web["a"]', 'nixos_machine.web["b"]']
+    # the machine was installed at the address its server got
+    ip = state.resources['hcloud_server.web["a"]'].attributes["ipv4_address"]
+    assert world.hosts['nixos_machine.web["a"]']["host"] == ip
+    assert state.resources['nixos_machine.web["a"]'].private["install_phase"] == "done"
+    assert state.outputs["ips"]["value"] == sorted(
+        [state.resources['hcloud_server.web["a"]'].attributes["ipv4_address"],
+         state.resources['hcloud_server.web["b"]'].attributes["ipv4_address"]])
+    # state was written after every step, not once at the end
+    assert len(backend.writes) >= 5
+    again = plan(fleet, world)
+    assert actions(again) == {"hcloud_server.gpu": "dormant", "nixos_machine.gpu": "dormant"}
+    assert len(world.objects) == 3
+
+
+def test_toggle_on_then_off_keeps_identity(fleet: Path) -> None:
+    world = Cloud()
+    apply(fleet, world, plan(fleet, world))
+    on = plan(fleet, world, var=("gpu=true",))
+    assert actions(on) == {"hcloud_server.gpu": "create", "nixos_machine.gpu": "install"}
+    result, _ = apply(fleet, world, on)
+    assert result.ok
+    key = state_of(fleet).resources["nixos_machine.gpu"].attributes["host_key"]
+    off = plan(fleet, world, var=("gpu=false",))
+    assert actions(off) == {"hcloud_server.gpu": "delete", "nixos_machine.gpu": "dormant"}
+    assert off.change("hcloud_server.gpu").reason.name == "DISABLED"
+    result, _ = apply(fleet, world, off)
+    assert result.ok
+    dormant = state_of(fleet).resources["nixos_machine.gpu"]
+    assert dormant.attributes["host_key"] == key and "install_phase" not in dormant.private
+    assert "hcloud_server.gpu" not in state_of(fleet).resources
+    back = plan(fleet, world, var=("gpu=true",))
+    assert actions(back) == {"hcloud_server.gpu": "create", "nixos_machine.gpu": "install"}
+    apply(fleet, world, back)
+    assert state_of(fleet).resources["nixos_machine.gpu"].attributes["host_key"] == key
+
+
+def test_failed_step_skips_dependents_only(fleet: Path) -> None:
+    world = Cloud(fail={'hcloud_server.web["a"]'})
+    result, _ = apply(fleet, world, plan(fleet, world))
+    assert set(result.failed) == {'hcloud_server.web["a"]'}
+    assert result.skipped == {'nixos_machine.web["a"]': 'hcloud_server.web["a"]'}
+    assert {'hcloud_server.web["b"]', 'nixos_machine.web["b"]', "hcloud_ssh_key.admin"} <= set(result.done)
+    world.fail.clear()
+    retry = plan(fleet, world)
+    assert actions(retry) == {'hcloud_server.web["a"]': "create", 'nixos_machine.web["a"]': "install",
+                              "hcloud_server.gpu": "dormant", "nixos_machine.gpu": "dormant"}
+
+
+def test_created_but_unrecorded_object_is_adopted_not_duplicated(fleet: Path) -> None:
+    world = Cloud()
+    p = plan(fleet, world)
+    apply(fleet, world, p)
+    state_path = fleet / "reconciler.state.json"
+    # simulate a crash that lost the record of one server: drop it from state, keep it in the cloud
+    from reconciler.state.local import LocalBackend
+
+    b = LocalBackend(state_path)
+    b.write(b.read().without('hcloud_server.web["b"]'))
+    again = plan(fleet, world)
+    assert 'hcloud_server.web["b"]' not in actions(again)
+    apply(fleet, world, again)
+    assert len([o for o in world.objects.values() if o["name"] == "web-b"]) == 1
+    assert 'hcloud_server.web["b"]' in state_of(fleet).resources
+
+
+def test_destroy_runs_in_reverse_dependency_order(fleet: Path) -> None:
+    world = Cloud()
+    apply(fleet, world, plan(fleet, world))
+    world.calls.clear()
+    d = plan(fleet, world, destroy=True)
+    result, _ = apply(fleet, world, d, parallelism=1)
+    assert result.ok
+    deletes = [a for m, a in world.calls if m == "delete"]
+    assert deletes.index('hcloud_server.web["a"]') < deletes.index("hcloud_ssh_key.admin")
+    assert world.objects == {} and state_of(fleet).resources == {}
+
+
+def test_saved_plan_is_refused_once_state_moved(fleet: Path) -> None:
+    world = Cloud()
+    first = plan(fleet, world)
+    second = plan(fleet, world)
+    apply(fleet, world, first)
+    with pytest.raises(StalePlanError, match="made against no state"):
+        check_fresh(second, state_of(fleet))
+    third = plan(fleet, world, var=("gpu=true",))
+    check_fresh(third, state_of(fleet))
+    apply(fleet, world, plan(fleet, world, var=("gpu=true",)))
+    with pytest.raises(StalePlanError, match="serial"):
+        check_fresh(third, state_of(fleet))
+
+
+def test_targets_take_dependencies(fleet: Path) -> None:
+    world = Cloud()
+    p = plan(fleet, world, targets=('nixos_machine.web["a"]',))
+    assert actions(p) == {"hcloud_ssh_key.admin": "create", 'hcloud_server.web["a"]': "create",
+                          'nixos_machine.web["a"]': "install"}
