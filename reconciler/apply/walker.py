@@ -5,7 +5,7 @@ nodes finish and starts no new ones. It knows nothing of plans, providers or ter
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 
 import networkx as nx
@@ -23,7 +23,7 @@ class WalkResult:
         return not self.failed and not self.skipped and not self.not_started
 
 
-async def walk(g: nx.DiGraph, run: Callable[[str], Awaitable[None]], *, parallelism: int,
+async def walk(g: nx.DiGraph, run: Callable[[str], Coroutine[object, object, None]], *, parallelism: int,
                group_of: Callable[[str], str] = lambda n: "", group_limits: dict[str, int] | None = None,
                stop: asyncio.Event | None = None, on_skip: Callable[[str, str], None] | None = None) -> WalkResult:
     result = WalkResult()

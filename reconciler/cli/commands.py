@@ -18,7 +18,7 @@ from reconciler.apply.walker import WalkResult
 from reconciler.cli import context as ctx
 from reconciler.cli.console import Out
 from reconciler.cli.progress import LiveProgress, PlainProgress
-from reconciler.config.variables import cli_sources
+from reconciler.config.variables import VarSources, cli_sources
 from reconciler.errors import ReconcilerError, UserAbort
 from reconciler.plan.graph import build_graph
 from reconciler.plan.model import Plan
@@ -32,7 +32,7 @@ from reconciler.state.backend import Backend
 from reconciler.state.document import StateDoc
 
 
-def _sources(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _sources(args: argparse.Namespace) -> VarSources:
     return cli_sources(getattr(args, "var", None) or [], getattr(args, "var_file", None) or [], ctx.environment())
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 import time
 from datetime import datetime
+from typing import TextIO
 
 from rich.console import Console
 from rich.live import Live
@@ -22,7 +23,7 @@ def _short(error: BaseException) -> str:
 
 
 class PlainProgress:
-    def __init__(self, stream=None) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stdout
 
     def _say(self, text: str) -> None:

@@ -61,7 +61,7 @@ def _message(err: ValidationError, prefix: str) -> tuple[str, str | None]:
     if err.validator == "type":
         want = err.validator_value if isinstance(err.validator_value, list) else [err.validator_value]
         got = _JSON_TYPES.get(type(err.instance), type(err.instance).__name__)
-        return f'"{where}" must be {" or ".join(_WANT.get(w, w) for w in want)}, not {got}', None
+        return f'"{where}" must be {" or ".join(_WANT.get(str(w), str(w)) for w in want)}, not {got}', None
     if err.validator == "additionalProperties":
         extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
         name = extra[0] if extra else "?"
