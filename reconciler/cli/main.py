@@ -105,18 +105,30 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--force", action="store_true", help="allow another lineage or an older serial")
     _lock(sp)
 
+    p = command("cost", "monthly cost of the recorded fleet and of the planned one")
+    p.add_argument("planfile", nargs="?", metavar="PLANFILE")
+    p.add_argument("--refresh", action=argparse.BooleanOptionalAction, default=False)
+    _vars(p)
+
+    p = command("import", "adopt an existing server/instance into state")
+    p.add_argument("address", metavar="ADDR")
+    p.add_argument("id", metavar="ID")
+    _vars(p)
+    _lock(p)
+
     p = command("force-unlock", "release a stale state lock")
     p.add_argument("lock_id", metavar="LOCK_ID")
     return parser
 
 
 def _commands() -> dict[str, Command]:
-    from reconciler.cli import commands, state_cmds
+    from reconciler.cli import commands, extra_cmds, state_cmds
 
     return {
         "validate": commands.cmd_validate, "plan": commands.cmd_plan, "apply": commands.cmd_apply,
         "show": commands.cmd_show, "graph": commands.cmd_graph, "output": state_cmds.cmd_output,
         "state": state_cmds.cmd_state, "force-unlock": state_cmds.cmd_force_unlock,
+        "cost": extra_cmds.cmd_cost, "import": extra_cmds.cmd_import,
     }
 
 

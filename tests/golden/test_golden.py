@@ -1,0 +1,85 @@
+"""Golden plans: each folder under tests/golden/cases/ holds a configuration, an optional prior state
+(`state.json`) and options (`case.json`); the plan's JSON, text and action graph must match the files
+beside them. Set RECONCILER_REGEN=1 to rewrite the expected files after reviewing a change."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reconciler.cli import context as ctx
+from reconciler.config.variables import VarSources
+from reconciler.errors import ReconcilerError
+from reconciler.plan.graph import build_graph
+from reconciler.plan.planner import Planner, PlanOptions
+from reconciler.plan.render_graph import to_mermaid
+from reconciler.plan.render_json import render_json
+from reconciler.plan.render_text import render_text
+from reconciler.registry import ProviderSet
+from reconciler.state.document import StateDoc
+from tests.fakes import Cloud, factories
+
+CASES = Path(__file__).parent / "cases"
+REGEN = os.environ.get("RECONCILER_REGEN") == "1"
+CONFIG_SUFFIXES = (".tf", ".tf.json")
+
+
+def case_names() -> list[str]:
+    return sorted(p.name for p in CASES.iterdir() if p.is_dir())
+
+
+def run_case(case: Path, workdir: Path) -> dict[str, str]:
+    """The rendered outputs of one case (file name -> text)."""
+    for f in case.iterdir():
+        if f.name.endswith(CONFIG_SUFFIXES) or f.name == "flake.nix":
+            shutil.copy(f, workdir / f.name)
+    opts: dict[str, Any] = json.loads((case / "case.json").read_text()) if (case / "case.json").exists() else {}
+    state = StateDoc.loads((case / "state.json").read_text(), "state.json") if (case / "state.json").exists() \
+        else StateDoc(lineage="00000000-0000-4000-8000-000000000000", exists=False)
+    world = Cloud(toplevels=opts.get("toplevels", {}))
+    try:
+        loaded = ctx.load(workdir, VarSources(cli=tuple(opts.get("vars", ())), env={}))
+        providers = ProviderSet(factories(world), loaded.provider_settings, state.lineage, workdir)
+        planner = Planner(loaded.config, loaded.variables, providers, loaded.provider_settings)
+        options = PlanOptions(refresh=False, destroy=opts.get("destroy", False),
+                              targets=tuple(opts.get("targets", ())))
+        plan = asyncio.run(planner.plan(state, options))
+    except ReconcilerError as e:
+        return {"error.txt": "\n".join(e.lines()) + "\n"}
+    return {
+        "plan.json": json.dumps(render_json(plan), indent=2, sort_keys=True) + "\n",
+        "plan.txt": render_text(plan),
+        "graph.mmd": to_mermaid(build_graph(plan)),
+    }
+
+
+@pytest.mark.parametrize("name", case_names())
+def test_golden(name: str, tmp_path: Path) -> None:
+    case = CASES / name
+    outputs = run_case(case, tmp_path)
+    expected_dir = case / "expected"
+    if REGEN:
+        shutil.rmtree(expected_dir, ignore_errors=True)
+        expected_dir.mkdir()
+        for fname, text in outputs.items():
+            (expected_dir / fname).write_text(text)
+    expected = {p.name: p.read_text() for p in expected_dir.iterdir()} if expected_dir.exists() else {}
+    assert sorted(outputs) == sorted(expected), f"{name}: expected files {sorted(expected)}"
+    for fname, text in outputs.items():
+        assert text == expected[fname], f"{name}/{fname} differs; review, then RECONCILER_REGEN=1"
+
+
+def test_there_are_enough_cases() -> None:
+    assert len(case_names()) >= 25
+
+
+def test_hcl_and_json_fleets_plan_identically() -> None:
+    hcl = (CASES / "create_all" / "expected" / "plan.json").read_text()
+    js = (CASES / "create_all_json" / "expected" / "plan.json").read_text()
+    assert hcl == js
