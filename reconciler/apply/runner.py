@@ -146,6 +146,8 @@ class Runner:
                               lambda p: self.hooks.on_phase(c.address, p))
         request = ApplyRequest(c.address, c.type, action, planned,
                                recorded(prior) if prior is not None and prior.id is not None else None, pending)
+        # write-ahead: state says what is about to happen before the provider is called
+        journal.intend()
         response = await provider.apply(request, journal)
         if response.id is None:
             self.writer.drop(c.address)

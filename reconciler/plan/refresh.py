@@ -30,10 +30,12 @@ def recorded(res: ResourceState) -> RecordedResource:
 
 async def refresh_state(state: StateDoc, providers: ProviderSet, wanted: Iterable[tuple[str, str]]) -> RefreshResult:
     by_provider: dict[str, tuple[list[RecordedResource], list[tuple[str, str]]]] = {}
+    unrecorded = {a for a, r in state.resources.items() if r.id is None}  # a create that never got an id
     for res in state.resources.values():
-        by_provider.setdefault(provider_name(res.type), ([], []))[0].append(recorded(res))
+        if res.id is not None:
+            by_provider.setdefault(provider_name(res.type), ([], []))[0].append(recorded(res))
     for address, type_ in wanted:
-        if address not in state.resources:
+        if address not in state.resources or address in unrecorded:
             by_provider.setdefault(provider_name(type_), ([], []))[1].append((address, type_))
     names = sorted(by_provider)
     requests = [RefreshRequest(tuple(by_provider[n][0]), tuple(by_provider[n][1])) for n in names]
