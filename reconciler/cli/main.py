@@ -116,19 +116,22 @@ def build_parser() -> argparse.ArgumentParser:
     _vars(p)
     _lock(p)
 
+    p = command("sandbox", "local emulators of the Hetzner Cloud and Compute Engine APIs")
+    p.add_argument("sandbox_cmd", choices=("up", "down", "status"), metavar="up|down|status")
+
     p = command("force-unlock", "release a stale state lock")
     p.add_argument("lock_id", metavar="LOCK_ID")
     return parser
 
 
 def _commands() -> dict[str, Command]:
-    from reconciler.cli import commands, extra_cmds, state_cmds
+    from reconciler.cli import commands, extra_cmds, sandbox, state_cmds
 
     return {
         "validate": commands.cmd_validate, "plan": commands.cmd_plan, "apply": commands.cmd_apply,
         "show": commands.cmd_show, "graph": commands.cmd_graph, "output": state_cmds.cmd_output,
         "state": state_cmds.cmd_state, "force-unlock": state_cmds.cmd_force_unlock,
-        "cost": extra_cmds.cmd_cost, "import": extra_cmds.cmd_import,
+        "cost": extra_cmds.cmd_cost, "import": extra_cmds.cmd_import, "sandbox": sandbox.cmd_sandbox,
     }
 
 
