@@ -1,0 +1,38 @@
+"""Pytest fixtures for test hosts; a conftest imports them (`from tests.hosts.fixtures import *`).
+
+`farm` is one HostFarm per test session (hosts are made by the tests that need them, and everything is torn
+down at the end); it skips the test with the reason when this machine cannot make hosts. `offline_nix`
+points local nix at no binary cache and no flake registry for the whole session.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from tests.hosts.farm import NIX_CONF, HostFarm, missing_requirements
+
+
+@pytest.fixture(scope="session")
+def offline_nix() -> Iterator[None]:
+    old = os.environ.get("NIX_CONFIG")
+    os.environ["NIX_CONFIG"] = NIX_CONF
+    yield
+    if old is None:
+        os.environ.pop("NIX_CONFIG", None)
+    else:
+        os.environ["NIX_CONFIG"] = old
+
+
+@pytest.fixture(scope="session")
+def farm(offline_nix: None) -> Iterator[HostFarm]:
+    reason = missing_requirements()
+    if reason is not None:
+        pytest.skip(reason)
+    with HostFarm() as made:
+        yield made
+
+
+__all__ = ["farm", "offline_nix"]
