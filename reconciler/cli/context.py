@@ -122,7 +122,12 @@ def backend_for(config: Configuration, variables: Mapping[str, Any]) -> Backend:
     if b.label == "local":
         path = Path(settings.get("path") or DEFAULT_STATE)
         return LocalBackend(path if path.is_absolute() else config.directory / path)
-    raise StateError('backend "pg" is not available in this build yet', hint='use backend "local" for now')
+    from reconciler.state.pg import PgBackend
+
+    conn_str = settings.get("conn_str") or os.environ.get("PG_CONN_STR")
+    if not conn_str:
+        raise StateError('backend "pg" needs conn_str (or PG_CONN_STR in the environment)')
+    return PgBackend(conn_str, settings.get("schema_name") or "reconciler")
 
 
 def environment() -> dict[str, str]:
