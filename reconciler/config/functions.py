@@ -1,0 +1,275 @@
+"""The Terraform functions the configuration language offers, with Terraform's argument rules.
+
+Exactly: length, lookup, merge, concat, contains, keys, values, join, split, format, lower, upper,
+tostring, tonumber, toset, jsonencode, jsondecode, file, coalesce. `call` checks the name (with a
+did-you-mean), the number of arguments and unknown values: an argument that is UNKNOWN makes the result
+UNKNOWN, unless the function looks inside (length of a list with unknown elements is known). Problems
+are one-line ConfigErrors "Invalid function argument: NAME() ...".
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reconciler.config.formatting import go_format
+from reconciler.config.valueops import (
+    ValueProblem,
+    describe,
+    equal,
+    json_encode,
+    normalize_json,
+    set_of,
+    to_number,
+    to_string,
+    type_name,
+)
+from reconciler.errors import ConfigError, SourcePos
+from reconciler.values import UNKNOWN, is_known
+
+
+@dataclass(frozen=True)
+class Function:
+    impl: Callable[..., Any]
+    min_args: int
+    max_args: int | None  # None: any number
+    sees_unknown: bool = False  # True: impl handles UNKNOWN arguments itself
+
+
+def _map(value: Any, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValueProblem(f"{what} must be a map or object, got {describe(value)}")
+    return value
+
+
+def _list(value: Any, what: str) -> list[Any]:
+    if not isinstance(value, list | tuple):
+        raise ValueProblem(f"{what} must be a list, got {describe(value)}")
+    return list(value)
+
+
+def _string(value: Any, what: str) -> str:
+    try:
+        return to_string(value)
+    except ValueProblem:
+        raise ValueProblem(f"{what} must be a string, got {describe(value)}") from None
+
+
+def _length(_: Path, value: Any) -> Any:
+    if value is UNKNOWN:
+        return UNKNOWN
+    if value is None:
+        raise ValueProblem("the argument must not be null")
+    if isinstance(value, list | tuple | dict | str):
+        return len(value)
+    raise ValueProblem(f"the argument must be a list, map or string, got {describe(value)}")
+
+
+def _lookup(_: Path, mapping: Any, key: Any, *default: Any) -> Any:
+    m = _map(mapping, "the first argument")
+    k = _string(key, "the key")
+    if k in m:
+        return m[k]
+    if default:
+        return default[0]
+    raise ValueProblem(f'the map has no key "{k}" and no default was given')
+
+
+def _merge(_: Path, *maps: Any) -> Any:
+    out: dict[str, Any] = {}
+    for i, m in enumerate(maps, 1):
+        if m is None:
+            continue
+        out.update(_map(m, f"argument {i}"))
+    return out
+
+
+def _concat(_: Path, *lists: Any) -> Any:
+    out: list[Any] = []
+    for i, item in enumerate(lists, 1):
+        out.extend(_list(item, f"argument {i}"))
+    return out
+
+
+def _contains(_: Path, collection: Any, value: Any) -> Any:
+    if collection is UNKNOWN:
+        return UNKNOWN
+    items = _list(collection, "the first argument")
+    unknown = value is UNKNOWN
+    for item in items:
+        r = equal(item, value)
+        if r is True:
+            return True
+        if r is UNKNOWN:
+            unknown = True
+    return UNKNOWN if unknown else False
+
+
+def _keys(_: Path, mapping: Any) -> Any:
+    return sorted(_map(mapping, "the argument"))
+
+
+def _values(_: Path, mapping: Any) -> Any:
+    m = _map(mapping, "the argument")
+    return [m[k] for k in sorted(m)]
+
+
+def _join(_: Path, sep: Any, *lists: Any) -> Any:
+    separator = _string(sep, "the separator")
+    parts: list[str] = []
+    for i, lst in enumerate(lists, 2):
+        for item in _list(lst, f"argument {i}"):
+            if item is UNKNOWN:
+                return UNKNOWN
+            if item is None:
+                raise ValueProblem(f"argument {i} has a null element")
+            parts.append(_string(item, f"each element of argument {i}"))
+    return separator.join(parts)
+
+
+def _split(_: Path, sep: Any, text: Any) -> Any:
+    separator, s = _string(sep, "the separator"), _string(text, "the string")
+    if separator == "":
+        return list(s)
+    return s.split(separator)
+
+
+def _format(_: Path, spec: Any, *args: Any) -> Any:
+    if not is_known(list(args)):
+        return UNKNOWN
+    return go_format(_string(spec, "the format"), list(args))
+
+
+def _lower(_: Path, text: Any) -> Any:
+    return _string(text, "the argument").lower()
+
+
+def _upper(_: Path, text: Any) -> Any:
+    return _string(text, "the argument").upper()
+
+
+def _tostring(_: Path, value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, list | dict):
+        raise ValueProblem(f"cannot convert a {type_name(value)} to a string")
+    return to_string(value)
+
+
+def _tonumber(_: Path, value: Any) -> Any:
+    if value is None:
+        return None
+    try:
+        return to_number(value)
+    except ValueProblem:
+        raise ValueProblem(f"cannot convert {describe(value)} to a number") from None
+
+
+def _toset(_: Path, value: Any) -> Any:
+    items = _list(value, "the argument")
+    if not is_known(items):
+        return UNKNOWN
+    return set_of(items)
+
+
+def _jsonencode(_: Path, value: Any) -> Any:
+    if not is_known(value):
+        return UNKNOWN
+    try:
+        return json_encode(value)
+    except (TypeError, ValueError) as e:
+        raise ValueProblem(f"cannot encode the value: {e}") from None
+
+
+def _jsondecode(_: Path, text: Any) -> Any:
+    s = _string(text, "the argument")
+    try:
+        return normalize_json(json.loads(s))
+    except json.JSONDecodeError as e:
+        raise ValueProblem(f"invalid JSON: {e.msg} at character {e.pos + 1}") from None
+
+
+def _file(base_dir: Path, path: Any) -> Any:
+    name = _string(path, "the path")
+    full = Path(name).expanduser()
+    if not full.is_absolute():
+        full = base_dir / full
+    try:
+        return full.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ValueProblem(f'no file exists at "{name}" (looked in {full.parent})') from None
+    except UnicodeDecodeError:
+        raise ValueProblem(f'"{name}" is not UTF-8 text') from None
+    except OSError as e:
+        raise ValueProblem(f'cannot read "{name}": {e.strerror}') from None
+
+
+def _coalesce(_: Path, *values: Any) -> Any:
+    for v in values:
+        if v is UNKNOWN:
+            return UNKNOWN
+        if v is not None and v != "":
+            return v
+    raise ValueProblem("no non-null, non-empty-string arguments")
+
+
+FUNCTIONS: dict[str, Function] = {
+    "length": Function(_length, 1, 1, sees_unknown=True),
+    "lookup": Function(_lookup, 2, 3),
+    "merge": Function(_merge, 0, None),
+    "concat": Function(_concat, 0, None),
+    "contains": Function(_contains, 2, 2, sees_unknown=True),
+    "keys": Function(_keys, 1, 1),
+    "values": Function(_values, 1, 1),
+    "join": Function(_join, 2, None),
+    "split": Function(_split, 2, 2),
+    "format": Function(_format, 1, None),
+    "lower": Function(_lower, 1, 1),
+    "upper": Function(_upper, 1, 1),
+    "tostring": Function(_tostring, 1, 1),
+    "tonumber": Function(_tonumber, 1, 1),
+    "toset": Function(_toset, 1, 1),
+    "jsonencode": Function(_jsonencode, 1, 1),
+    "jsondecode": Function(_jsondecode, 1, 1),
+    "file": Function(_file, 1, 1),
+    "coalesce": Function(_coalesce, 1, None, sees_unknown=True),
+}
+
+
+def lookup_function(name: str, pos: SourcePos) -> Function:
+    """The function called `name`; ConfigError with a did-you-mean for an unknown one."""
+    fn = FUNCTIONS.get(name)
+    if fn is None:
+        close = difflib.get_close_matches(name, sorted(FUNCTIONS), n=1)
+        suggestion = f'; did you mean "{close[0]}"?' if close else ""
+        raise ConfigError(f'unknown function "{name}"{suggestion}', pos,
+                          hint=None if close else "available: " + ", ".join(sorted(FUNCTIONS)))
+    return fn
+
+
+def _arity(n: int) -> str:
+    return f"{n} argument" + ("" if n == 1 else "s")
+
+
+def call(name: str, args: list[Any], pos: SourcePos, base_dir: Path) -> Any:
+    """The result of `name(*args)`; ConfigError at `pos` for an unknown function or a bad argument."""
+    fn = lookup_function(name, pos)
+    n = len(args)
+    if n < fn.min_args or (fn.max_args is not None and n > fn.max_args):
+        if fn.max_args is None:
+            want = f"at least {_arity(fn.min_args)}"
+        elif fn.min_args == fn.max_args:
+            want = _arity(fn.min_args)
+        else:
+            want = f"{fn.min_args} to {_arity(fn.max_args)}"
+        raise ConfigError(f"Invalid function argument: {name}() takes {want}, got {n}", pos)
+    if not fn.sees_unknown and any(a is UNKNOWN for a in args):
+        return UNKNOWN
+    try:
+        return fn.impl(base_dir, *args)
+    except ValueProblem as e:
+        raise ConfigError(f"Invalid function argument: {name}(): {e}", pos) from None

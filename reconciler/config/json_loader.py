@@ -1,0 +1,211 @@
+"""Load `*.tf.json` files (Terraform JSON syntax, as terranix writes them) into the shared syntax tree.
+
+JSON cannot tell a nested block from an attribute holding an object, so the block structure (labels,
+nested block names) comes from reconciler.config.blockspec, as Terraform takes it from provider schemas.
+Strings are templates: most have no `${`/`%{` and become literals at once; a string that is exactly one
+simple reference (`"${hcloud_server.m1.ipv4_address}"`) is built directly by a regular expression; the
+rest are parsed with python-hcl2 (cached by text). Positions are lazy (json_pos), so a file of 20,000
+resources loads in a fraction of a second and an error still names its line.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from reconciler.config import syntax as s
+from reconciler.config.blockspec import TOP_LEVEL, TOP_LEVEL_NAMES, BlockSpec, resource_spec
+from reconciler.config.hcl_loader import parse_expression, parse_quoted_template
+from reconciler.config.json_pos import JsonDocument, JsonPos
+from reconciler.config.template_text import UnterminatedTemplate, hcl_quoted
+from reconciler.errors import ConfigError, SourcePos
+
+_NAME = r"[A-Za-z_][A-Za-z0-9_-]*"
+_STEP = rf'\.{_NAME}|\.[0-9]+|\[[0-9]+\]|\["[^"\\$%]*"\]'
+_SIMPLE_TEMPLATE = re.compile(rf"\$\{{({_NAME})((?:{_STEP})*)\}}")
+_SIMPLE_REFERENCE = re.compile(rf"({_NAME})((?:{_STEP})*)")
+_STEPS = re.compile(rf'\.({_NAME})|\.([0-9]+)|\[([0-9]+)\]|\["([^"\\$%]*)"\]')
+_NOT_ROOTS = frozenset({"true", "false", "null", "for", "in", "if", "else", "endif", "endfor"})
+RESOURCE_SPEC = BlockSpec(labels=2)
+_LITERAL_ATTRIBUTES = {"variable": frozenset({"default", "description"}), "output": frozenset({"description"})}
+
+
+def _reference_chain(root: str, steps: str, pos: SourcePos) -> s.Expr:
+    expr: s.Expr = s.ScopeRef(pos, root)
+    for name, dot_index, index, key in _STEPS.findall(steps):
+        if name:
+            expr = s.GetAttr(pos, expr, name)
+        elif dot_index or index:
+            expr = s.Index(pos, expr, s.Literal(pos, int(dot_index or index)))
+        else:
+            expr = s.Index(pos, expr, s.Literal(pos, key))
+    return expr
+
+
+def template(raw: str, pos: SourcePos) -> s.Expr:
+    """The expression of a Terraform JSON string: a literal, a reference, or a parsed template."""
+    if "${" not in raw and "%{" not in raw:
+        return s.Literal(pos, raw)
+    m = _SIMPLE_TEMPLATE.fullmatch(raw)
+    if m is not None and m.group(1) not in _NOT_ROOTS:
+        return _reference_chain(m.group(1), m.group(2), pos)
+    try:
+        quoted = hcl_quoted(raw)
+    except UnterminatedTemplate as e:
+        raise ConfigError(f"syntax error: {e}", pos) from None
+    return parse_quoted_template(quoted, pos)
+
+
+def reference(raw: str, pos: SourcePos) -> s.Expr:
+    """A string that names a reference (`depends_on`, a variable's `type`): parsed as an expression."""
+    if raw.startswith("${"):
+        return template(raw, pos)
+    m = _SIMPLE_REFERENCE.fullmatch(raw)
+    if m is not None and m.group(1) not in _NOT_ROOTS:
+        return _reference_chain(m.group(1), m.group(2), pos)
+    return parse_expression(raw, pos)
+
+
+def _number(value: int | float) -> int | float:
+    if type(value) is float and value.is_integer() and abs(value) < 2**63:
+        return int(value)
+    return value
+
+
+class _Lowerer:
+    def __init__(self, doc: JsonDocument) -> None:
+        self.doc = doc
+
+    def pos(self, path: tuple[Any, ...]) -> JsonPos:
+        return JsonPos(self.doc, path)
+
+    # --------------------------------------------------------------------------------------- expressions
+    def expr(self, value: Any, path: tuple[Any, ...], pos: SourcePos) -> s.Expr:
+        t = type(value)
+        if t is str:
+            return template(value, pos)
+        if t is dict:
+            items = []
+            for k, v in value.items():
+                sub = (*path, k)
+                p = JsonPos(self.doc, sub)
+                key = template(k, p) if "{" in k else s.Literal(p, k)
+                items.append((key, self.expr(v, sub, p)))
+            return s.ObjectExpr(pos, tuple(items))
+        if t is list:
+            exprs = []
+            for i, v in enumerate(value):
+                sub = (*path, i)
+                exprs.append(self.expr(v, sub, JsonPos(self.doc, sub)))
+            return s.TupleExpr(pos, tuple(exprs))
+        if t is float:
+            return s.Literal(pos, _number(value))
+        return s.Literal(pos, value)
+
+    def literal(self, value: Any, path: tuple[Any, ...], pos: SourcePos) -> s.Expr:
+        """A value taken literally (a variable's default): no template interpretation."""
+        if isinstance(value, dict):
+            return s.ObjectExpr(pos, tuple(
+                (s.Literal(p, k), self.literal(v, (*path, k), p))
+                for k, v in value.items() for p in (JsonPos(self.doc, (*path, k)),)))
+        if isinstance(value, list):
+            return s.TupleExpr(pos, tuple(self.literal(v, (*path, i), JsonPos(self.doc, (*path, i)))
+                                          for i, v in enumerate(value)))
+        return s.Literal(pos, _number(value) if isinstance(value, float) else value)
+
+    def attribute_expr(self, kind: str, name: str, value: Any, path: tuple[Any, ...], pos: SourcePos) -> s.Expr:
+        if name == "depends_on" and kind in ("resource", "output"):
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError('depends_on must be a list of strings naming resources, e.g. "hcloud_server.web"',
+                                  pos)
+            return s.TupleExpr(pos, tuple(reference(v, JsonPos(self.doc, (*path, i))) for i, v in enumerate(value)))
+        if kind == "variable" and name == "type":
+            if not isinstance(value, str):
+                raise ConfigError('a variable\'s "type" must be a string holding a type, e.g. "list(string)"', pos)
+            return reference(value, pos)
+        if name in _LITERAL_ATTRIBUTES.get(kind, ()):
+            return self.literal(value, path, pos)
+        return self.expr(value, path, pos)
+
+    # ----------------------------------------------------------------------------------------- structure
+    def blocks(self, kind: str, type_: str, spec: BlockSpec, value: Any, path: tuple[Any, ...],
+               labels: tuple[str, ...] = ()) -> list[s.Block]:
+        if isinstance(value, list):
+            out: list[s.Block] = []
+            for i, item in enumerate(value):
+                out.extend(self.blocks(kind, type_, spec, item, (*path, i), labels))
+            return out
+        if not isinstance(value, dict):
+            raise ConfigError(f'"{type_}" must be a JSON object (or an array of objects) describing a block',
+                              self.pos(path))
+        if len(labels) < spec.labels:
+            out = []
+            for label, sub in value.items():
+                if label != "//":
+                    out.extend(self.blocks(kind, type_, spec, sub, (*path, label), (*labels, label)))
+            return out
+        body_spec = resource_spec(labels[0]) if spec is RESOURCE_SPEC else spec
+        pos = self.pos(path)
+        return [s.Block(type_, labels, self.body(kind, body_spec, value, path, pos), pos)]
+
+    def body(self, kind: str, spec: BlockSpec, obj: dict[str, Any], path: tuple[Any, ...], pos: SourcePos) -> s.Body:
+        attributes: list[s.Attribute] = []
+        blocks: list[s.Block] = []
+        nested = spec.blocks
+        doc = self.doc
+        for key, value in obj.items():
+            if key == "//":
+                continue
+            sub = (*path, key)
+            block_spec = nested.get(key)
+            if block_spec is not None:
+                if value is not None:
+                    blocks.extend(self.blocks(kind, key, block_spec, value, sub))
+                continue
+            p = JsonPos(doc, sub)
+            attributes.append(s.Attribute(key, self.attribute_expr(kind, key, value, sub, p), p))
+        return s.Body(tuple(attributes), tuple(blocks), pos)
+
+    def file(self, data: Any) -> s.Body:
+        root = self.pos(())
+        if not isinstance(data, dict):
+            raise ConfigError("a .tf.json file must hold one JSON object, whose keys are block types "
+                              '(e.g. "resource", "variable")', root)
+        blocks: list[s.Block] = []
+        for key, value in data.items():
+            if key == "//":
+                continue
+            if key == "resource":
+                blocks.extend(self.blocks(key, key, RESOURCE_SPEC, value, (key,)))
+            elif key in TOP_LEVEL:
+                blocks.extend(self.blocks(key, key, TOP_LEVEL[key], value, (key,)))
+            else:
+                close = difflib.get_close_matches(key, sorted(TOP_LEVEL_NAMES), n=1)
+                raise ConfigError(f'unknown block type "{key}"', self.pos((key,)),
+                                  hint=f'did you mean "{close[0]}"?' if close else
+                                  "supported: " + ", ".join(sorted(TOP_LEVEL_NAMES)))
+        return s.Body((), tuple(blocks), root)
+
+
+def load_json_text(text: str, display: str) -> s.SourceFile:
+    """Parse the text of a `.tf.json` file shown to users as `display`."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"invalid JSON: {e.msg}", SourcePos(display, e.lineno)) from None
+    doc = JsonDocument(display, text)
+    return s.SourceFile(display, _Lowerer(doc).file(data), text)
+
+
+def load_json_file(path: Path, display: str) -> s.SourceFile:
+    """Read and parse a `.tf.json` file; `display` is the name put in positions (e.g. "config.tf.json")."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{display} is not UTF-8 text: {e.reason}", SourcePos(display, 1)) from None
+    except OSError as e:
+        raise ConfigError(f"cannot read {display}: {e.strerror}", SourcePos(display, 1)) from None
+    return load_json_text(text, display)
