@@ -33,12 +33,12 @@ fi
 BEHAVIOURS = {
     "ok": "exit 0",
     "fail": 'echo "error: the unit foo.service failed to start" >&2\nexit 4',
-    # the switch itself succeeds; then sshd and every SSH session die, as a broken firewall or sshd config
-    # would do, so that no new connection gets through until something switches back
+    # the switch itself succeeds, but sshd dies at once (no new connection gets through until something switches
+    # back) and every open SSH session a moment later, as a broken firewall or sshd config would do
     "cut-ssh": (
         "pid=$(cat /run/sshd.pid)\n"
-        "setsid sh -c 'sleep 0.3; kill -KILL \"$1\"; pkill -KILL -P \"$1\"; rm -f /run/sshd.pid' sh \"$pid\" "
-        "</dev/null >/dev/null 2>&1 &\nexit 0"
+        "kill -KILL \"$pid\"; rm -f /run/sshd.pid\n"
+        "setsid sh -c 'sleep 0.3; pkill -KILL -P \"$1\"' sh \"$pid\" </dev/null >/dev/null 2>&1 &\nexit 0"
     ),
 }
 

@@ -1,0 +1,190 @@
+"""The `nixos` provider: the `nixos_machine` resource type (CONTRACT §2) against providers.base. `plan`
+evaluates every machine's desired toplevel in one nix process and says which host key will be pinned;
+`refresh` reads /run/current-system from every installed machine in parallel; `apply` installs (`>`) or
+updates (`^`); `import_resource` adopts a running NixOS machine. Nothing touches the network before the first
+refresh, apply or import."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from providers.base import (
+    ApplyRequest,
+    ApplyResponse,
+    ImportRequest,
+    Journal,
+    ObservedResource,
+    PlanRequest,
+    PlanResponse,
+    Price,
+    ProviderConfig,
+    RefreshRequest,
+    RefreshResponse,
+    ResourceKind,
+    TypeInfo,
+)
+from reconciler.actions import Action
+from reconciler.errors import NotAvailableError, ProviderError
+from reconciler.nixos import activate
+from reconciler.nixos.context import Context, Settings
+from reconciler.nixos.deploy import update
+from reconciler.nixos.evaluate import Evaluated, EvalUnavailable, evaluate
+from reconciler.nixos.install import install
+from reconciler.nixos.machine import DEFAULTS, FlakeRef, MachineSpec, machine_name, parse_spec, resolve_flake
+from reconciler.nixos.refresh import refresh
+from reconciler.nixos.ssh import ANY_KEY, Endpoint
+from reconciler.nixos.transfer import split_host
+from reconciler.values import UNKNOWN, is_known
+from reconciler.vars import public_host_key
+
+TYPE = "nixos_machine"
+TYPES = {TYPE: TypeInfo(ResourceKind.MACHINE, frozenset({"toplevel", "host_key"}))}
+
+
+def _install_enabled(config: Mapping[str, Any]) -> bool:
+    block = config.get("install")
+    if isinstance(block, list | tuple):
+        block = block[0] if block else {}
+    return not (isinstance(block, Mapping) and block.get("enabled") is False)
+
+
+class NixosProvider:
+    name = "nixos"
+
+    def __init__(self, config: ProviderConfig) -> None:
+        self.settings = Settings.from_mapping(config.settings)
+        self.max_parallel = max(1, self.settings.parallelism)
+        self.workdir = config.workdir
+        self.ctx = Context.create(self.settings, config.workdir)
+        self.eval_processes = 0  # nix eval processes started by plan() (one per plan call at most)
+        self._evaluated: dict[str, Evaluated] = {}
+
+    def types(self) -> Mapping[str, TypeInfo]:
+        return TYPES
+
+    # -- plan -------------------------------------------------------------------------------------------------
+
+    def plan(self, requests: Sequence[PlanRequest]) -> list[PlanResponse]:
+        flakes: dict[str, FlakeRef] = {}
+        for r in requests:
+            flake = r.config.get("flake")
+            if is_known(flake):
+                flakes[r.address] = resolve_flake(flake, machine_name(r.address), self.workdir)
+        notes: tuple[str, ...] = ()
+        evaluated: dict[str, Evaluated] = {}
+        try:
+            if flakes:
+                self.eval_processes += 1
+                evaluated = evaluate(self.ctx.tool, flakes)
+                self._evaluated.update(evaluated)
+        except EvalUnavailable:
+            notes = (f"nix ({self.settings.nix}) is not installed here: the toplevel is known after the build",)
+        return [self._plan_one(r, evaluated.get(r.address), notes) for r in requests]
+
+    def _plan_one(self, r: PlanRequest, ev: Evaluated | None, notes: tuple[str, ...]) -> PlanResponse:
+        planned: dict[str, Any] = {**DEFAULTS}
+        planned.update({k: v for k, v in r.config.items() if v is not None})
+        planned["toplevel"] = ev.toplevel if ev is not None else UNKNOWN
+        prior = r.prior.attributes if r.prior is not None else {}
+        name = machine_name(r.address)
+        configured = r.config.get("host_key")
+        out_notes = list(notes)
+        if configured:
+            planned["host_key"] = configured
+        elif _install_enabled(r.config):
+            key = public_host_key(self.ctx.vars, name) or prior.get("host_key")
+            planned["host_key"] = key or UNKNOWN
+            if not key:
+                out_notes.append("a new ssh_host_key is generated before the install and pinned")
+        else:
+            planned["host_key"] = prior.get("host_key") or UNKNOWN
+            if not prior.get("host_key"):
+                out_notes.append("no host_key given: the first connection pins the key the host presents")
+        return PlanResponse(r.address, planned, notes=tuple(out_notes))
+
+    # -- refresh ----------------------------------------------------------------------------------------------
+
+    async def refresh(self, request: RefreshRequest) -> RefreshResponse:
+        return await refresh(self.ctx, request)
+
+    # -- apply ------------------------------------------------------------------------------------------------
+
+    async def apply(self, request: ApplyRequest, journal: Journal) -> ApplyResponse:
+        if request.action is Action.INSTALL:
+            return await self.install(request, journal)
+        if request.action is Action.NIXOS_UPDATE:
+            return await self.update(request, journal)
+        raise NotAvailableError(f"{request.action.value} is not an action for {request.address} "
+                                f"(nixos_machine is installed and updated, never created or deleted)")
+
+    async def _desired(self, spec: MachineSpec, planned: Mapping[str, Any]) -> str:
+        toplevel = planned.get("toplevel")
+        if isinstance(toplevel, str) and toplevel:
+            return toplevel
+        try:
+            self.eval_processes += 1
+            return evaluate(self.ctx.tool, {spec.address: spec.flake})[spec.address].toplevel
+        except EvalUnavailable:
+            raise ProviderError(f"cannot build {spec.name}: nix ({self.settings.nix}) is not installed",
+                                hint="install nix (Debian: nix-bin) on the machine running reconciler") from None
+
+    async def install(self, request: ApplyRequest, journal: Journal, *,
+                      target_host: str | None = None) -> ApplyResponse:
+        """Install NixOS (`>`); `target_host` overrides where to reach the machine for this install only
+        (`machines install NAME --target-host H`)."""
+        planned = dict(request.planned)
+        if target_host:
+            user, host, port = split_host(target_host)
+            planned.setdefault("target_host", host)
+            planned["target_user"] = user or planned.get("target_user") or "root"
+            if port != 22:
+                planned["target_port"] = port
+        else:
+            host = None
+        spec = parse_spec(request.address, planned, self.workdir)
+        toplevel = await self._desired(spec, planned)
+        reached = request.prior.private.get("install_phase") if request.prior is not None else None
+        result = await install(self.ctx, spec, planned, reached, journal, host=host)
+        attributes = {**planned, "host_key": result.host_key, "toplevel": result.toplevel}
+        if result.toplevel is not None and result.toplevel != toplevel:
+            # an install found in place (state lost) or a system that changed since: bring it to the plan
+            deployed = await update(self.ctx, spec, toplevel, result.host_key, journal)
+            attributes["toplevel"] = deployed.toplevel
+        return ApplyResponse(spec.name, attributes, private={"install_phase": result.phase})
+
+    async def update(self, request: ApplyRequest, journal: Journal) -> ApplyResponse:
+        """Update NixOS (`^`): build, copy, activate with magic rollback, confirm, health-check."""
+        planned = dict(request.planned)
+        spec = parse_spec(request.address, planned, self.workdir)
+        toplevel = await self._desired(spec, planned)
+        prior = request.prior.attributes if request.prior is not None else {}
+        pinned = spec.host_key or prior.get("host_key") or ANY_KEY
+        deployed = await update(self.ctx, spec, toplevel, pinned, journal)
+        self.ctx.known_hosts.pin(spec.name, spec.target_host, spec.target_port, deployed.host_key)
+        attributes = {**planned, "toplevel": deployed.toplevel, "host_key": deployed.host_key}
+        private = dict(request.prior.private) if request.prior is not None else {}
+        return ApplyResponse(spec.name, attributes, private=private)
+
+    # -- import -----------------------------------------------------------------------------------------------
+
+    async def import_resource(self, request: ImportRequest) -> ObservedResource:
+        """Adopt a running NixOS machine; ID is [user@]host[:port]; its present host key is pinned."""
+        user, host, port = split_host(request.id)
+        endpoint = Endpoint(host, port, user or "root")
+        session = await self.ctx.pool.get(endpoint, ANY_KEY)
+        current = (await activate.probe(session)).current
+        self.ctx.pool.drop(endpoint)
+        name = machine_name(request.address)
+        self.ctx.known_hosts.pin(name, host, port, session.host_key)
+        attrs = {"target_host": host, "target_port": port, "target_user": user or "root",
+                 "host_key": session.host_key, "toplevel": current}
+        return ObservedResource(name, attrs, {"install_phase": "reboot"})
+
+    def price(self, type_: str, attributes: Mapping[str, Any]) -> Price | None:
+        return None
+
+    async def close(self) -> None:
+        await self.ctx.close()
+
+
