@@ -5,8 +5,8 @@ link does not kill the switch), confirm over a NEW connection, and roll back to 
 The watchdog and the reconciler race for one atomic `mkdir $token.decided` under /run/reconciler: the watchdog
 takes it (and rolls back) when the confirmation window passes; the reconciler takes it to confirm, or to roll
 back itself after a failed activation or health check. Exactly one of them decides. A watchdog that lost the
-race removes its files itself; one that rolled back leaves its outcome for the reconciler to read and remove. Every script here is a
-fixed text; values reach it only as positional arguments of `sh -c SCRIPT sh ARGS...`."""
+race removes its files itself; one that rolled back leaves its outcome for the reconciler to read and remove.
+Every script here is a fixed text; values reach it only as positional arguments of `sh -c SCRIPT sh ARGS...`."""
 
 from __future__ import annotations
 

@@ -153,7 +153,7 @@ def test_update_without_rollback_reports_the_failure(installed: Installed) -> No
     installed.write(TestSystem("6", behaviour="fail"))
     config = {**installed.config, "rollback": False}
     plan = plan_one(prov, ADDRESS, config, state)
-    with pytest.raises(CommandError, match="foo.service") as err:
+    with pytest.raises(CommandError, match=r"foo\.service") as err:
         apply(prov, Action.NIXOS_UPDATE, ADDRESS, plan.planned, state)
     assert not isinstance(err.value, RolledBackError)
     assert host.current_system() == plan.planned["toplevel"]  # left as the failed switch left it
