@@ -16,6 +16,7 @@ from lark import Token, Tree
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from reconciler.config import syntax as s
+from reconciler.config.gcpause import gc_paused
 from reconciler.config.hcl_lower import Lowerer
 from reconciler.errors import ConfigError, SourcePos
 
@@ -119,13 +120,14 @@ def parse_quoted_template(quoted: str, pos: SourcePos) -> s.Expr:
 
 def load_hcl_text(text: str, display: str) -> s.SourceFile:
     """Parse the text of a `.tf` (or `.tfvars`) file shown to users as `display`."""
-    try:
-        tree = _parse(text)
-    except LarkError as e:
-        raise syntax_error(e, display, text) from None
-    body_tree = tree.children[0]
-    assert isinstance(body_tree, Tree)
-    body = Lowerer(display, _template_tree).body(body_tree, SourcePos(display, 1))
+    with gc_paused():
+        try:
+            tree = _parse(text)
+        except LarkError as e:
+            raise syntax_error(e, display, text) from None
+        body_tree = tree.children[0]
+        assert isinstance(body_tree, Tree)
+        body = Lowerer(display, _template_tree).body(body_tree, SourcePos(display, 1))
     return s.SourceFile(display, body, text)
 
 

@@ -18,8 +18,9 @@ from typing import Any
 
 from reconciler.config import syntax as s
 from reconciler.config.blockspec import TOP_LEVEL, TOP_LEVEL_NAMES, BlockSpec, resource_spec
+from reconciler.config.gcpause import gc_paused
 from reconciler.config.hcl_loader import parse_expression, parse_quoted_template
-from reconciler.config.json_pos import JsonDocument, JsonPos
+from reconciler.config.json_pos import JsonDocument, JsonPos, root_pos
 from reconciler.config.template_text import UnterminatedTemplate, hcl_quoted
 from reconciler.errors import ConfigError, SourcePos
 
@@ -31,6 +32,7 @@ _STEPS = re.compile(rf'\.({_NAME})|\.([0-9]+)|\[([0-9]+)\]|\["([^"\\$%]*)"\]')
 _NOT_ROOTS = frozenset({"true", "false", "null", "for", "in", "if", "else", "endif", "endfor"})
 RESOURCE_SPEC = BlockSpec(labels=2)
 _LITERAL_ATTRIBUTES = {"variable": frozenset({"default", "description"}), "output": frozenset({"description"})}
+_SPECIAL_ATTRIBUTES = frozenset({"depends_on", "type", "default", "description"})
 
 
 def _reference_chain(root: str, steps: str, pos: SourcePos) -> s.Expr:
@@ -76,101 +78,98 @@ def _number(value: int | float) -> int | float:
 
 
 class _Lowerer:
-    def __init__(self, doc: JsonDocument) -> None:
-        self.doc = doc
+    """Walks the decoded JSON; `pos` arguments are the JsonPos of the value being lowered."""
 
-    def pos(self, path: tuple[Any, ...]) -> JsonPos:
-        return JsonPos(self.doc, path)
+    def __init__(self) -> None:
+        self._resource_specs: dict[str, BlockSpec] = {}
 
     # --------------------------------------------------------------------------------------- expressions
-    def expr(self, value: Any, path: tuple[Any, ...], pos: SourcePos) -> s.Expr:
+    def expr(self, value: Any, pos: JsonPos) -> s.Expr:
         t = type(value)
         if t is str:
+            if "${" not in value and "%{" not in value:
+                return s.Literal(pos, value)
             return template(value, pos)
         if t is dict:
             items = []
             for k, v in value.items():
-                sub = (*path, k)
-                p = JsonPos(self.doc, sub)
+                p = JsonPos(pos, k)
                 key = template(k, p) if "{" in k else s.Literal(p, k)
-                items.append((key, self.expr(v, sub, p)))
+                items.append((key, self.expr(v, p)))
             return s.ObjectExpr(pos, tuple(items))
         if t is list:
-            exprs = []
-            for i, v in enumerate(value):
-                sub = (*path, i)
-                exprs.append(self.expr(v, sub, JsonPos(self.doc, sub)))
-            return s.TupleExpr(pos, tuple(exprs))
+            return s.TupleExpr(pos, tuple([self.expr(v, JsonPos(pos, i)) for i, v in enumerate(value)]))
         if t is float:
             return s.Literal(pos, _number(value))
         return s.Literal(pos, value)
 
-    def literal(self, value: Any, path: tuple[Any, ...], pos: SourcePos) -> s.Expr:
+    def literal(self, value: Any, pos: JsonPos) -> s.Expr:
         """A value taken literally (a variable's default): no template interpretation."""
         if isinstance(value, dict):
-            return s.ObjectExpr(pos, tuple(
-                (s.Literal(p, k), self.literal(v, (*path, k), p))
-                for k, v in value.items() for p in (JsonPos(self.doc, (*path, k)),)))
+            items = []
+            for k, v in value.items():
+                p = JsonPos(pos, k)
+                items.append((s.Literal(p, k), self.literal(v, p)))
+            return s.ObjectExpr(pos, tuple(items))
         if isinstance(value, list):
-            return s.TupleExpr(pos, tuple(self.literal(v, (*path, i), JsonPos(self.doc, (*path, i)))
-                                          for i, v in enumerate(value)))
+            return s.TupleExpr(pos, tuple([self.literal(v, JsonPos(pos, i)) for i, v in enumerate(value)]))
         return s.Literal(pos, _number(value) if isinstance(value, float) else value)
 
-    def attribute_expr(self, kind: str, name: str, value: Any, path: tuple[Any, ...], pos: SourcePos) -> s.Expr:
+    def attribute_expr(self, kind: str, name: str, value: Any, pos: JsonPos) -> s.Expr:
         if name == "depends_on" and kind in ("resource", "output"):
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise ConfigError('depends_on must be a list of strings naming resources, e.g. "hcloud_server.web"',
                                   pos)
-            return s.TupleExpr(pos, tuple(reference(v, JsonPos(self.doc, (*path, i))) for i, v in enumerate(value)))
+            return s.TupleExpr(pos, tuple([reference(v, JsonPos(pos, i)) for i, v in enumerate(value)]))
         if kind == "variable" and name == "type":
             if not isinstance(value, str):
                 raise ConfigError('a variable\'s "type" must be a string holding a type, e.g. "list(string)"', pos)
             return reference(value, pos)
         if name in _LITERAL_ATTRIBUTES.get(kind, ()):
-            return self.literal(value, path, pos)
-        return self.expr(value, path, pos)
+            return self.literal(value, pos)
+        return self.expr(value, pos)
 
     # ----------------------------------------------------------------------------------------- structure
-    def blocks(self, kind: str, type_: str, spec: BlockSpec, value: Any, path: tuple[Any, ...],
+    def blocks(self, kind: str, type_: str, spec: BlockSpec, value: Any, pos: JsonPos,
                labels: tuple[str, ...] = ()) -> list[s.Block]:
         if isinstance(value, list):
             out: list[s.Block] = []
             for i, item in enumerate(value):
-                out.extend(self.blocks(kind, type_, spec, item, (*path, i), labels))
+                out.extend(self.blocks(kind, type_, spec, item, JsonPos(pos, i), labels))
             return out
         if not isinstance(value, dict):
-            raise ConfigError(f'"{type_}" must be a JSON object (or an array of objects) describing a block',
-                              self.pos(path))
+            raise ConfigError(f'"{type_}" must be a JSON object (or an array of objects) describing a block', pos)
         if len(labels) < spec.labels:
             out = []
             for label, sub in value.items():
                 if label != "//":
-                    out.extend(self.blocks(kind, type_, spec, sub, (*path, label), (*labels, label)))
+                    out.extend(self.blocks(kind, type_, spec, sub, JsonPos(pos, label), (*labels, label)))
             return out
-        body_spec = resource_spec(labels[0]) if spec is RESOURCE_SPEC else spec
-        pos = self.pos(path)
-        return [s.Block(type_, labels, self.body(kind, body_spec, value, path, pos), pos)]
+        body_spec = spec
+        if spec is RESOURCE_SPEC:
+            body_spec = self._resource_specs.get(labels[0]) or self._resource_specs.setdefault(
+                labels[0], resource_spec(labels[0]))
+        return [s.Block(type_, labels, self.body(kind, body_spec, value, pos), pos)]
 
-    def body(self, kind: str, spec: BlockSpec, obj: dict[str, Any], path: tuple[Any, ...], pos: SourcePos) -> s.Body:
+    def body(self, kind: str, spec: BlockSpec, obj: dict[str, Any], pos: JsonPos) -> s.Body:
         attributes: list[s.Attribute] = []
         blocks: list[s.Block] = []
         nested = spec.blocks
-        doc = self.doc
         for key, value in obj.items():
             if key == "//":
                 continue
-            sub = (*path, key)
+            p = JsonPos(pos, key)
             block_spec = nested.get(key)
             if block_spec is not None:
                 if value is not None:
-                    blocks.extend(self.blocks(kind, key, block_spec, value, sub))
-                continue
-            p = JsonPos(doc, sub)
-            attributes.append(s.Attribute(key, self.attribute_expr(kind, key, value, sub, p), p))
+                    blocks.extend(self.blocks(kind, key, block_spec, value, p))
+            elif key in _SPECIAL_ATTRIBUTES:
+                attributes.append(s.Attribute(key, self.attribute_expr(kind, key, value, p), p))
+            else:
+                attributes.append(s.Attribute(key, self.expr(value, p), p))
         return s.Body(tuple(attributes), tuple(blocks), pos)
 
-    def file(self, data: Any) -> s.Body:
-        root = self.pos(())
+    def file(self, data: Any, root: JsonPos) -> s.Body:
         if not isinstance(data, dict):
             raise ConfigError("a .tf.json file must hold one JSON object, whose keys are block types "
                               '(e.g. "resource", "variable")', root)
@@ -179,12 +178,12 @@ class _Lowerer:
             if key == "//":
                 continue
             if key == "resource":
-                blocks.extend(self.blocks(key, key, RESOURCE_SPEC, value, (key,)))
+                blocks.extend(self.blocks(key, key, RESOURCE_SPEC, value, JsonPos(root, key)))
             elif key in TOP_LEVEL:
-                blocks.extend(self.blocks(key, key, TOP_LEVEL[key], value, (key,)))
+                blocks.extend(self.blocks(key, key, TOP_LEVEL[key], value, JsonPos(root, key)))
             else:
                 close = difflib.get_close_matches(key, sorted(TOP_LEVEL_NAMES), n=1)
-                raise ConfigError(f'unknown block type "{key}"', self.pos((key,)),
+                raise ConfigError(f'unknown block type "{key}"', JsonPos(root, key),
                                   hint=f'did you mean "{close[0]}"?' if close else
                                   "supported: " + ", ".join(sorted(TOP_LEVEL_NAMES)))
         return s.Body((), tuple(blocks), root)
@@ -193,11 +192,13 @@ class _Lowerer:
 def load_json_text(text: str, display: str) -> s.SourceFile:
     """Parse the text of a `.tf.json` file shown to users as `display`."""
     try:
-        data = json.loads(text)
+        with gc_paused():
+            data = json.loads(text)
     except json.JSONDecodeError as e:
         raise ConfigError(f"invalid JSON: {e.msg}", SourcePos(display, e.lineno)) from None
-    doc = JsonDocument(display, text)
-    return s.SourceFile(display, _Lowerer(doc).file(data), text)
+    with gc_paused():
+        body = _Lowerer().file(data, root_pos(JsonDocument(display, text)))
+    return s.SourceFile(display, body, text)
 
 
 def load_json_file(path: Path, display: str) -> s.SourceFile:

@@ -12,6 +12,7 @@ import bisect
 import json
 from typing import Any
 
+from reconciler.config.gcpause import gc_paused
 from reconciler.errors import SourcePos
 
 _WS = " \t\n\r"
@@ -103,21 +104,56 @@ class JsonDocument:
 
 
 class JsonPos(SourcePos):
-    """A SourcePos whose line is computed on first use from (document, JSON path)."""
+    """A SourcePos whose line is computed on first use from its JSON path.
 
-    def __init__(self, doc: JsonDocument, path: tuple[Any, ...]) -> None:
-        d = self.__dict__
-        d["file"] = doc.display
-        d["_doc"] = doc
-        d["_path"] = path
+    A node is (parent position, key); the root's parent is the JsonDocument. No path tuple and no
+    instance dict are built, so a position costs one small object while the file loads.
+    """
+
+    __slots__ = ("_key", "_line", "_parent")
+    _key: Any
+    _line: int
+    _parent: JsonPos | JsonDocument
+
+    def __init__(self, parent: JsonPos | JsonDocument, key: Any) -> None:
+        _set_parent(self, parent)
+        _set_key(self, key)
+
+    def _root(self) -> tuple[JsonDocument, tuple[Any, ...]]:
+        keys: list[Any] = []
+        node: JsonPos | JsonDocument = self
+        while isinstance(node, JsonPos):
+            keys.append(node._key)
+            node = node._parent
+        keys.pop()  # the root position's own key (None)
+        keys.reverse()
+        return node, tuple(keys)
+
+    @property
+    def file(self) -> str:
+        return self._root()[0].display
 
     @property
     def line(self) -> int:
-        d = self.__dict__
-        cached = d.get("_line")
-        if cached is None:
-            cached = d["_line"] = d["_doc"].line(d["_path"])
-        return int(cached)
+        try:
+            return int(self._line)
+        except AttributeError:
+            doc, path = self._root()
+            with gc_paused():
+                line = doc.line(path)
+            _set_line(self, line)
+            return line
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (SourcePos, (self.file, self.line))
+
+
+# the slots' own setters: a frozen dataclass's __setattr__ is bypassed, and they are fast
+_set_parent = vars(JsonPos)["_parent"].__set__
+_set_key = vars(JsonPos)["_key"].__set__
+_set_line = vars(JsonPos)["_line"].__set__
+
+
+def root_pos(doc: JsonDocument) -> JsonPos:
+    """The position of a document's top-level value."""
+    return JsonPos(doc, None)
