@@ -7,7 +7,6 @@ Shapes follow the public API reference (https://docs.hetzner.cloud) closely enou
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -172,13 +171,6 @@ class StaticCatalog:
                 "image": {"price_per_gb_month": {"net": "0.0119000000", "gross": "0.0141610000000000"}},
                 "server_types": [{"id": s.id, "name": s.name, "prices": self.prices(s)}
                                  for s in self.catalog.types.values()]}
-
-
-def ipv6_first(net: str | None) -> str:
-    """The first address of a /64 network, as Terraform's `ipv6_address` reports it."""
-    if not net:
-        return ""
-    return str(ipaddress.ip_network(net).network_address + 1)
 
 
 def render_server(s: ServerRec, cat: StaticCatalog, unavailable: dict[str, list[str]]) -> dict[str, Any]:

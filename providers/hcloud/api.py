@@ -1,0 +1,278 @@
+"""The provider's only door to Hetzner Cloud: the official `hcloud` client, built lazily (no network and no
+token needed until the first call), sending through our paced, retrying transport, and answering with
+plain frozen views instead of SDK objects. Every method is blocking; the provider runs them in threads.
+"""
+
+from __future__ import annotations
+
+import random
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import requests
+
+from providers.hcloud.errors import TOKEN_HINT, api_error, gave_up
+from providers.hcloud.settings import HcloudSettings
+from providers.hcloud.transport import GaveUp, PacedAdapter, TokenBucket
+from reconciler.errors import ProviderError
+
+if TYPE_CHECKING:
+    from hcloud import Client
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ServerView:
+    id: int
+    name: str
+    status: str
+    server_type: str
+    architecture: str
+    location: str
+    image: str | None  # the image's name, or its id for images without one (snapshots)
+    image_id: int | None
+    labels: Mapping[str, str]
+    ipv4: str | None
+    ipv6_net: str | None
+    backup_window: str | None
+    firewall_ids: tuple[int, ...]
+    primary_disk_size: int
+
+
+@dataclass(frozen=True)
+class SshKeyView:
+    id: int
+    name: str
+    public_key: str
+    fingerprint: str
+    labels: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class ActionView:
+    id: int
+    command: str
+    status: str  # running | success | error
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Created:
+    server: ServerView
+    actions: tuple[int, ...]  # the create action and its next actions (start_server)
+
+
+@dataclass
+class HcloudApi:
+    settings: HcloudSettings
+    rng: random.Random = field(default_factory=random.Random)
+    _client: Client | None = None
+
+    def __post_init__(self) -> None:
+        s = self.settings
+        self.bucket = TokenBucket()
+        self.adapter = PacedAdapter(self.bucket, base=s.retry_base, cap=s.retry_cap, rng=self.rng)
+
+    # ------------------------------------------------------------------------------------ plumbing
+    def client(self) -> Client:
+        if self._client is None:
+            if not self.settings.token:
+                raise ProviderError("no Hetzner Cloud API token is configured", hint=TOKEN_HINT, code="unauthorized")
+            from hcloud import Client
+
+            client = Client(token=self.settings.token, api_endpoint=self.settings.endpoint,
+                            application_name="reconciler", poll_interval=self.settings.poll_interval,
+                            timeout=self.settings.request_timeout)
+            # hcloud-python offers no public parameter for a requests Session; its ClientBase keeps the one it
+            # made. We only mount our transport adapter on it with requests' public Session.mount; nothing of
+            # the client is replaced or patched.
+            session: requests.Session = client._client._session
+            session.mount("https://", self.adapter)
+            session.mount("http://", self.adapter)
+            self._client = client
+        return self._client
+
+    def call(self, what: str, fn: Callable[[Client], T]) -> T:
+        from hcloud import APIException
+
+        client = self.client()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                return fn(client)
+        except APIException as e:
+            raise api_error(e.code, e.message, e.details, what) from None
+        except GaveUp as e:
+            raise gave_up(e.status, e.code, str(e), what) from None
+        except requests.RequestException as e:
+            raise gave_up(None, None, str(e), what) from None
+
+    def close(self) -> None:
+        self.adapter.close()
+
+    # ------------------------------------------------------------------------------------ servers
+    def list_servers(self, selector: str) -> list[ServerView]:
+        return self.call("list servers", lambda c: [server_view(s) for s in c.servers.get_all(
+            label_selector=selector)])
+
+    def get_server(self, sid: int) -> ServerView | None:
+        try:
+            return self.call(f"read server {sid}", lambda c: server_view(c.servers.get_by_id(sid)))
+        except ProviderError as e:
+            if e.code == "not_found":
+                return None
+            raise
+
+    def server_by_name(self, name: str) -> ServerView | None:
+        found = self.call(f'find server "{name}"', lambda c: c.servers.get_by_name(name))
+        return server_view(found) if found is not None else None
+
+    def create_server(self, what: str, body: Mapping[str, Any]) -> Created:
+        from hcloud.firewalls import Firewall
+        from hcloud.images import Image
+        from hcloud.locations import Location
+        from hcloud.server_types import ServerType
+        from hcloud.servers import ServerCreatePublicNetwork
+        from hcloud.ssh_keys import SSHKey
+
+        def by_ref(ref: Any, cls: Any) -> Any:
+            text = str(ref)
+            return cls(id=int(text)) if text.isdigit() else cls(name=text)
+
+        def create(c: Client) -> Created:
+            net = body["public_net"]
+            resp = c.servers.create(
+                name=body["name"], server_type=by_ref(body["server_type"], ServerType),
+                image=by_ref(body["image"], Image),
+                location=Location(name=body["location"]) if body.get("location") else None,
+                ssh_keys=[by_ref(k, SSHKey) for k in body["ssh_keys"]] or None,
+                firewalls=[Firewall(id=int(f)) for f in body["firewall_ids"]] or None,
+                user_data=body.get("user_data"), labels=dict(body["labels"]),
+                public_net=ServerCreatePublicNetwork(enable_ipv4=net["ipv4_enabled"], enable_ipv6=net["ipv6_enabled"]))
+            ids = [resp.action.data_model.id] + [a.data_model.id for a in resp.next_actions or []]
+            return Created(server_view(resp.server), tuple(ids))
+
+        return self.call(what, create)
+
+    def update_server(self, what: str, sid: int, name: str, labels: Mapping[str, str]) -> ServerView:
+        from hcloud.servers import Server
+
+        return self.call(what, lambda c: server_view(c.servers.update(Server(id=sid), name=name, labels=dict(labels))))
+
+    def delete_server(self, what: str, sid: int) -> int | None:
+        """The delete action's id, or None when the server is already gone."""
+        from hcloud.servers import Server
+
+        try:
+            return self.call(what, lambda c: int(c.servers.delete(Server(id=sid)).data_model.id))
+        except ProviderError as e:
+            if e.code == "not_found":
+                return None
+            raise
+
+    def server_action(self, what: str, sid: int, verb: str, **kwargs: Any) -> int:
+        """Start `verb` (power_on, power_off, change_type, enable_backup, disable_backup); the action id."""
+        from hcloud.server_types import ServerType
+        from hcloud.servers import Server
+
+        def run(c: Client) -> int:
+            if verb == "change_type":
+                action = c.servers.change_type(Server(id=sid), ServerType(name=kwargs["server_type"]),
+                                               upgrade_disk=kwargs["upgrade_disk"])
+            else:
+                action = getattr(c.servers, verb)(Server(id=sid))
+            return int(action.data_model.id)
+
+        return self.call(what, run)
+
+    def running_actions(self, sid: int) -> list[int]:
+        from hcloud.servers import Server
+
+        return self.call(f"list actions of server {sid}", lambda c: [
+            int(a.data_model.id) for a in c.servers.get_actions_list(Server(id=sid), status=["running"]).actions])
+
+    # ------------------------------------------------------------------------------------ actions
+    def get_actions(self, ids: Sequence[int]) -> list[ActionView]:
+        """Up to 50 actions in one request (`GET /actions?id=..&id=..`)."""
+        def get(c: Client) -> list[ActionView]:
+            payload = c.request("GET", "/actions", params={"id": list(ids), "per_page": 50})
+            return [ActionView(int(a["id"]), a["command"], a["status"],
+                               (a.get("error") or {}).get("message")) for a in payload["actions"]]
+
+        return self.call("poll actions", get)
+
+    # ------------------------------------------------------------------------------------ ssh keys
+    def list_ssh_keys(self, selector: str) -> list[SshKeyView]:
+        return self.call("list SSH keys", lambda c: [key_view(k) for k in c.ssh_keys.get_all(
+            label_selector=selector)])
+
+    def get_ssh_key(self, kid: int) -> SshKeyView | None:
+        try:
+            return self.call(f"read SSH key {kid}", lambda c: key_view(c.ssh_keys.get_by_id(kid)))
+        except ProviderError as e:
+            if e.code == "not_found":
+                return None
+            raise
+
+    def find_ssh_key(self, name: str, fingerprint: str | None) -> SshKeyView | None:
+        def find(c: Client) -> SshKeyView | None:
+            found = c.ssh_keys.get_by_name(name)
+            if found is None and fingerprint:
+                found = c.ssh_keys.get_by_fingerprint(fingerprint)
+            return key_view(found) if found is not None else None
+
+        return self.call(f'find SSH key "{name}"', find)
+
+    def create_ssh_key(self, what: str, name: str, public_key: str, labels: Mapping[str, str]) -> SshKeyView:
+        return self.call(what, lambda c: key_view(c.ssh_keys.create(name=name, public_key=public_key,
+                                                                    labels=dict(labels))))
+
+    def update_ssh_key(self, what: str, kid: int, name: str, labels: Mapping[str, str]) -> SshKeyView:
+        from hcloud.ssh_keys import SSHKey
+
+        return self.call(what, lambda c: key_view(c.ssh_keys.update(SSHKey(id=kid), name=name, labels=dict(labels))))
+
+    def delete_ssh_key(self, what: str, kid: int) -> None:
+        from hcloud.ssh_keys import SSHKey
+
+        try:
+            self.call(what, lambda c: c.ssh_keys.delete(SSHKey(id=kid)))
+        except ProviderError as e:
+            if e.code != "not_found":
+                raise
+
+    # ------------------------------------------------------------------------------------ catalogue
+    def server_types(self) -> list[dict[str, Any]]:
+        def get(c: Client) -> list[dict[str, Any]]:
+            out = []
+            for t in c.server_types.get_all():
+                m = t.data_model
+                out.append({"id": m.id, "name": m.name, "cores": m.cores, "memory": m.memory, "disk": m.disk,
+                            "architecture": m.architecture, "cpu_type": m.cpu_type, "category": m.category,
+                            "prices": list(m.prices or [])})
+            return out
+
+        return self.call("read server types", get)
+
+
+def server_view(bound: Any) -> ServerView:
+    m = bound.data_model
+    stype = m.server_type.data_model
+    image = m.image.data_model if m.image is not None else None
+    net = m.public_net
+    ipv4 = net.ipv4.ip if net is not None and net.ipv4 is not None else None
+    ipv6 = net.ipv6.ip if net is not None and net.ipv6 is not None else None
+    firewalls = tuple(sorted(int(f.firewall.data_model.id) for f in (net.firewalls or []))) if net else ()
+    return ServerView(
+        id=int(m.id), name=m.name, status=m.status, server_type=stype.name, architecture=stype.architecture or "x86",
+        location=m.location.data_model.name, image=(image.name or str(image.id)) if image else None,
+        image_id=int(image.id) if image else None, labels=dict(m.labels or {}), ipv4=ipv4, ipv6_net=ipv6,
+        backup_window=m.backup_window, firewall_ids=firewalls, primary_disk_size=int(m.primary_disk_size or 0))
+
+
+def key_view(bound: Any) -> SshKeyView:
+    m = bound.data_model
+    return SshKeyView(int(m.id), m.name, m.public_key, m.fingerprint, dict(m.labels or {}))

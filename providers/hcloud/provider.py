@@ -1,0 +1,153 @@
+"""The Hetzner Cloud provider: `hcloud_server` and `hcloud_ssh_key` behind the providers.base protocol.
+
+Nothing touches the network until the first refresh, apply or import; `plan` and `price` work offline
+from the catalogue (the API's `/server_types`, read once during a refresh, else the bundled table).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from providers.base import (
+    ApplyRequest,
+    ApplyResponse,
+    ImportRequest,
+    Journal,
+    ObservedResource,
+    PlanRequest,
+    PlanResponse,
+    Price,
+    ProviderConfig,
+    RefreshRequest,
+    RefreshResponse,
+    ResourceKind,
+    TypeInfo,
+)
+from providers.hcloud import catalog as catalogs
+from providers.hcloud.api import HcloudApi
+from providers.hcloud.refresh import SERVER, SSH_KEY, Refresher
+from providers.hcloud.server_attrs import UNREADABLE, observed, observed_private, plan_server
+from providers.hcloud.servers import ServerOps
+from providers.hcloud.settings import HcloudSettings
+from providers.hcloud.ssh_keys import SshKeyOps, observed_key, plan_ssh_key
+from providers.hcloud.waiter import ActionWaiter
+from reconciler.actions import Action
+from reconciler.errors import NotAvailableError, ProviderError
+
+TYPES: dict[str, TypeInfo] = {
+    SERVER: TypeInfo(ResourceKind.CLOUD, frozenset({"id", "ipv4_address", "ipv6_address", "status"})),
+    SSH_KEY: TypeInfo(ResourceKind.CLOUD, frozenset({"id", "fingerprint"})),
+}
+
+
+class HcloudProvider:
+    name = "hcloud"
+    max_parallel = 10
+
+    def __init__(self, config: ProviderConfig, settings: HcloudSettings | None = None) -> None:
+        self.config = config
+        self.settings = settings or HcloudSettings.from_mapping(config.settings)
+        self.api = HcloudApi(self.settings)
+        self.waiter = ActionWaiter(self.api.get_actions, base=self.settings.poll_interval, cap=self.settings.poll_cap)
+        self.servers = ServerOps(self.api, self.waiter, config.lineage)
+        self.ssh_keys = SshKeyOps(self.api, config.lineage)
+        self.catalog: catalogs.Catalog = catalogs.bundled()
+        self._catalog_from_api = False
+
+    def types(self) -> Mapping[str, TypeInfo]:
+        return TYPES
+
+    # ------------------------------------------------------------------------------------ plan
+    def plan(self, requests: Sequence[PlanRequest]) -> list[PlanResponse]:
+        out = []
+        for req in requests:
+            if req.type == SERVER:
+                out.append(plan_server(req, self.catalog))
+            elif req.type == SSH_KEY:
+                out.append(plan_ssh_key(req))
+            else:
+                raise NotAvailableError(f'the "hcloud" provider has no resource type {req.type}')
+        return out
+
+    # ------------------------------------------------------------------------------------ refresh
+    async def refresh(self, request: RefreshRequest) -> RefreshResponse:
+        refresher = Refresher(self.api, self.servers)
+        wants_prices = any(r.type == SERVER for r in request.recorded) or any(t == SERVER for _, t in request.wanted)
+        if wants_prices and not self._catalog_from_api:
+            answer, _ = await asyncio.gather(refresher.refresh(request), self._load_catalog())
+            return answer
+        return await refresher.refresh(request)
+
+    async def _load_catalog(self) -> None:
+        try:
+            types = await asyncio.to_thread(self.api.server_types)
+        except ProviderError:
+            return  # prices fall back to the bundled table; the refresh itself reports real failures
+        self.catalog = catalogs.from_api(types, datetime.now(UTC).date().isoformat())
+        self._catalog_from_api = True
+
+    # ------------------------------------------------------------------------------------ apply
+    async def apply(self, request: ApplyRequest, journal: Journal) -> ApplyResponse:
+        ops: Any = self.servers if request.type == SERVER else self.ssh_keys if request.type == SSH_KEY else None
+        if ops is None:
+            raise NotAvailableError(f'the "hcloud" provider has no resource type {request.type}')
+        if request.action is Action.CREATE:
+            result: ApplyResponse = await ops.create(request, journal)
+        elif request.action is Action.UPDATE:
+            result = await ops.update(request, journal)
+        elif request.action is Action.DELETE:
+            result = await ops.delete(request, journal)
+        else:
+            raise NotAvailableError(f"{request.address}: the hcloud provider cannot {request.action.value}")
+        return result
+
+    async def import_resource(self, request: ImportRequest) -> ObservedResource:
+        try:
+            ident = int(request.id)
+        except ValueError:
+            raise ProviderError(f"{request.address}: {request.id!r} is not a Hetzner Cloud id",
+                                hint="use the numeric id shown in the Cloud Console or by `hcloud server list`",
+                                code="invalid_input") from None
+        if request.type == SERVER:
+            view = await asyncio.to_thread(self.api.get_server, ident)
+            if view is None:
+                raise ProviderError(f"{request.address}: there is no server with id {ident}", code="not_found")
+            return ObservedResource(str(ident), observed(view, None), observed_private(view, list(UNREADABLE)))
+        if request.type == SSH_KEY:
+            key = await asyncio.to_thread(self.api.get_ssh_key, ident)
+            if key is None:
+                raise ProviderError(f"{request.address}: there is no SSH key with id {ident}", code="not_found")
+            return ObservedResource(str(ident), observed_key(key, None))
+        raise NotAvailableError(f'the "hcloud" provider has no resource type {request.type}')
+
+    # ------------------------------------------------------------------------------------ prices
+    def price(self, type_: str, attributes: Mapping[str, Any]) -> Price | None:
+        if type_ == SSH_KEY:
+            return Price(0.0, self.catalog.currency, self.catalog.source)
+        if type_ != SERVER:
+            return None
+        server_type = attributes.get("server_type")
+        if not isinstance(server_type, str):
+            return None
+        location = attributes.get("location")
+        if not isinstance(location, str):
+            choices = [c for c in attributes.get("locations") or [] if isinstance(c, str)]
+            location = choices[0] if choices else None
+        monthly = self.catalog.monthly_gross(server_type, location)
+        if monthly is None:
+            return None
+        if attributes.get("backups") is True:
+            monthly *= 1.2  # backups cost 20 % of the server's price
+        return Price(round(monthly, 4), self.catalog.currency, self.catalog.source)
+
+    async def close(self) -> None:
+        await self.waiter.close()
+        self.api.close()
+
+
+def create_provider(config: ProviderConfig) -> HcloudProvider:
+    """The factory the engine calls; builds the provider offline (no token needed until the first call)."""
+    return HcloudProvider(config)

@@ -1,0 +1,119 @@
+"""Wait for Hetzner Cloud actions with one poller per provider instead of one per server.
+
+Each watched action has its own backoff schedule (first look after `base`, doubling to `cap`). When any
+action is due, one `GET /actions?id=..` (50 ids a request) reads every running action at once, and every
+action that was at least half-way to its next look counts as looked at, so twenty servers created together
+share their polls instead of multiplying them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from providers.hcloud.api import ActionView
+from reconciler.errors import ProviderError
+
+CHUNK = 50
+
+
+@dataclass
+class _Watch:
+    future: asyncio.Future[ActionView]
+    interval: float
+    due: float
+    what: str
+
+
+@dataclass
+class ActionWaiter:
+    """`fetch(ids)` is a blocking call (run in a thread) returning the actions with those ids."""
+
+    fetch: Callable[[Sequence[int]], list[ActionView]]
+    base: float = 0.5
+    cap: float = 10.0
+    clock: Callable[[], float] = time.monotonic
+    polls: int = 0
+    _watches: dict[int, _Watch] = field(default_factory=dict)
+    _task: asyncio.Task[None] | None = None
+    _wake: asyncio.Event | None = None
+    _loop: asyncio.AbstractEventLoop | None = None
+
+    async def wait(self, action_ids: Sequence[int], what: str) -> list[ActionView]:
+        """Wait until every action finished; raise ProviderError naming `what` if one failed."""
+        if not action_ids:
+            return []
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:  # a new event loop (a new command, a new test): start afresh
+            self._loop, self._task, self._watches = loop, None, {}
+            self._wake = asyncio.Event()
+        futures = []
+        now = self.clock()
+        for aid in action_ids:
+            watch = self._watches.get(aid)
+            if watch is None:
+                watch = _Watch(loop.create_future(), self.base, now + self.base, what)
+                self._watches[aid] = watch
+            futures.append(watch.future)
+        assert self._wake is not None
+        self._wake.set()
+        if self._task is None or self._task.done():
+            self._task = loop.create_task(self._run())
+        results = list(await asyncio.gather(*futures))
+        failed = [a for a in results if a.status == "error"]
+        if failed:
+            a = failed[0]
+            raise ProviderError(f"{what}: action {a.command} ({a.id}) failed: {a.error or 'no reason given'}",
+                                hint="look at the server in the Cloud Console; run apply again to retry",
+                                code="action_failed")
+        return results
+
+    async def _run(self) -> None:
+        assert self._wake is not None
+        while self._watches:
+            now = self.clock()
+            due = min(w.due for w in self._watches.values())
+            if due > now:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), due - now)
+                continue
+            ids = sorted(self._watches)
+            try:
+                found: dict[int, ActionView] = {}
+                for i in range(0, len(ids), CHUNK):
+                    self.polls += 1
+                    for a in await asyncio.to_thread(self.fetch, ids[i:i + CHUNK]):
+                        found[a.id] = a
+            except ProviderError as e:
+                for aid in ids:
+                    watch = self._watches.pop(aid)
+                    if not watch.future.done():
+                        watch.future.set_exception(e)
+                continue
+            now = self.clock()
+            for aid in ids:
+                watch = self._watches[aid]
+                action = found.get(aid)
+                if action is None:
+                    del self._watches[aid]
+                    watch.future.set_exception(ProviderError(f"{watch.what}: action {aid} has vanished",
+                                                             code="not_found"))
+                elif action.status != "running":
+                    del self._watches[aid]
+                    if not watch.future.done():
+                        watch.future.set_result(action)
+                elif watch.due <= now + watch.interval / 2:
+                    watch.interval = min(self.cap, watch.interval * 2)
+                    watch.due = now + watch.interval
+
+    async def close(self) -> None:
+        task = self._task
+        if task is not None and not task.done() and self._loop is asyncio.get_running_loop():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._task = None
