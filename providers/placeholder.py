@@ -22,6 +22,7 @@ from providers.base import (
     TypeInfo,
 )
 from reconciler.errors import NotAvailableError
+from reconciler.plan.decide import with_unknown_computed
 from reconciler.values import UNKNOWN
 
 KNOWN_TYPES: dict[str, dict[str, TypeInfo]] = {
@@ -30,7 +31,9 @@ KNOWN_TYPES: dict[str, dict[str, TypeInfo]] = {
         "hcloud_ssh_key": TypeInfo(ResourceKind.CLOUD, frozenset({"id", "fingerprint"})),
     },
     "google": {
-        "google_compute_instance": TypeInfo(ResourceKind.CLOUD, frozenset({"id", "instance_id", "status"})),
+        "google_compute_instance": TypeInfo(ResourceKind.CLOUD, frozenset({
+            "id", "instance_id", "status", "zone", "network_interface.*.network_ip",
+            "network_interface.*.access_config.*.nat_ip"})),
     },
     "nixos": {"nixos_machine": TypeInfo(ResourceKind.MACHINE, frozenset({"toplevel", "host_key"}))},
 }
@@ -49,10 +52,14 @@ class PlaceholderProvider:
     def plan(self, requests: Sequence[PlanRequest]) -> list[PlanResponse]:
         out = []
         for r in requests:
-            planned: dict[str, Any] = dict(r.config)
-            for name in self._types[r.type].computed:
-                prior = r.prior.attributes.get(name) if r.prior is not None else None
-                planned[name] = prior if prior is not None and name not in r.config else planned.get(name, UNKNOWN)
+            info = self._types[r.type]
+            if r.prior is None:
+                planned = with_unknown_computed(r.config, info)
+            else:
+                planned = dict(r.config)
+                for name in info.computed:
+                    if "." not in name and name not in r.config:
+                        planned[name] = r.prior.attributes.get(name, UNKNOWN)
             out.append(PlanResponse(r.address, planned))
         return out
 

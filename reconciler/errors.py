@@ -49,8 +49,13 @@ class ConfigErrors(ConfigError):
     """Several configuration problems found in one pass; printed one per line."""
 
     def __init__(self, errors: Sequence[ConfigError]) -> None:
+        unique: dict[tuple[str, ...], ConfigError] = {}
+        for err in errors:
+            for sub in err.errors if isinstance(err, ConfigErrors) else [err]:
+                unique.setdefault(tuple(sub.lines()), sub)
+        errors = list(unique.values())
         super().__init__(errors[0].message if errors else "configuration errors", errors[0].pos if errors else None)
-        self.errors = list(errors)
+        self.errors = errors
 
     def lines(self) -> list[str]:
         return [line for err in self.errors for line in err.lines()]

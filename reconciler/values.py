@@ -38,6 +38,15 @@ def is_known(value: Any) -> bool:
     return True
 
 
+def strip_unknown(value: Any) -> Any:
+    """A copy of `value` without the map entries whose value is UNKNOWN (list elements become None)."""
+    if isinstance(value, dict):
+        return {k: strip_unknown(v) for k, v in value.items() if v is not UNKNOWN}
+    if isinstance(value, list | tuple):
+        return [None if v is UNKNOWN else strip_unknown(v) for v in value]
+    return value
+
+
 def to_json_value(value: Any, unknown: Any = UNKNOWN_JSON_MARK) -> Any:
     """A copy of `value` fit for JSON, with every UNKNOWN replaced by `unknown`."""
     if value is UNKNOWN:

@@ -31,6 +31,7 @@ from providers.base import (
 )
 from reconciler.actions import Action
 from reconciler.errors import ProviderError
+from reconciler.plan.decide import with_unknown_computed
 from reconciler.values import UNKNOWN
 
 
@@ -54,7 +55,8 @@ class Cloud:
 CLOUD_TYPES = {
     "hcloud_server": TypeInfo(ResourceKind.CLOUD, frozenset({"id", "ipv4_address", "ipv6_address", "status"})),
     "hcloud_ssh_key": TypeInfo(ResourceKind.CLOUD, frozenset({"id", "fingerprint"})),
-    "google_compute_instance": TypeInfo(ResourceKind.CLOUD, frozenset({"id", "instance_id", "status"})),
+    "google_compute_instance": TypeInfo(ResourceKind.CLOUD, frozenset({
+        "id", "instance_id", "status", "network_interface.*.network_ip", "network_interface.*.access_config.*.nat_ip"})),
 }
 REPLACE_ON = {"image", "location", "zone", "machine_type", "public_key", "guest_accelerator", "boot_disk"}
 
@@ -85,13 +87,11 @@ class FakeCloud:
             computed = self.types()[r.type].computed
             replace: tuple[str, ...] = ()
             if r.prior is not None:
-                for name in computed:
-                    planned[name] = r.prior.attributes.get(name, UNKNOWN)
+                planned = _merge(dict(r.prior.attributes), {k: v for k, v in r.config.items() if v is not None})
                 replace = tuple(sorted(k for k in REPLACE_ON if k in r.config and
                                        r.config[k] != r.prior.attributes.get(k)))
             else:
-                for name in computed:
-                    planned[name] = UNKNOWN
+                planned = with_unknown_computed(planned, self.types()[r.type])
             out.append(PlanResponse(r.address, planned, replace))
         return out
 
@@ -112,7 +112,7 @@ class FakeCloud:
 
     async def apply(self, request: ApplyRequest, journal: Journal) -> ApplyResponse:
         self._check_open()
-        if request.address not in self.planned:
+        if request.action is not Action.DELETE and request.address not in self.planned:
             raise LifecycleViolation(f"apply of {request.address} without plan")
         self.world.calls.append((request.action.value, request.address))
         if self.world.delay:
@@ -126,7 +126,14 @@ class FakeCloud:
             new_id = str(next(self.world.ids))
             attrs = {**request.planned, "id": new_id, "status": "running"}
             for name in self.types()[request.type].computed - {"id", "status"}:
-                attrs[name] = f"203.0.113.{new_id}" if name == "ipv4_address" else f"{name}-{new_id}"
+                if "." not in name:
+                    attrs[name] = f"203.0.113.{new_id}" if name == "ipv4_address" else f"{name}-{new_id}"
+            attrs["network_interface"] = [
+                {**nic, "network_ip": f"10.0.0.{new_id}",
+                 "access_config": [{**ac, "nat_ip": f"198.51.100.{new_id}"} for ac in nic.get("access_config", [])]}
+                for nic in attrs.get("network_interface", [])] if "network_interface" in attrs else None
+            if attrs["network_interface"] is None:
+                del attrs["network_interface"]
             self.world.objects[new_id] = {**attrs, "_label": address_label(request.address),
                                           "_lineage": self.lineage}
             journal.record(new_id, attrs)
@@ -148,12 +155,23 @@ class FakeCloud:
         return ObservedResource(request.id, _public(obj))
 
     def price(self, type_: str, attributes: Mapping[str, Any]) -> Price | None:
+        if type_ == "hcloud_ssh_key":
+            return Price(0.0, "EUR", "fake")
         kind = attributes.get("server_type") or attributes.get("machine_type")
         prices = {"cx22": 4.59, "cx32": 7.59, "e2-standard-4": 97.83, "g2-standard-8": 620.5}
         return Price(prices[kind], "EUR", "fake") if kind in prices else None
 
     async def close(self) -> None:
         self.closed = True
+
+
+def _merge(prior: Any, config: Any) -> Any:
+    """The configuration over what is recorded; computed values nested in blocks are carried over."""
+    if isinstance(prior, dict) and isinstance(config, dict):
+        return {**prior, **{k: _merge(prior.get(k), v) for k, v in config.items()}}
+    if isinstance(prior, list) and isinstance(config, list) and len(prior) == len(config):
+        return [_merge(p, c) for p, c in zip(prior, config, strict=True)]
+    return config
 
 
 def _public(obj: Mapping[str, Any]) -> dict[str, Any]:
@@ -196,7 +214,8 @@ class FakeMachines:
         if request.action is Action.NIXOS_UPDATE and request.address not in self.world.hosts:
             raise LifecycleViolation(f"update of {request.address} before any install")
         key = (request.prior.attributes.get("host_key") if request.prior else None) or f"ssh-ed25519 KEY{host}"
-        toplevel = request.planned.get("toplevel") or self.world.toplevels.get(request.address)
+        toplevel = (request.planned.get("toplevel") or self.world.toplevels.get(request.address)
+                    or "/nix/store/00000000000000000000000000000000-nixos-system-default")
         attrs = {**request.planned, "toplevel": toplevel, "host_key": key}
         if request.action is Action.INSTALL:
             for phase in ("kexec", "disko", "install", "reboot"):

@@ -82,7 +82,8 @@ def _known_equal_or_unknown(planned: Any, now: Any) -> bool:
     if planned is UNKNOWN:
         return True
     if isinstance(planned, dict) and isinstance(now, dict):
-        return set(planned) == set(now) and all(_known_equal_or_unknown(planned[k], now[k]) for k in planned)
+        # only what the configuration says counts: providers add defaults and computed values to a plan
+        return all(v is None or _known_equal_or_unknown(planned.get(k, UNKNOWN), v) for k, v in now.items())
     if isinstance(planned, list) and isinstance(now, list):
         return len(planned) == len(now) and all(_known_equal_or_unknown(a, b) for a, b in zip(planned, now,
                                                                                               strict=True))

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from providers.base import ApplyRequest, ResourceKind
+from providers.base import ApplyRequest, PlanRequest, ResourceKind
 from reconciler.actions import Action
 from reconciler.apply.hooks import Hooks
 from reconciler.apply.journal import StateWriter, StepJournal
@@ -23,7 +23,7 @@ from reconciler.plan.planner import Planner
 from reconciler.plan.refresh import recorded
 from reconciler.registry import ProviderSet
 from reconciler.state.document import ResourceState, StateDoc
-from reconciler.values import UNKNOWN, is_known
+from reconciler.values import UNKNOWN, is_known, strip_unknown
 
 
 @dataclass(frozen=True)
@@ -118,9 +118,7 @@ class Runner:
         if not is_known(config):
             missing = sorted(k for k, v in config.items() if not is_known(v))
             raise ReconcilerError(f"{c.address}: {', '.join(missing)} still unknown at apply time")
-        planned = dict(config)
-        if c.after is not None and "toplevel" in c.after and c.after["toplevel"] is not UNKNOWN:
-            planned.setdefault("toplevel", c.after["toplevel"])
+        planned = self._final_plan(c, config, prior)
         if c.action is Action.REPLACE:
             if prior is not None and prior.id is not None and not c.create_before_destroy:
                 await self._call(c, Action.DELETE, dict(prior.attributes), prior)
@@ -134,6 +132,20 @@ class Runner:
                                 lambda p: self.hooks.on_phase(c.address, p)))
             return
         await self._call(c, c.action, planned, prior)
+
+    def _final_plan(self, c: ResourceChange, config: Mapping[str, Any], prior: ResourceState | None) -> dict[str, Any]:
+        """Ask the provider to plan again with every value known, and hold it to what the plan said."""
+        has_prior = prior is not None and prior.id is not None and c.action is not Action.REPLACE
+        provider = self.providers.for_type(c.type)
+        resp = provider.plan([PlanRequest(c.address, c.type, config, recorded(prior) if has_prior and prior
+                                          else None)])[0]
+        if c.action is Action.UPDATE and resp.requires_replace:
+            raise InconsistentPlanError(f"{c.address}: {', '.join(resp.requires_replace)} now needs a replacement, "
+                                        "but the plan said update in place", hint="run reconciler plan again")
+        planned = dict(strip_unknown(dict(resp.planned)))
+        if c.after is not None and c.after.get("toplevel") not in (None, UNKNOWN) and "toplevel" not in planned:
+            planned["toplevel"] = c.after["toplevel"]
+        return planned
 
     async def _call(self, c: ResourceChange, action: Action, planned: Mapping[str, Any],
                     prior: ResourceState | None) -> None:

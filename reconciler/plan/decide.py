@@ -20,7 +20,7 @@ INSTALL_DONE = "done"
 
 def changed_attributes(planned: Mapping[str, Any], prior: Mapping[str, Any], info: TypeInfo,
                        ignore: Iterable[str]) -> tuple[str, ...]:
-    skip = set(info.computed) | set(ignore)
+    skip = {c.split(".")[0] for c in info.computed if "." not in c} | set(ignore)
     keys = sorted((set(planned) | set(prior)) - skip)
     return tuple(k for k in keys if planned.get(k) is UNKNOWN or planned.get(k) != prior.get(k))
 
@@ -52,7 +52,7 @@ def decide_machine(prior: ResourceState | None, planned: Mapping[str, Any], conf
     """(action, reason) for an active NixOS machine."""
     installs = install_enabled(config)
     phase = (prior.private.get("install_phase") if prior else None)
-    if installs and host_recreated:
+    if installs and host_recreated and prior is not None:
         return Action.INSTALL, Reason.INSTALL_HOST_RECREATED
     if installs and (prior is None or phase != INSTALL_DONE):
         return Action.INSTALL, (Reason.INSTALL_RESUME if phase else Reason.INSTALL_NEW_HOST)
@@ -76,7 +76,28 @@ def decide_inactive(prior: ResourceState | None, kind: ResourceKind, disabled: b
 
 
 def with_unknown_computed(values: Mapping[str, Any], info: TypeInfo) -> dict[str, Any]:
+    """`values` with every computed attribute UNKNOWN; nested ones are paths like `a.*.b` (`*`: each element)."""
     out = dict(values)
     for name in info.computed:
-        out[name] = UNKNOWN
+        set_unknown(out, name.split("."))
     return out
+
+
+def set_unknown(target: Any, path: list[str]) -> None:
+    head, rest = path[0], path[1:]
+    if head == "*":
+        if isinstance(target, list):
+            for item in target:
+                set_unknown(item, rest)
+        return
+    if not isinstance(target, dict):
+        return
+    if not rest:
+        target[head] = UNKNOWN
+        return
+    child = target.get(head)
+    if isinstance(child, list):
+        target[head] = child = [dict(x) if isinstance(x, dict) else x for x in child]
+    elif isinstance(child, dict):
+        target[head] = child = dict(child)
+    set_unknown(child, rest)

@@ -79,6 +79,9 @@ def collect_value(decl: ResourceDecl, specs: list[InstanceSpec], values: Mapping
     return values[specs[0].address]
 
 
+SAME_KEY = "\x00same-key"  # the instance of a for_each source with this instance's own key
+
+
 @dataclass(frozen=True)
 class DeclDeps:
     """Per declaration: the instances of other declarations it references (None = every instance)."""
@@ -92,7 +95,14 @@ def decl_dependencies(decl: ResourceDecl, resources: Mapping[str, ResourceDecl],
     targets: list[tuple[str, str | int | None]] = []
     sensitive: set[str] = set()
     exprs = [(name, e) for name, e in decl.attributes.items()]
-    exprs += [("", e) for e in (decl.count, decl.for_each, decl.enabled) if e is not None]
+    exprs += [("", e) for e in (decl.count, decl.enabled) if e is not None]
+    own_key = "count" if decl.count is not None else "each" if decl.for_each is not None else None
+    same_key = _same_key_targets([e for _, e in exprs], own_key) if own_key else set()
+    source = _for_each_source(decl, resources)
+    if source is not None:  # for_each = TYPE.NAME: instance k depends on TYPE.NAME[k] only
+        targets.append((source, SAME_KEY))
+    elif decl.for_each is not None:
+        exprs.append(("", decl.for_each))
     exprs += [("", e) for e in decl.depends_on]
     for attr, expr in exprs:
         for ref in expr_references(expr):
@@ -104,7 +114,7 @@ def decl_dependencies(decl: ResourceDecl, resources: Mapping[str, ResourceDecl],
             target = resources.get(address)
             if target is None or target is decl:
                 continue
-            key: str | int | None = None
+            key: str | int | None = SAME_KEY if address in same_key else None
             if (target.count is not None or target.for_each is not None) and len(ref.steps) > 1:
                 k = ref.steps[1]
                 if (target.count is not None and isinstance(k, int)) or (target.for_each is not None and
@@ -112,3 +122,56 @@ def decl_dependencies(decl: ResourceDecl, resources: Mapping[str, ResourceDecl],
                     key = k
             targets.append((address, key))
     return DeclDeps(tuple(dict.fromkeys(targets)), frozenset(sensitive))
+
+
+def _same_key_targets(exprs: list[Any], own: str) -> set[str]:
+    """Resources referenced only as `TYPE.NAME[count.index]` (or `[each.key]`): instance i needs instance i."""
+    from dataclasses import fields, is_dataclass
+
+    from reconciler.config.syntax import Expr, GetAttr, Index, ScopeRef
+
+    keyed: set[str] = set()
+    other: set[str] = set()
+
+    def base(e: Any) -> str | None:
+        if isinstance(e, GetAttr) and isinstance(e.obj, ScopeRef):
+            return f"{e.obj.name}.{e.name}"
+        return None
+
+    def own_index(e: Any) -> bool:
+        return isinstance(e, GetAttr) and isinstance(e.obj, ScopeRef) and e.obj.name == own and \
+            e.name == ("index" if own == "count" else "key")
+
+    def visit(e: Any, indexed: bool) -> None:
+        if isinstance(e, Index) and base(e.obj) and own_index(e.key):
+            keyed.add(base(e.obj) or "")
+            visit(e.key, False)
+            return
+        address = base(e)
+        if address and not indexed:
+            other.add(address)
+        if is_dataclass(e):
+            for f in fields(e):
+                child = getattr(e, f.name)
+                for item in (child if isinstance(child, tuple) else (child,)):
+                    if isinstance(item, tuple):
+                        for sub in item:
+                            visit(sub, False)
+                    elif isinstance(item, Expr):
+                        visit(item, False)
+
+    for expr in exprs:
+        visit(expr, False)
+    return keyed - other
+
+
+def _for_each_source(decl: ResourceDecl, resources: Mapping[str, ResourceDecl]) -> str | None:
+    from reconciler.config.syntax import GetAttr, ScopeRef
+
+    e = decl.for_each
+    if isinstance(e, GetAttr) and isinstance(e.obj, ScopeRef):
+        address = f"{e.obj.name}.{e.name}"
+        target = resources.get(address)
+        if target is not None and target.for_each is not None:
+            return address
+    return None

@@ -84,8 +84,9 @@ def replace_dependents_edges(g: nx.DiGraph, plan: Plan) -> None:
 
 def inventory_after_edges(g: nx.DiGraph, plan: Plan) -> None:
     """`after = ["controller"]`: a role's machines deploy only after every controller deployed in this apply."""
+    acting = _acting(plan)
     for first, then in plan.after_edges:
-        if first in g and then in g:
+        if first in acting and then in acting and acting[first].action.is_nixos and acting[then].action.is_nixos:
             g.add_edge(first, then)
 
 

@@ -23,6 +23,7 @@ from reconciler.errors import ConfigError, ConfigErrors
 from reconciler.plan import decide
 from reconciler.plan.cost import plan_cost
 from reconciler.plan.expansion import (
+    SAME_KEY,
     DeclDeps,
     InstanceSpec,
     collect_value,
@@ -164,7 +165,7 @@ class Planner:
                         walk.errors.append(ConfigError(f"enabled must be true or false, not {enabled!r}",
                                                        decl.enabled.pos))
                     enabled = True
-                deps = self._instance_deps(dd, expansions)
+                deps = self._instance_deps(dd, expansions, spec.key)
                 config = {name: _evaluate(expr, iscope, walk.errors) for name, expr in decl.attributes.items()}
 
                 def pos_of(attr: str, decl: ResourceDecl = decl) -> Any:
@@ -238,11 +239,13 @@ class Planner:
             errors.append(ConfigError("for_each keys changed between evaluations", decl.pos))
         return specs
 
-    def _instance_deps(self, dd: DeclDeps, expansions: Mapping[str, list[InstanceSpec]]) -> tuple[str, ...]:
+    def _instance_deps(self, dd: DeclDeps, expansions: Mapping[str, list[InstanceSpec]],
+                       own_key: str | int | None) -> tuple[str, ...]:
         out: list[str] = []
         for address, key in dd.targets:
             specs = expansions.get(address, [])
-            out.extend(s.address for s in specs if key is None or s.key == key)
+            want = own_key if key == SAME_KEY else key
+            out.extend(s.address for s in specs if want is None or s.key == want)
         return tuple(dict.fromkeys(out))
 
     # ------------------------------------------------------------------------------------ deletions

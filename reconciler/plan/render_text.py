@@ -90,7 +90,8 @@ def render_lines(plan: Plan) -> list[tuple[str, str]]:
     lines: list[tuple[str, str]] = []
     body = change_lines(plan.changes)
     if plan.destroy:
-        lines.append(("bold", "Destroy plan: every resource in state will be destroyed."))
+        lines.append(("bold", "Destroy plan: the targeted resources and what depends on them will be destroyed."
+                      if plan.targets else "Destroy plan: every resource in state will be destroyed."))
     if body:
         lines.append(("", "reconciler will perform the following actions:"))
         lines.append(("", ""))

@@ -2,7 +2,7 @@
 
 Writes are atomic (temp file, fsync, rename, fsync of the folder), mode 0600, and keep the previous state as
 `.backup`. The lock is an fcntl lock on `<state>.lock`, with the lock info (id, who, operation, created)
-written into that file; `force_unlock` removes a stale lock file, so the next locker locks a new inode.
+written into that file and removed on unlock; `force_unlock` removes a stale one, so the next locker locks a new inode.
 """
 
 from __future__ import annotations
@@ -119,7 +119,8 @@ class LocalBackend:
             return
         with contextlib.suppress(OSError):
             if (self._holder() or info).id == info.id:
-                os.ftruncate(self._lock_fd, 0)
+                # safe while we hold the lock: a waiting locker re-checks the inode after it gets the lock
+                self.lock_path.unlink()
         fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
         os.close(self._lock_fd)
         self._lock_fd = None

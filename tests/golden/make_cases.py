@@ -83,7 +83,7 @@ def definitions() -> dict[str, Case]:
         "toggle_cpu_off_dormant_controller": Case(ex, prior=ex, vars=("cpu_enabled=false",)),
         "toggle_off_never_created": Case(ex, vars=("gpu_enabled=false", "cpu_enabled=false")),
         "for_each_add_key": Case(ex, prior=ex, vars=('web_nodes=["electrum","galena","pyrite"]',)),
-        "for_each_remove_key": Case(ex, prior=ex, vars=('web_nodes=["galena"]',)),
+        "for_each_remove_key": Case(ex, prior=ex, prior_vars=('web_nodes=["electrum","galena","pyrite"]',)),
         "count_grow": Case(SMALL, prior=SMALL, vars=("n=3",)),
         "count_shrink": Case(SMALL, prior=SMALL, prior_vars=("n=3",), vars=("n=1",)),
         "count_zero": Case(SMALL, prior=SMALL, vars=("n=0",)),
