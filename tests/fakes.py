@@ -56,7 +56,8 @@ CLOUD_TYPES = {
     "hcloud_server": TypeInfo(ResourceKind.CLOUD, frozenset({"id", "ipv4_address", "ipv6_address", "status"})),
     "hcloud_ssh_key": TypeInfo(ResourceKind.CLOUD, frozenset({"id", "fingerprint"})),
     "google_compute_instance": TypeInfo(ResourceKind.CLOUD, frozenset({
-        "id", "instance_id", "status", "network_interface.*.network_ip", "network_interface.*.access_config.*.nat_ip"})),
+        "id", "instance_id", "status", "network_interface.*.network_ip",
+        "network_interface.*.access_config.*.nat_ip"})),
 }
 REPLACE_ON = {"image", "location", "zone", "machine_type", "public_key", "guest_accelerator", "boot_disk"}
 
@@ -84,7 +85,6 @@ class FakeCloud:
         for r in requests:
             self.planned.add(r.address)
             planned = dict(r.config)
-            computed = self.types()[r.type].computed
             replace: tuple[str, ...] = ()
             if r.prior is not None:
                 planned = _merge(dict(r.prior.attributes), {k: v for k, v in r.config.items() if v is not None})
