@@ -69,7 +69,10 @@ class NixosProvider:
         flakes: dict[str, FlakeRef] = {}
         for r in requests:
             flake = r.config.get("flake")
-            if is_known(flake):
+            # only a machine with a deployed toplevel needs its desired one now (update or not); a new machine's
+            # closure is evaluated and built by its install, so a plan of a fresh fleet runs no nix at all
+            deployed = r.prior.attributes.get("toplevel") if r.prior is not None else None
+            if is_known(flake) and deployed:
                 flakes[r.address] = resolve_flake(flake, machine_name(r.address), self.workdir)
         notes: tuple[str, ...] = ()
         evaluated: dict[str, Evaluated] = {}
