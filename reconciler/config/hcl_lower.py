@@ -305,7 +305,7 @@ class Lowerer:
             kind = item[0]
             parts = stack[-1][1]
             if kind == "lit":
-                if parts and isinstance(parts[-1], s.Literal):
+                if parts and isinstance(parts[-1], s.Literal) and isinstance(parts[-1].value, str):
                     parts[-1] = s.Literal(parts[-1].pos, parts[-1].value + item[1])
                 elif item[1]:
                     parts.append(s.Literal(pos, item[1]))
