@@ -39,22 +39,19 @@ class Scope(Protocol):
 
 def evaluate(expr: s.Expr, scope: Scope) -> Any:
     """The value of `expr` in `scope`; ConfigError (with the expression's position) on any problem."""
+    if type(expr) is s.Literal:
+        return expr.value
     return _Evaluator(scope).eval(expr, None)
 
 
 class _Evaluator:
+    __slots__ = ("scope",)
+
     def __init__(self, scope: Scope) -> None:
         self.scope = scope
-        self.table: dict[type, Callable[[Any, _Env], Any]] = {
-            s.Literal: self._literal, s.Template: self._template, s.ScopeRef: self._scope_ref,
-            s.GetAttr: self._get_attr, s.Index: self._index, s.Splat: self._splat, s.Call: self._call,
-            s.Conditional: self._conditional, s.BinaryOp: self._binary, s.UnaryOp: self._unary,
-            s.TupleExpr: self._tuple, s.ObjectExpr: self._object, s.ForExpr: self._for,
-            s.TemplateIf: self._template, s.TemplateFor: self._template,
-        }
 
     def eval(self, expr: s.Expr, env: _Env) -> Any:
-        return self.table[type(expr)](expr, env)
+        return _TABLE[type(expr)](self, expr, env)
 
     @staticmethod
     def _fail(problem: ValueProblem, pos: SourcePos) -> ConfigError:
@@ -268,3 +265,12 @@ class _Evaluator:
         if unknown:
             return UNKNOWN
         return items if expr.key_expr is None else grouped
+
+
+_TABLE: dict[type, Callable[[_Evaluator, Any, _Env], Any]] = {
+    s.Literal: _Evaluator._literal, s.Template: _Evaluator._template, s.ScopeRef: _Evaluator._scope_ref,
+    s.GetAttr: _Evaluator._get_attr, s.Index: _Evaluator._index, s.Splat: _Evaluator._splat,
+    s.Call: _Evaluator._call, s.Conditional: _Evaluator._conditional, s.BinaryOp: _Evaluator._binary,
+    s.UnaryOp: _Evaluator._unary, s.TupleExpr: _Evaluator._tuple, s.ObjectExpr: _Evaluator._object,
+    s.ForExpr: _Evaluator._for, s.TemplateIf: _Evaluator._template, s.TemplateFor: _Evaluator._template,
+}

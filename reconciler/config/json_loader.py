@@ -28,6 +28,7 @@ _NAME = r"[A-Za-z_][A-Za-z0-9_-]*"
 _STEP = rf'\.{_NAME}|\.[0-9]+|\[[0-9]+\]|\["[^"\\$%]*"\]'
 _SIMPLE_TEMPLATE = re.compile(rf"\$\{{({_NAME})((?:{_STEP})*)\}}")
 _SIMPLE_REFERENCE = re.compile(rf"({_NAME})((?:{_STEP})*)")
+_INTERPOLATION = re.compile(rf"\$\{{({_NAME})((?:{_STEP})*)\}}")
 _STEPS = re.compile(rf'\.({_NAME})|\.([0-9]+)|\[([0-9]+)\]|\["([^"\\$%]*)"\]')
 _NOT_ROOTS = frozenset({"true", "false", "null", "for", "in", "if", "else", "endif", "endfor"})
 RESOURCE_SPEC = BlockSpec(labels=2)
@@ -47,6 +48,26 @@ def _reference_chain(root: str, steps: str, pos: SourcePos) -> s.Expr:
     return expr
 
 
+def _references_in_text(raw: str, pos: SourcePos) -> s.Expr | None:
+    """`"host-${a.b}:22"`: text and simple references only, built without the parser; None otherwise."""
+    parts: list[s.Expr] = []
+    last = 0
+    for m in _INTERPOLATION.finditer(raw):
+        text = raw[last:m.start()]
+        if m.group(1) in _NOT_ROOTS or text.endswith("$") or "${" in text or "%{" in text:
+            return None  # a keyword, a $${ escape or other template syntax: leave it to the parser
+        if text:
+            parts.append(s.Literal(pos, text))
+        parts.append(_reference_chain(m.group(1), m.group(2), pos))
+        last = m.end()
+    tail = raw[last:]
+    if "${" in tail or "%{" in tail:
+        return None
+    if tail:
+        parts.append(s.Literal(pos, tail))
+    return s.Template(pos, tuple(parts))
+
+
 def template(raw: str, pos: SourcePos) -> s.Expr:
     """The expression of a Terraform JSON string: a literal, a reference, or a parsed template."""
     if "${" not in raw and "%{" not in raw:
@@ -54,6 +75,9 @@ def template(raw: str, pos: SourcePos) -> s.Expr:
     m = _SIMPLE_TEMPLATE.fullmatch(raw)
     if m is not None and m.group(1) not in _NOT_ROOTS:
         return _reference_chain(m.group(1), m.group(2), pos)
+    simple = _references_in_text(raw, pos)
+    if simple is not None:
+        return simple
     try:
         quoted = hcl_quoted(raw)
     except UnterminatedTemplate as e:

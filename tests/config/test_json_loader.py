@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from reconciler.config import syntax as s
-from reconciler.config.hcl_loader import load_hcl_text, parse_expression
+from reconciler.config.hcl_loader import load_hcl_text, parse_expression, parse_quoted_template
 from reconciler.config.json_loader import load_json_file, load_json_text, reference, template
+from reconciler.config.template_text import hcl_quoted
 from reconciler.errors import ConfigError, SourcePos
 from tests.config.helpers import POS, blocks_by_address, shape
 
@@ -242,6 +243,14 @@ def test_reference_fast_path_matches_the_parser(raw: str) -> None:
     fast = template(raw, POS)
     parsed = parse_expression(raw[2:-1], POS)
     assert fast == parsed
+
+
+@pytest.mark.parametrize("raw", [
+    "host-${var.x}:22", ".#${each.key}", "${a.b}${c[0]}", '${a["k"]} and ${b.0}', "pre ${x} post",
+    "${true}-${x}", "100% ${x}", "$ ${x}", "$${x}-${y}", "${x}-%{ if c }y%{ endif }",
+])
+def test_text_with_references_fast_path_matches_the_parser(raw: str) -> None:
+    assert template(raw, POS) == parse_quoted_template(hcl_quoted(raw), POS)
 
 
 @pytest.mark.parametrize(("raw", "expected"), [
