@@ -50,9 +50,40 @@ if [ "$rc" -eq 0 ] && [ -n "$3" ]; then touch "$2/$3.activated"; fi
 exit "$rc"
 """
 
-# run "$@" detached from this SSH session: a transient systemd unit, or a new session on plain hosts
-DETACH_SYSTEMD = 'u="$1"; shift; exec systemd-run --quiet --collect --unit="$u" --setenv=PATH="$PATH" -- "$@"'
-DETACH_PLAIN = 'setsid "$@" </dev/null >/dev/null 2>&1 &'
+# Before the switch, in one command: note where /run/current-system points and whether systemd runs, set the
+# profile, and arm the watchdog (detached: a transient systemd unit, or a new session on plain hosts) when there
+# is a different previous system to return to.
+# $1 new system, $2 profile, $3 "1" to guard with a watchdog, $4 state dir, $5 token, $6 activation timeout,
+# $7 window, $8 poll, $9 the watchdog script
+PREPARE = """
+new="$1"; profile="$2"
+prev=$(readlink -f /run/current-system 2>/dev/null) || prev=""
+case "$prev" in /nix/store/*) ;; *) prev="" ;; esac
+if [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then init=systemd; else init=plain; fi
+echo "prev=$prev"
+echo "init=$init"
+nix-env -p "$profile" --set "$new" >&2 || { echo "setting the system profile failed" >&2; exit 90; }
+if [ "$3" = 1 ] && [ -n "$prev" ] && [ "$prev" != "$new" ]; then
+  mkdir -p "$4" || exit 91
+  if [ "$init" = systemd ]; then
+    systemd-run --quiet --collect --unit="reconciler-watchdog-$5" --setenv=PATH="$PATH" -- \
+      sh -c "$9" sh "$4" "$5" "$prev" "$6" "$7" "$8" "$profile" >&2 || exit 91
+  else
+    setsid sh -c "$9" sh "$4" "$5" "$prev" "$6" "$7" "$8" "$profile" </dev/null >/dev/null 2>&1 &
+  fi
+  echo "watchdog=$5"
+fi
+"""
+
+# After the switch, over a new connection, in one command: take the decision from the watchdog (when there is
+# one) and read /run/current-system. $1 state dir, $2 token or ""
+CONFIRM = """
+if [ -n "$2" ]; then
+  if mkdir "$1/$2.decided" 2>/dev/null; then echo "decided=ours"; else echo "decided=theirs"; fi
+fi
+echo "current=$(readlink -f /run/current-system 2>/dev/null)"
+"""
+
 # run "$@" in a transient unit and wait for it, its output piped back
 ATTACHED_SYSTEMD = ('u="$1"; shift; exec systemd-run --quiet --collect --wait --pipe --service-type=exec '
                     '--unit="$u" --setenv=PATH="$PATH" -- "$@"')
@@ -84,13 +115,39 @@ def new_token() -> str:
     return "deploy-" + secrets.token_hex(6)
 
 
-async def arm_watchdog(session: Session, token: str, previous: str, *, systemd: bool, activation_timeout: float,
-                       window: float, poll: float) -> None:
-    await session.run(["mkdir", "-p", STATE_DIR], check=True, what="preparing the rollback watchdog")
-    watchdog = _sh(WATCHDOG, STATE_DIR, token, previous, str(math.ceil(activation_timeout)), f"{window:g}",
-                   f"{poll:g}", SYSTEM_PROFILE)
-    argv = _sh(DETACH_SYSTEMD, f"reconciler-watchdog-{token}", *watchdog) if systemd else _sh(DETACH_PLAIN, *watchdog)
-    await session.run(argv, check=True, what="starting the rollback watchdog")
+@dataclass(frozen=True)
+class Prepared:
+    previous: str | None  # where /run/current-system pointed before
+    systemd: bool
+    token: str  # the armed watchdog's token, "" when none was armed
+
+
+def _fields(text: str) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+
+
+async def prepare(session: Session, toplevel: str, *, guard: bool, activation_timeout: float, window: float,
+                  poll: float) -> Prepared:
+    """Set the profile to `toplevel` and, with `guard`, arm the magic-rollback watchdog (one command)."""
+    token = new_token()
+    out = await session.run(_sh(PREPARE, toplevel, SYSTEM_PROFILE, "1" if guard else "0", STATE_DIR, token,
+                                str(math.ceil(activation_timeout)), f"{window:g}", f"{poll:g}", WATCHDOG),
+                            check=True, what="setting the system profile and arming the rollback watchdog")
+    fields = _fields(out.stdout)
+    previous = fields.get("prev") or None
+    return Prepared(previous, fields.get("init") == "systemd", fields.get("watchdog", ""))
+
+
+@dataclass(frozen=True)
+class Confirmed:
+    ours: bool  # we took the decision (or there was no watchdog); False: the watchdog rolled back
+    current: str | None
+
+
+async def confirm(session: Session, token: str) -> Confirmed:
+    out = await session.run(_sh(CONFIRM, STATE_DIR, token), check=True, what="confirming the activation")
+    fields = _fields(out.stdout)
+    return Confirmed(fields.get("decided", "ours") == "ours", fields.get("current") or None)
 
 
 async def switch(session: Session, toplevel: str, token: str, *, systemd: bool, timeout: float) -> Output:

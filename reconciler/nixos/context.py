@@ -13,7 +13,7 @@ from typing import Any
 
 from reconciler.errors import ConfigError
 from reconciler.nixos.knownhosts import KnownHosts
-from reconciler.nixos.nixcmd import NixTool
+from reconciler.nixos.nixcmd import Builder, NixTool
 from reconciler.nixos.ssh import SessionPool
 from reconciler.vars import VarsStore
 
@@ -61,13 +61,16 @@ class Context:
     pool: SessionPool
     known_hosts: KnownHosts
     vars: VarsStore
+    builder: Builder
     scratch: Path | None = None  # made on first use, removed by close()
 
     @classmethod
     def create(cls, settings: Settings, workdir: Path) -> Context:
-        return cls(settings=settings, workdir=workdir, tool=NixTool(settings.nix),
-                   pool=SessionPool(settings.connect_timeout), known_hosts=KnownHosts(workdir),
-                   vars=VarsStore(workdir / "vars", recipients=settings.secrets_recipients))
+        tool = NixTool(settings.nix)
+        return cls(settings=settings, workdir=workdir, tool=tool, pool=SessionPool(settings.connect_timeout),
+                   known_hosts=KnownHosts(workdir),
+                   vars=VarsStore(workdir / "vars", recipients=settings.secrets_recipients),
+                   builder=Builder(tool, timeout=settings.activation_timeout))
 
     def private_dir(self, prefix: str) -> Path:
         if self.scratch is None:

@@ -49,54 +49,47 @@ async def wait_for_host(ctx: Context, endpoint: Endpoint, pinned: str, timeout: 
 
 
 async def update(ctx: Context, spec: MachineSpec, toplevel: str, pinned: str, journal: Journal) -> Deployed:
+    s = ctx.settings
     endpoint = endpoint_of(spec)
-    session = await ctx.pool.get(endpoint, pinned)
-    pinned = session.host_key if pinned == ANY_KEY else pinned  # trust on first use: pinned from here on
     journal.phase("build")
     await build(ctx, spec, toplevel)
+    session = await ctx.pool.get(endpoint, pinned)
+    pinned = session.host_key if pinned == ANY_KEY else pinned  # trust on first use: pinned from here on
     journal.phase("copy")
     await copy(ctx, spec, toplevel, pinned)
-    state = await activate.probe(session)
-    previous = state.current
     journal.phase("activate")
-    await activate.set_profile(session, toplevel)
-    guarded = spec.rollback and previous is not None and previous != toplevel
-    token = activate.new_token() if guarded else ""
-    s = ctx.settings
-    if guarded and previous is not None:
-        await activate.arm_watchdog(session, token, previous, systemd=state.systemd,
-                                    activation_timeout=s.activation_timeout, window=s.confirm_timeout,
-                                    poll=min(s.poll_interval, 1.0))
+    prep = await activate.prepare(session, toplevel, guard=spec.rollback, activation_timeout=s.activation_timeout,
+                                  window=s.confirm_timeout, poll=min(s.poll_interval, 1.0))
+    previous, token = prep.previous, prep.token
+    can_roll_back = spec.rollback and previous is not None and previous != toplevel
     try:
-        out = await activate.switch(session, toplevel, token, systemd=state.systemd, timeout=s.activation_timeout)
+        out = await activate.switch(session, toplevel, token, systemd=prep.systemd, timeout=s.activation_timeout)
     except UnreachableError:
         out = None  # the switch cut our link; whether it worked is for the new connection to find out
     if out is not None and not out.ok:
         tail = "\n".join(out.stderr.strip().splitlines()[-6:])
         last = tail.splitlines()[-1] if tail else f"exit code {out.exit_code}"
-        failed = CommandError(f"activating {toplevel} on {spec.name} failed: {last}", argv=out.argv,
-                              exit_code=out.exit_code, stderr=tail)
-        if spec.rollback and previous is not None and previous != toplevel:
-            await _roll_back(ctx, session, spec, token, previous, state.systemd, f"activation failed ({last})")
-        raise failed
+        if can_roll_back and previous is not None:
+            await _roll_back(ctx, session, spec, token, previous, prep.systemd, f"activation failed ({last})")
+        raise CommandError(f"activating {toplevel} on {spec.name} failed: {last}", argv=out.argv,
+                           exit_code=out.exit_code, stderr=tail)
 
     # confirm over a NEW connection: proof that SSH still works after the switch
     ctx.pool.drop(endpoint)
     journal.phase("confirm")
-    window = s.confirm_timeout if guarded else max(s.confirm_timeout, s.connect_timeout)
+    window = s.confirm_timeout if token else max(s.confirm_timeout, s.connect_timeout)
     fresh = await wait_for_host(ctx, endpoint, pinned, window)
     if fresh is None:
-        if guarded and previous is not None:
+        if token and previous is not None:
             await _await_target_rollback(ctx, spec, endpoint, pinned, token, toplevel, previous)
         raise UnreachableError(f"{spec.name} did not answer SSH after activating {toplevel}")
-    if guarded and not await activate.decide(fresh, token):
-        assert previous is not None
+    confirmed = await activate.confirm(fresh, token)
+    if not confirmed.ours and previous is not None:
         await _await_target_rollback(ctx, spec, endpoint, pinned, token, toplevel, previous, fresh)
-    now = (await activate.probe(fresh)).current
-    if now != toplevel:
-        reason = f"/run/current-system is {now} after switching to {toplevel}"
-        if spec.rollback and previous is not None and previous != toplevel:
-            await _roll_back(ctx, fresh, spec, "", previous, state.systemd, reason)
+    if confirmed.current != toplevel:
+        reason = f"/run/current-system is {confirmed.current} after switching to {toplevel}"
+        if can_roll_back and previous is not None:
+            await _roll_back(ctx, fresh, spec, "", previous, prep.systemd, reason)
         raise ProviderError(f"{spec.name}: {reason}")
     for check in spec.health_checks:
         journal.phase("health check")
@@ -104,8 +97,8 @@ async def update(ctx: Context, spec: MachineSpec, toplevel: str, pinned: str, jo
         if not result.ok:
             last = (result.stderr.strip().splitlines() or [f"exit code {result.exit_code}"])[-1]
             reason = f"health check `{check.command}` failed ({last})"
-            if spec.rollback and previous is not None and previous != toplevel:
-                await _roll_back(ctx, fresh, spec, "", previous, state.systemd, reason)
+            if can_roll_back and previous is not None:
+                await _roll_back(ctx, fresh, spec, "", previous, prep.systemd, reason)
             raise CommandError(f"{spec.name}: {reason}", argv=result.argv, exit_code=result.exit_code,
                                stderr=result.stderr[-2000:])
     return Deployed(toplevel, fresh.host_key)

@@ -7,8 +7,10 @@ the host answers with the pinned key."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import shutil
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -164,10 +166,23 @@ async def install(ctx: Context, spec: MachineSpec, planned: Mapping[str, Any], r
     if "reboot" not in phases:
         return Installed(None, pinned, phases[-1])
     journal.phase("waiting for the installed system")
-    ctx.pool.drop(endpoint)
-    session = await wait_for_host(ctx, endpoint, pinned, ctx.settings.reboot_timeout, tolerate_other_key=True)
-    if session is None:
-        raise UnreachableError(f"{spec.name} did not come back after the reboot within "
-                               f"{ctx.settings.reboot_timeout:g}s")
-    current = (await activate.probe(session)).current
+    current = await _wait_installed(ctx, spec, endpoint, pinned)
     return Installed(current, pinned, phases[-1])
+
+
+async def _wait_installed(ctx: Context, spec: MachineSpec, endpoint: Endpoint, pinned: str) -> str | None:
+    """Wait until the rebooted host answers with the pinned key and stays up for a command; its system."""
+    deadline = time.monotonic() + ctx.settings.reboot_timeout
+    while True:
+        ctx.pool.drop(endpoint)
+        remaining = max(0.0, deadline - time.monotonic())
+        session = await wait_for_host(ctx, endpoint, pinned, remaining, tolerate_other_key=True)
+        if session is None:
+            raise UnreachableError(f"{spec.name} did not come back after the reboot within "
+                                   f"{ctx.settings.reboot_timeout:g}s")
+        try:
+            return (await activate.probe(session)).current
+        except UnreachableError:  # the old system was still going down
+            if time.monotonic() >= deadline:
+                raise
+            await asyncio.sleep(ctx.settings.poll_interval)

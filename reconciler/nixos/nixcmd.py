@@ -5,13 +5,14 @@ command, its exit code and the tail of its stderr."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shlex
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from reconciler.errors import CommandError
+from reconciler.errors import CommandError, ProviderError
 
 FEATURES = ("--extra-experimental-features", "nix-command flakes")
 
@@ -86,3 +87,70 @@ async def run_process(argv: Sequence[str], *, env: Mapping[str, str] | None = No
 
 def display(argv: Sequence[str]) -> str:
     return shlex.join(argv)
+
+
+def built_outputs(result: Result) -> set[str]:
+    """The `out` paths a successful `nix build --json` printed."""
+    try:
+        return {str(item["outputs"]["out"]) for item in json.loads(result.stdout)}
+    except (ValueError, KeyError, TypeError):
+        raise CommandError("nix build printed no output paths", argv=result.argv,
+                           stderr=result.stdout[:300]) from None
+
+
+def check_built(result: Result, name: str, installable: str, toplevel: str) -> None:
+    built = built_outputs(result)
+    if toplevel not in built:
+        raise ProviderError(f"{installable} now builds {', '.join(sorted(built))}, but the plan for {name} said "
+                            f"{toplevel}", hint="the flake changed since the plan was made; plan again")
+
+
+class Builder:
+    """Local builds of machines updated together go into ONE `nix build` (each flake evaluated once for all):
+    requests arriving within `window` seconds are batched; when the batch fails, each is retried alone so that
+    every error lands on its own machine."""
+
+    def __init__(self, tool: NixTool, *, window: float = 0.05, timeout: float | None = None) -> None:
+        self.tool = tool
+        self.window = window
+        self.timeout = timeout
+        self.processes = 0  # nix build processes started (for tests and benchmarks)
+        self._pending: list[tuple[str, str, str, asyncio.Future[None]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def build(self, installable: str, toplevel: str, name: str) -> None:
+        loop = asyncio.get_running_loop()
+        if self._flusher is not None and self._flusher.get_loop() is not loop:
+            self._flusher, self._pending = None, []  # left over from an earlier event loop
+        future: asyncio.Future[None] = loop.create_future()
+        self._pending.append((installable, toplevel, name, future))
+        if self._flusher is None:
+            self._flusher = loop.create_task(self._flush())
+        await future
+
+    async def _flush(self) -> None:
+        await asyncio.sleep(self.window)
+        batch, self._pending, self._flusher = self._pending, [], None
+        installables = sorted({inst for inst, _, _, _ in batch})
+        done: set[str] = set()
+        if len(batch) > 1:
+            self.processes += 1
+            result = await self.tool.run(["build", "--no-link", "--json", "--keep-going", *installables],
+                                         timeout=self.timeout)
+            if result.ok:
+                done = built_outputs(result)
+        for inst, toplevel, name, future in batch:
+            if future.done():
+                continue
+            if toplevel in done:
+                future.set_result(None)
+                continue
+            try:
+                self.processes += 1
+                single = await self.tool.run(["build", "--no-link", "--json", inst], timeout=self.timeout)
+                if not single.ok:
+                    raise failure(f"building the system of {name}", single)
+                check_built(single, name, inst, toplevel)
+                future.set_result(None)
+            except Exception as exc:
+                future.set_exception(exc)

@@ -5,16 +5,15 @@ connections."""
 
 from __future__ import annotations
 
-import json
 import shlex
 import urllib.parse
 from pathlib import Path
 
-from reconciler.errors import CommandError, ProviderError
+from reconciler.errors import ProviderError
 from reconciler.nixos.context import Context
 from reconciler.nixos.knownhosts import Pin
 from reconciler.nixos.machine import MachineSpec
-from reconciler.nixos.nixcmd import failure
+from reconciler.nixos.nixcmd import check_built, failure
 
 
 def store_url(user: str | None, host: str, key_file: str | None) -> str:
@@ -64,24 +63,17 @@ def ssh_options(ctx: Context, spec: MachineSpec, pinned: str, *, port: int, with
 
 async def build(ctx: Context, spec: MachineSpec, toplevel: str) -> None:
     """Realise the system closure where it will be copied from; it must be the planned store path."""
-    args = ["build", "--no-link", "--json", spec.flake.installable]
-    env: dict[str, str] = {}
-    if spec.build_host:
-        user, host, port = split_host(spec.build_host)
-        args = ["build", "--no-link", "--json", "--eval-store", "auto",
-                "--store", store_url(user, host, spec.ssh_private_key_file), spec.flake.installable]
-        env["NIX_SSHOPTS"] = ssh_options(ctx, spec, _pin_of(ctx, spec), port=port, with_others=True)
+    if not spec.build_host:
+        await ctx.builder.build(spec.flake.installable, toplevel, spec.name)
+        return
+    user, host, port = split_host(spec.build_host)
+    args = ["build", "--no-link", "--json", "--eval-store", "auto",
+            "--store", store_url(user, host, spec.ssh_private_key_file), spec.flake.installable]
+    env = {"NIX_SSHOPTS": ssh_options(ctx, spec, _pin_of(ctx, spec), port=port, with_others=True)}
     result = await ctx.tool.run(args, extra_env=env, timeout=ctx.settings.activation_timeout)
     if not result.ok:
-        where = f" on {spec.build_host}" if spec.build_host else ""
-        raise failure(f"building the system of {spec.name}{where}", result)
-    try:
-        built = json.loads(result.stdout)[0]["outputs"]["out"]
-    except (ValueError, KeyError, IndexError, TypeError):
-        raise CommandError("nix build printed no output path", argv=result.argv, stderr=result.stdout[:300]) from None
-    if built != toplevel:
-        raise ProviderError(f"{spec.flake} now builds {built}, but the plan said {toplevel}",
-                            hint="the flake changed since the plan was made; plan again")
+        raise failure(f"building the system of {spec.name} on {spec.build_host}", result)
+    check_built(result, spec.name, spec.flake.installable, toplevel)
 
 
 def _pin_of(ctx: Context, spec: MachineSpec) -> str:

@@ -59,7 +59,8 @@ Subsystem sftp internal-sftp
 """
 
 # Run inside `ip netns exec NS unshare --mount --propagation private`: give the host its own file tree,
-# then become its sshd. $1 is the host's directory.
+# then become its sshd (-r: no re-exec per connection, which keeps 16 hosts on 2 cores fast). $1 is the
+# host's directory.
 MOUNT_AND_EXEC = """\
 set -e
 h="$1"
@@ -70,7 +71,7 @@ mount --bind "$h/etc-nix" /etc/nix
 mount --bind "$h/root" /root
 mount --bind "$h/mnt" /mnt
 mount --bind "$h/os-release" "$(readlink -f /etc/os-release)"
-exec /usr/sbin/sshd -D -e -f /etc/ssh/sshd_config
+exec /usr/sbin/sshd -D -e -r -f /etc/ssh/sshd_config
 """
 
 REQUIRED_TOOLS = ("ip", "unshare", "mount", "nix", "nix-daemon", "nix-env", "ssh", "tar")

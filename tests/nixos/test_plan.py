@@ -33,14 +33,29 @@ def counting_nix(tmp_path: Path) -> tuple[str, Path]:
     return str(wrapper), log
 
 
+def deployed(name: str) -> RecordedResource:
+    return RecordedResource(f"nixos_machine.{name}", "nixos_machine", name,
+                            {"toplevel": "/nix/store/00000000000000000000000000000000-old", "target_host": "h"})
+
+
+@needs_nix
+def test_fresh_machines_plan_without_nix(tmp_path: Path, offline_nix: None) -> None:
+    write_flake(tmp_path, {"a": TestSystem()})
+    nix, log = counting_nix(tmp_path)
+    prov = create_provider(ProviderConfig("nixos", {"nix": nix}, "l", tmp_path))
+    (plan,) = prov.plan([PlanRequest("nixos_machine.a", "nixos_machine", {"target_host": "h", "flake": ".#a"}, None)])
+    assert plan.planned["toplevel"] is UNKNOWN  # evaluated and built by the install
+    assert not log.exists()
+
+
 @needs_nix
 def test_plan_evaluates_every_machine_with_one_nix_process(tmp_path: Path, offline_nix: None) -> None:
     names = [f"m{i}" for i in range(12)]
     write_flake(tmp_path, {n: TestSystem(str(i)) for i, n in enumerate(names)})
     nix, log = counting_nix(tmp_path)
     prov = create_provider(ProviderConfig("nixos", {"nix": nix}, "l", tmp_path))
-    reqs = [PlanRequest(f"nixos_machine.{n}", "nixos_machine", {"target_host": "10.0.0.1", "flake": f".#{n}"}, None)
-            for n in names]
+    reqs = [PlanRequest(f"nixos_machine.{n}", "nixos_machine", {"target_host": "10.0.0.1", "flake": f".#{n}"},
+                        deployed(n)) for n in names]
     plans = prov.plan(reqs)
     assert len(log.read_text().splitlines()) == 1
     assert prov.eval_processes == 1
@@ -54,7 +69,7 @@ def test_plan_evaluates_every_machine_with_one_nix_process(tmp_path: Path, offli
 def test_plan_reports_an_evaluation_error(tmp_path: Path, offline_nix: None) -> None:
     write_flake(tmp_path, {"a": TestSystem()})
     prov = create_provider(ProviderConfig("nixos", {}, "l", tmp_path))
-    req = PlanRequest("nixos_machine.b", "nixos_machine", {"target_host": "h", "flake": ".#b"}, None)
+    req = PlanRequest("nixos_machine.b", "nixos_machine", {"target_host": "h", "flake": ".#b"}, deployed("b"))
     with pytest.raises(CommandError, match="evaluating") as err:
         prov.plan([req])
     assert "b" in err.value.stderr
@@ -62,7 +77,8 @@ def test_plan_reports_an_evaluation_error(tmp_path: Path, offline_nix: None) -> 
 
 def test_plan_without_nix_leaves_toplevel_unknown(tmp_path: Path) -> None:
     prov = create_provider(ProviderConfig("nixos", {"nix": "/nonexistent/nix"}, "l", tmp_path))
-    (plan,) = prov.plan([PlanRequest("nixos_machine.a", "nixos_machine", {"target_host": "h", "flake": ".#a"}, None)])
+    (plan,) = prov.plan([PlanRequest("nixos_machine.a", "nixos_machine", {"target_host": "h", "flake": ".#a"},
+                                     deployed("a"))])
     assert plan.planned["toplevel"] is UNKNOWN
     assert any("not installed" in n for n in plan.notes)
 

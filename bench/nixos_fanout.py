@@ -1,0 +1,161 @@
+"""Fan-out of a NixOS update: plan and apply an update of 1 machine, then of 16, on local test hosts (network
+namespaces with their own sshd and /nix, see tests/hosts), through the nixos provider exactly as the engine
+drives it (one plan call for the batch, apply calls in parallel up to `max_parallel`).
+
+Prints the wall time of each update (plan + build + copy + activate + confirm), the ratio t(16)/t(1) (goal at
+most 3) and how many nix processes each plan started (goal 1), counted by a `nix` wrapper that logs each start.
+Needs root, iproute2, openssh-server and nix-bin (the hosts); prints the reason and exits 0 when they are absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import stat
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from providers.base import (
+    ApplyRequest,
+    ApplyResponse,
+    PlanRequest,
+    PlanResponse,
+    ProviderConfig,
+    RecordedResource,
+)
+from reconciler.actions import Action
+from reconciler.nixos import NixosProvider, create_provider
+from tests.hosts.farm import NIX_CONF, STAND_IN, HostFarm, TestHost, missing_requirements
+from tests.hosts.flakes import TestSystem, write_flake
+
+TYPE = "nixos_machine"
+
+
+class Journal:
+    def intend(self, **data: object) -> None: ...
+
+    def record(self, id: str, attributes: object, private: object = None) -> None: ...
+
+    def phase(self, name: str) -> None: ...
+
+
+def counting_nix(directory: Path) -> tuple[str, Path]:
+    log = directory / "nix-starts.log"
+    wrapper = directory / "nix"
+    wrapper.write_text(f'#!/bin/sh\necho "$1 $2 $3 $4" >> {log}\nexec {shutil.which("nix")} "$@"\n')
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
+    return str(wrapper), log
+
+
+def nix_starts(log: Path) -> list[str]:
+    return log.read_text().splitlines() if log.exists() else []
+
+
+def config_of(farm: HostFarm, host: TestHost, name: str) -> dict[str, object]:
+    return {"target_host": host.address, "ssh_private_key_file": str(farm.client_key), "flake": f".#{name}"}
+
+
+async def apply_all(prov: NixosProvider, action: Action, plans: Sequence[PlanResponse],
+                    state: dict[str, RecordedResource]) -> list[ApplyResponse]:
+    limit = asyncio.Semaphore(prov.max_parallel)
+
+    async def one(plan: PlanResponse) -> ApplyResponse:
+        async with limit:
+            return await prov.apply(ApplyRequest(plan.address, TYPE, action, plan.planned, state.get(plan.address)),
+                                    Journal())
+
+    return list(await asyncio.gather(*(one(p) for p in plans)))
+
+
+def update(prov: NixosProvider, farm: HostFarm, hosts: list[TestHost], names: list[str], workdir: Path,
+           state: dict[str, RecordedResource], version: str, log: Path) -> tuple[float, int]:
+    """Move `names` to `version`; returns (wall seconds of plan + apply, nix processes the plan started)."""
+    systems = {n: TestSystem(version if n in names else state_version(state, n)) for n in all_names(hosts)}
+    write_flake(workdir, systems)
+    requests = [PlanRequest(f"{TYPE}.{n}", TYPE, config_of(farm, hosts[i], n), state.get(f"{TYPE}.{n}"))
+                for i, n in enumerate(all_names(hosts)) if n in names]
+    start = time.perf_counter()
+    before = len(nix_starts(log))
+    plans = prov.plan(requests)
+    plan_processes = len(nix_starts(log)) - before
+    changed = [p for p in plans if p.planned["toplevel"] != state[p.address].attributes["toplevel"]]
+    assert len(changed) == len(names), "every machine should have a new toplevel"
+    responses = asyncio.run(apply_all(prov, Action.NIXOS_UPDATE, changed, state))
+    wall = time.perf_counter() - start
+    for plan, resp in zip(changed, responses, strict=True):
+        assert resp.attributes["toplevel"] == plan.planned["toplevel"]
+        state[plan.address] = RecordedResource(plan.address, TYPE, resp.id, resp.attributes, resp.private)
+    for i, n in enumerate(all_names(hosts)):
+        if n in names:
+            assert hosts[i].current_system() == state[f"{TYPE}.{n}"].attributes["toplevel"]
+    return wall, plan_processes
+
+
+def all_names(hosts: list[TestHost]) -> list[str]:
+    return [f"m{i:02d}" for i in range(len(hosts))]
+
+
+def state_version(state: dict[str, RecordedResource], name: str) -> str:
+    toplevel = str(state[f"{TYPE}.{name}"].attributes["toplevel"])
+    return toplevel.rsplit("-", 1)[-1]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hosts", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=2, help="update rounds per size; the best is reported")
+    args = parser.parse_args()
+    reason = missing_requirements()
+    if reason:
+        print(f"nixos_fanout: skipped: {reason}")
+        return 0
+    os.environ["NIX_CONFIG"] = NIX_CONF
+    os.environ.setdefault("RECONCILER_AGE_IDENTITY", str(Path(tempfile.mkdtemp()) / "age-identity.txt"))
+    workdir = Path(tempfile.mkdtemp(prefix="nixos-fanout-"))
+    nix, log = counting_nix(workdir)
+    with HostFarm() as farm:
+        hosts = farm.create(args.hosts)
+        names = all_names(hosts)
+        write_flake(workdir, {n: TestSystem("0") for n in names})
+        settings = {"nix": nix, "nixos_anywhere": str(STAND_IN), "parallelism": args.hosts, "poll_interval": 0.05,
+                    "confirm_timeout": 10.0, "connect_timeout": 5.0, "reboot_timeout": 60.0}
+        prov = create_provider(ProviderConfig("nixos", settings, "bench", workdir))
+        try:
+            t0 = time.perf_counter()
+            reqs = [PlanRequest(f"{TYPE}.{n}", TYPE, config_of(farm, hosts[i], n), None) for i, n in enumerate(names)]
+            installed = asyncio.run(apply_all(prov, Action.INSTALL, prov.plan(reqs), {}))
+            state = {f"{TYPE}.{n}": RecordedResource(f"{TYPE}.{n}", TYPE, r.id, r.attributes, r.private)
+                     for n, r in zip(names, installed, strict=True)}
+            print(f"setup: installed {len(hosts)} test hosts in {time.perf_counter() - t0:.1f} s")
+            one, many, procs = [], [], []
+            version = 1
+            for _ in range(args.rounds):
+                wall, p1 = update(prov, farm, hosts, names[:1], workdir, state, str(version), log)
+                one.append(wall)
+                version += 1
+                wall, pn = update(prov, farm, hosts, names, workdir, state, str(version), log)
+                many.append(wall)
+                version += 1
+                procs += [p1, pn]
+        finally:
+            asyncio.run(prov.close())
+    shutil.rmtree(workdir, ignore_errors=True)
+    t1, tn = min(one), min(many)
+    ratio = tn / t1
+    print(f"update 1 host:  {t1:.2f} s (rounds: {', '.join(f'{t:.2f}' for t in one)})")
+    print(f"update {args.hosts} hosts: {tn:.2f} s (rounds: {', '.join(f'{t:.2f}' for t in many)})")
+    print(f"ratio t({args.hosts})/t(1): {ratio:.2f} (goal <= 3) {'OK' if ratio <= 3 else 'MISSED'}")
+    worst = max(procs)
+    print(f"nix processes per plan: {worst} (goal 1) {'OK' if worst == 1 else 'MISSED'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
