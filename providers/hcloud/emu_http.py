@@ -263,9 +263,10 @@ class Handler(BaseHTTPRequestHandler):
             body = self._body()
             with world.lock:
                 self._authorize(world, method)
-                if world.knobs.storm_429 > 0 or not world.budget.take(world.now(), world.knobs):
+                storm = world.knobs.storm_429 > 0
+                if storm or not world.budget.take(world.now(), world.knobs):
                     world.knobs.storm_429 = max(0, world.knobs.storm_429 - 1)
-                    headers = world.budget.headers(world.knobs)
+                    headers = world.budget.headers(world.knobs, exhausted=storm)
                     raise ApiError(429, "rate_limit_exceeded", "limit of requests per hour reached")
                 headers = world.budget.headers(world.knobs)
                 if world.knobs.error_rate > 0 and self.server.rng.random() < world.knobs.error_rate:

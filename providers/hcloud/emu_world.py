@@ -12,6 +12,7 @@ import base64
 import hashlib
 import ipaddress
 import itertools
+import math
 import re
 import threading
 import time
@@ -65,11 +66,16 @@ class _Budget:
             return True
         return False
 
-    def headers(self, knobs: Knobs) -> dict[str, str]:
-        missing = knobs.rate_limit - self.tokens
+    def headers(self, knobs: Knobs, exhausted: bool = False) -> dict[str, str]:
+        """RateLimit headers; `exhausted` answers as if the whole budget were spent (a 429 storm).
+
+        Reset is a whole UNIX second as the API sends it; on a scaled clock, where a second is far too
+        coarse, it keeps three decimals."""
+        tokens = 0.0 if exhausted else self.tokens
         real_rate = max(knobs.rate_refill * knobs.time_scale, 1e-9)
-        return {"RateLimit-Limit": str(knobs.rate_limit), "RateLimit-Remaining": str(int(self.tokens)),
-                "RateLimit-Reset": str(int(time.time() + missing / real_rate + 0.999))}
+        reset = time.time() + (knobs.rate_limit - tokens) / real_rate
+        return {"RateLimit-Limit": str(knobs.rate_limit), "RateLimit-Remaining": str(int(tokens)),
+                "RateLimit-Reset": str(math.ceil(reset)) if knobs.time_scale == 1 else f"{reset:.3f}"}
 
 
 class World:

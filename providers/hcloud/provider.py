@@ -115,7 +115,9 @@ class HcloudProvider:
             view = await asyncio.to_thread(self.api.get_server, ident)
             if view is None:
                 raise ProviderError(f"{request.address}: there is no server with id {ident}", code="not_found")
-            return ObservedResource(str(ident), observed(view, None), observed_private(view, list(UNREADABLE)))
+            # what cannot be read back is taken from the configuration at the next plan, never a replacement
+            return ObservedResource(str(ident), observed(view, None),
+                                    observed_private(view, list(UNREADABLE), self.config.lineage))
         if request.type == SSH_KEY:
             key = await asyncio.to_thread(self.api.get_ssh_key, ident)
             if key is None:

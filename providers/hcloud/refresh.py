@@ -78,13 +78,12 @@ class Refresher:
                 adopted.update({a: self._observe(type_, v, None) for a, v in keys.items()})
         return RefreshResponse(found, frozenset(gone), adopted, tuple(warnings))
 
-    @staticmethod
-    def _observe(type_: str, view: Any, rec: RecordedResource | None) -> ObservedResource:
+    def _observe(self, type_: str, view: Any, rec: RecordedResource | None) -> ObservedResource:
         if type_ == SSH_KEY:
             return ObservedResource(str(view.id), observed_key(view, rec.attributes if rec else None))
         unobserved = list(rec.private.get("unobserved") or ()) if rec is not None else list(UNREADABLE)
         return ObservedResource(str(view.id), observed(view, rec.attributes if rec else None),
-                                observed_private(view, unobserved))
+                                observed_private(view, unobserved, self.servers.lineage))
 
 
 def _int(value: str | None) -> int:

@@ -190,7 +190,9 @@ def observed(view: ServerView, basis: Mapping[str, Any] | None) -> dict[str, Any
     return attrs
 
 
-def observed_private(view: ServerView, unobserved: list[str] | tuple[str, ...]) -> dict[str, Any]:
+def observed_private(view: ServerView, unobserved: list[str] | tuple[str, ...], lineage: str) -> dict[str, Any]:
+    """Provider-only data; the inputs digest counts only on a server this state made (its lineage label)."""
+    ours = view.labels.get(LABEL_LINEAGE) == lineage
     return {"primary_disk_size": view.primary_disk_size, "architecture": view.architecture,
             "image_id": view.image_id, "unobserved": list(unobserved),
-            "inputs_digest": view.labels.get(LABEL_INPUTS)}
+            "inputs_digest": view.labels.get(LABEL_INPUTS) if ours else None}

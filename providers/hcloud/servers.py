@@ -108,9 +108,12 @@ class ServerOps:
                           f"{taken.id}" if taken else "rename the server in the configuration"),
                     code="uniqueness_error") from None
             view = created.server
-            journal.record(str(view.id), observed(view, cfg), observed_private(view, []))
+            journal.record(str(view.id), observed(view, cfg), observed_private(view, [], self.lineage))
             journal.phase(f"waiting for server {view.id} ({name}) to start")
             await self.waiter.wait(created.actions, what)
+            if cfg["backups"]:  # POST /servers has no backups option: switch them on once it exists
+                journal.phase("enable backup")
+                await self._act(view.id, "enable_backup", what)
             return await self._final(view.id, cfg, what, [])
         raise AssertionError("unreachable")
 
@@ -119,7 +122,7 @@ class ServerOps:
         """A server this state made for this address already exists: record it and see it ready."""
         same = view.labels.get(LABEL_INPUTS) == inputs_digest(cfg["ssh_keys"], cfg["user_data"])
         unobserved = [] if same else list(UNREADABLE)
-        journal.record(str(view.id), observed(view, cfg if same else None), observed_private(view, unobserved))
+        journal.record(str(view.id), observed(view, cfg if same else None), observed_private(view, unobserved, self.lineage))
         journal.phase(f"adopting server {view.id} ({view.name}), made by an earlier attempt")
         running = await asyncio.to_thread(self.api.running_actions, view.id)
         await self.waiter.wait(running, what)
@@ -131,7 +134,7 @@ class ServerOps:
         if view is None:
             raise ProviderError(f"{what}: server {sid} vanished while it was being set up",
                                 hint="run apply again to create it anew", code="not_found")
-        return ApplyResponse(str(sid), observed(view, basis), observed_private(view, unobserved))
+        return ApplyResponse(str(sid), observed(view, basis), observed_private(view, unobserved, self.lineage))
 
     # ------------------------------------------------------------------------------------ update
     async def update(self, req: ApplyRequest, journal: Journal) -> ApplyResponse:

@@ -135,10 +135,17 @@ class PacedAdapter(HTTPAdapter):
                 raise GaveUp(f"the API answered {response.status_code} ({code or response.reason}) "
                              f"{attempt + 1} times", response.status_code, code)
             delay = self.backoff(attempt)
-            if response.status_code == 429:
-                self.bucket.drain()
-                delay = min(delay, self.backoff(0))  # the bucket's own wait does the rest
+            if response.status_code == 429 and _remaining(response.headers) < 1:
+                self.bucket.drain()  # the budget is spent: the bucket's wait for a new token does the rest
+                delay = min(delay, self.backoff(0))
             response.close()
             self._sleep(delay)
             attempt += 1
             self.stats["retried"] += 1
+
+
+def _remaining(headers: Mapping[str, str]) -> float:
+    try:
+        return float(headers["RateLimit-Remaining"])
+    except (KeyError, ValueError):
+        return 0.0
