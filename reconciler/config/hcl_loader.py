@@ -120,6 +120,7 @@ def parse_quoted_template(quoted: str, pos: SourcePos) -> s.Expr:
 
 def load_hcl_text(text: str, display: str) -> s.SourceFile:
     """Parse the text of a `.tf` (or `.tfvars`) file shown to users as `display`."""
+    text = text.removeprefix("\ufeff")  # a byte-order mark some editors write
     with gc_paused():
         try:
             tree = _parse(text)

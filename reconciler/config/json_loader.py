@@ -215,6 +215,7 @@ class _Lowerer:
 
 def load_json_text(text: str, display: str) -> s.SourceFile:
     """Parse the text of a `.tf.json` file shown to users as `display`."""
+    text = text.removeprefix("\ufeff")  # a byte-order mark some editors write
     try:
         with gc_paused():
             data = json.loads(text)

@@ -222,3 +222,15 @@ def test_load_hcl_file(tmp_path: Path) -> None:
         load_hcl_file(p, "main.tf")
     with pytest.raises(ConfigError, match="cannot read"):
         load_hcl_file(tmp_path / "missing.tf", "missing.tf")
+
+
+@pytest.mark.parametrize("source", ["", "# only a comment\n", "/* block */", "\n\n"])
+def test_empty_files(source: str) -> None:
+    body = load_hcl_text(source, "main.tf").body
+    assert body.attributes == () and body.blocks == ()
+
+
+def test_crlf_line_endings_and_byte_order_mark() -> None:
+    body = load_hcl_text('\ufeffa = 1\r\nb = <<EOF\r\nx\r\nEOF\r\nc = "s"\r\n', "main.tf").body
+    assert [(a.name, shape(a.expr), a.pos.line) for a in body.attributes] == [
+        ("a", lit(1), 1), ("b", lit("x\n"), 2), ("c", lit("s"), 5)]

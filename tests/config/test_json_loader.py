@@ -354,3 +354,9 @@ def test_load_json_file(tmp_path: Path) -> None:
     assert shape(f.body.blocks[0].body.attributes[0].expr) == ("GetAttr", ("ScopeRef", "var"), "x")
     with pytest.raises(ConfigError, match="cannot read"):
         load_json_file(tmp_path / "nope.tf.json", "nope.tf.json")
+
+
+def test_empty_object_and_byte_order_mark() -> None:
+    assert load_json_text("{}", "c.tf.json").body.blocks == ()
+    f = load_json_text('\ufeff{"locals": {"a": 1}}', "c.tf.json")
+    assert shape(f.body.blocks[0].body.attributes[0].expr) == ("Literal", 1)
