@@ -122,7 +122,8 @@ class ServerOps:
         """A server this state made for this address already exists: record it and see it ready."""
         same = view.labels.get(LABEL_INPUTS) == inputs_digest(cfg["ssh_keys"], cfg["user_data"])
         unobserved = [] if same else list(UNREADABLE)
-        journal.record(str(view.id), observed(view, cfg if same else None), observed_private(view, unobserved, self.lineage))
+        journal.record(str(view.id), observed(view, cfg if same else None),
+                       observed_private(view, unobserved, self.lineage))
         journal.phase(f"adopting server {view.id} ({view.name}), made by an earlier attempt")
         running = await asyncio.to_thread(self.api.running_actions, view.id)
         await self.waiter.wait(running, what)

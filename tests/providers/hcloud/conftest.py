@@ -60,8 +60,9 @@ def make_provider(emu: Emulator, lineage: str = LINEAGE, **settings: Any) -> Hcl
     return create_provider(ProviderConfig("hcloud", values, lineage, Path(".")))
 
 
-def server_config(name: str = "web", **extra: Any) -> dict[str, Any]:
-    return {"name": name, "server_type": "cx22", "image": "ubuntu-24.04", "location": "fsn1",
+def server_config(**extra: Any) -> dict[str, Any]:
+    """A small server configuration; keyword arguments override or add attributes."""
+    return {"name": "web", "server_type": "cx22", "image": "ubuntu-24.04", "location": "fsn1",
             "labels": {"role": "web"}, **extra}
 
 

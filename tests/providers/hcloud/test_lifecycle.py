@@ -55,7 +55,8 @@ def test_toggle_off_and_on(emulator: Emulator) -> None:
     gone = run(provider.apply(ApplyRequest(ADDR, "hcloud_server", Action.DELETE, dict(created.attributes),
                                            recorded(ADDR, created)), Journal()))
     assert gone.id is None and owned_servers(emulator) == []
-    answer = run(make_provider(emulator).refresh(RefreshRequest((recorded(ADDR, created),), ((ADDR, "hcloud_server"),))))
+    request = RefreshRequest((recorded(ADDR, created),), ((ADDR, "hcloud_server"),))
+    answer = run(make_provider(emulator).refresh(request))
     assert answer.gone == frozenset({ADDR}) and not answer.adopted
 
     back = run(create(make_provider(emulator), ADDR, config))
