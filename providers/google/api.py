@@ -1,0 +1,258 @@
+"""The google provider's only door to the Compute Engine API: credentials, `google-cloud-compute` REST
+clients (built lazily, one set per worker thread), retries with backoff for rate limits and server errors,
+and bounded `zoneOperations.wait` loops. Every answer leaves as plain JSON-shaped dicts.
+
+Credentials, in order: the provider's `credentials` setting (a key file path or its JSON content); with an
+overridden `endpoint` (an emulator) anonymous credentials; `GOOGLE_APPLICATION_CREDENTIALS`; then
+application default credentials. Nothing here touches the network before the first call.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any, TypeVar
+
+import google.auth
+from google.api_core import exceptions as gexc
+from google.api_core.client_options import ClientOptions
+from google.auth.credentials import AnonymousCredentials, Credentials
+from google.auth.exceptions import GoogleAuthError
+from google.cloud import compute_v1
+from requests import exceptions as rexc
+
+from providers.google.failures import Kind, from_exception
+from reconciler.errors import ProviderError
+
+T = TypeVar("T")
+SCOPES = ["https://www.googleapis.com/auth/compute"]
+PAGE_SIZE = 500
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with jitter for rate limits, 5xx and dropped connections."""
+
+    base: float = 1.0  # seconds before the first retry
+    cap: float = 32.0
+    attempts: int = 8
+    wait_call_timeout: float = 180.0  # HTTP timeout of one zoneOperations.wait (the API returns within ~2 min)
+    call_timeout: float = 60.0
+
+
+def _message(msg: Any) -> dict[str, Any]:
+    out: dict[str, Any] = type(msg).to_dict(msg, preserving_proto_field_name=False, use_integers_for_enums=False)
+    return out
+
+
+def load_credentials(settings: Mapping[str, Any]) -> tuple[Credentials, str | None]:
+    """(credentials, the project they name if any), following the order in the module docstring."""
+    given = settings.get("credentials")
+    try:
+        if isinstance(given, str) and given.strip():
+            if given.lstrip().startswith("{"):
+                creds, project = google.auth.load_credentials_from_dict(json.loads(given), scopes=SCOPES)
+            else:
+                creds, project = google.auth.load_credentials_from_file(os.path.expanduser(given), scopes=SCOPES)
+            return creds, project
+        if settings.get("endpoint"):
+            return AnonymousCredentials(), None
+        path = os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
+        if path:
+            creds, project = google.auth.load_credentials_from_file(path, scopes=SCOPES)
+            return creds, project
+        creds, project = google.auth.default(scopes=SCOPES)
+        return creds, project
+    except (GoogleAuthError, OSError, ValueError) as e:
+        raise ProviderError(f'provider "google": cannot load credentials: {e}',
+                            hint='set credentials = "key.json" in provider "google" or GOOGLE_APPLICATION_CREDENTIALS'
+                            ) from e
+
+
+def api_endpoint(endpoint: str) -> str:
+    """`https://www.googleapis.com/compute/v1/` (Terraform's form) or a bare URL -> the client's api_endpoint."""
+    endpoint = endpoint.rstrip("/")
+    for suffix in ("/compute/v1", "/compute/beta"):
+        if endpoint.endswith(suffix):
+            endpoint = endpoint[: -len(suffix)]
+    return endpoint
+
+
+class ComputeApi:
+    def __init__(self, settings: Mapping[str, Any], retry: RetryPolicy | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self._settings = dict(settings)
+        self.retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._credentials: Credentials | None = None
+        self._project: str | None = settings.get("project") or None
+        self._sessions: list[Any] = []
+
+    # ------------------------------------------------------------------ set-up
+    def _creds(self) -> Credentials:
+        with self._lock:
+            if self._credentials is None:
+                self._credentials, project = load_credentials(self._settings)
+                self._project = self._project or project
+            return self._credentials
+
+    @property
+    def project(self) -> str:
+        self._creds()
+        if not self._project:
+            raise ProviderError('provider "google" needs a project', hint='set project = "..." in provider "google"')
+        return self._project
+
+    def _clients(self) -> SimpleNamespace:
+        clients: SimpleNamespace | None = getattr(self._local, "clients", None)
+        if clients is None:
+            creds = self._creds()
+            endpoint = self._settings.get("endpoint")
+            options = ClientOptions(api_endpoint=api_endpoint(endpoint)) if endpoint else None
+            kw: dict[str, Any] = {"credentials": creds, "transport": "rest", "client_options": options}
+            clients = SimpleNamespace(instances=compute_v1.InstancesClient(**kw),
+                                      operations=compute_v1.ZoneOperationsClient(**kw),
+                                      accelerators=compute_v1.AcceleratorTypesClient(**kw))
+            self._local.clients = clients
+            with self._lock:
+                self._sessions.extend(c.transport for c in vars(clients).values())
+        return clients
+
+    def close(self) -> None:
+        with self._lock:
+            transports, self._sessions = self._sessions, []
+        for transport in transports:
+            transport.close()
+
+    # ------------------------------------------------------------------ retries
+    def call(self, fn: Callable[[SimpleNamespace], T]) -> T:
+        """Run one API call, retrying rate limits, 5xx and dropped connections with backoff."""
+        delay = self.retry.base
+        for attempt in range(1, self.retry.attempts + 1):
+            try:
+                return fn(self._clients())
+            except gexc.GoogleAPICallError as e:
+                if not from_exception(e).kind.retryable or attempt == self.retry.attempts:
+                    raise
+            except (rexc.ConnectionError, rexc.Timeout) as e:
+                if attempt == self.retry.attempts:
+                    raise ProviderError(f"cannot reach the Compute Engine API: {e}", retryable=True) from e
+            self._sleep(min(self.retry.cap, delay) * (0.5 + random.random() / 2))
+            delay *= 2
+        raise AssertionError("unreachable")
+
+    # ------------------------------------------------------------------ calls
+    def insert(self, zone: str, body: Mapping[str, Any], request_id: str) -> dict[str, Any]:
+        resource = compute_v1.Instance.from_json(json.dumps(body))
+        request = compute_v1.InsertInstanceRequest(project=self.project, zone=zone, instance_resource=resource,
+                                                   request_id=request_id)
+        return _message(self.call(lambda c: c.instances.insert_unary(request=request, retry=None,
+                                                                     timeout=self.retry.call_timeout)))
+
+    def get(self, zone: str, name: str) -> dict[str, Any] | None:
+        try:
+            return _message(self.call(lambda c: c.instances.get(project=self.project, zone=zone, instance=name,
+                                                                retry=None, timeout=self.retry.call_timeout)))
+        except gexc.NotFound:
+            return None
+
+    def delete(self, zone: str, name: str, request_id: str) -> dict[str, Any] | None:
+        request = compute_v1.DeleteInstanceRequest(project=self.project, zone=zone, instance=name,
+                                                   request_id=request_id)
+        try:
+            return _message(self.call(lambda c: c.instances.delete_unary(request=request, retry=None,
+                                                                         timeout=self.retry.call_timeout)))
+        except gexc.NotFound:
+            return None
+
+    def set_labels(self, zone: str, name: str, labels: Mapping[str, str], fingerprint: str) -> dict[str, Any]:
+        body = compute_v1.InstancesSetLabelsRequest(labels=dict(labels), label_fingerprint=fingerprint)
+        request = compute_v1.SetLabelsInstanceRequest(project=self.project, zone=zone, instance=name,
+                                                      instances_set_labels_request_resource=body)
+        return _message(self.call(lambda c: c.instances.set_labels_unary(request=request, retry=None,
+                                                                         timeout=self.retry.call_timeout)))
+
+    def set_metadata(self, zone: str, name: str, items: list[dict[str, str]], fingerprint: str) -> dict[str, Any]:
+        body = compute_v1.Metadata(items=[compute_v1.Items(key=i["key"], value=i["value"]) for i in items],
+                                   fingerprint=fingerprint)
+        request = compute_v1.SetMetadataInstanceRequest(project=self.project, zone=zone, instance=name,
+                                                        metadata_resource=body)
+        return _message(self.call(lambda c: c.instances.set_metadata_unary(request=request, retry=None,
+                                                                           timeout=self.retry.call_timeout)))
+
+    def set_tags(self, zone: str, name: str, tags: list[str], fingerprint: str) -> dict[str, Any]:
+        body = compute_v1.Tags(items=list(tags), fingerprint=fingerprint)
+        request = compute_v1.SetTagsInstanceRequest(project=self.project, zone=zone, instance=name,
+                                                    tags_resource=body)
+        return _message(self.call(lambda c: c.instances.set_tags_unary(request=request, retry=None,
+                                                                       timeout=self.retry.call_timeout)))
+
+    def wait(self, op: Mapping[str, Any], deadline: float, on_wait: Callable[[str], None] | None = None
+             ) -> dict[str, Any]:
+        """Bounded `zoneOperations.wait` calls until the operation is DONE; ProviderError past `deadline`."""
+        zone = str(op.get("zone", "")).rsplit("/", 1)[-1]
+        name = str(op["name"])
+        current = dict(op)
+        while current.get("status") != "DONE":
+            if time.monotonic() > deadline:
+                raise ProviderError(f"operation {name} in {zone} is still {current.get('status')} after the "
+                                    "time allowed", retryable=True, hint="run apply again; it will wait for it")
+            if on_wait is not None:
+                on_wait(f"waiting for {current.get('operationType', 'operation')} {name} "
+                        f"({current.get('status', '?')})")
+            current = _message(self.call(lambda c: c.operations.wait(
+                project=self.project, zone=zone, operation=name, retry=None,
+                timeout=self.retry.wait_call_timeout)))
+        return current
+
+    def _first_page(self, client: str, request: Any, clients: SimpleNamespace) -> Any:
+        """One page of an aggregatedList: exactly one request (the pager fetches further pages only when asked)."""
+        pager = getattr(clients, client).aggregated_list(request=request, retry=None, timeout=self.retry.call_timeout)
+        return next(iter(pager.pages))
+
+    def aggregated_instances(self, filter_: str) -> tuple[list[dict[str, Any]], int]:
+        """Every instance matching `filter_` in every zone, PAGE_SIZE to a page; (instances, pages fetched)."""
+        out: list[dict[str, Any]] = []
+        token = ""
+        pages = 0
+        while True:
+            request = compute_v1.AggregatedListInstancesRequest(project=self.project, filter=filter_,
+                                                                max_results=PAGE_SIZE, page_token=token,
+                                                                return_partial_success=True)
+            page = self.call(functools.partial(self._first_page, "instances", request))
+            pages += 1
+            for scoped in page.items.values():
+                out.extend(_message(i) for i in scoped.instances)
+            token = page.next_page_token
+            if not token:
+                return out, pages
+
+    def accelerator_zones(self, names: list[str]) -> dict[str, set[str]]:
+        """zone -> the given accelerator types offered there (one aggregatedList, filtered by name)."""
+        filter_ = " OR ".join(f'(name = "{n}")' for n in sorted(names))
+        found: dict[str, set[str]] = {}
+        token = ""
+        while True:
+            request = compute_v1.AggregatedListAcceleratorTypesRequest(
+                project=self.project, filter=filter_, max_results=PAGE_SIZE, page_token=token,
+                return_partial_success=True)
+            page = self.call(functools.partial(self._first_page, "accelerators", request))
+            for scope, scoped in page.items.items():
+                for acc in scoped.accelerator_types:
+                    found.setdefault(scope.rsplit("/", 1)[-1], set()).add(acc.name)
+            token = page.next_page_token
+            if not token:
+                return found
+
+
+def failure_kind(exc: BaseException) -> Kind | None:
+    return from_exception(exc).kind if isinstance(exc, gexc.GoogleAPICallError) else None

@@ -1,0 +1,253 @@
+"""The one shape of a `google_compute_instance` in plans and state, and the conversions into and out of it:
+`desired` (evaluated configuration -> canonical attributes with the API's defaults filled in), `observed`
+(an Instance resource as the API returns it -> the same shape) and `insert_body` (canonical attributes ->
+the `instances.insert` request body).
+
+Apply and refresh both go through `observed`, so an untouched instance refreshes to exactly what apply
+recorded. The API does not report a boot disk's image or type; those are carried over from the record
+(None when there is none: an imported or adopted instance).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from providers.base import LABEL_ADDRESS, LABEL_LINEAGE, LABEL_MANAGED_BY
+from providers.google.prices import bundled_gpus
+from reconciler.values import UNKNOWN
+
+OWNERSHIP_KEYS = frozenset({LABEL_MANAGED_BY, LABEL_LINEAGE, LABEL_ADDRESS})
+DEFAULT_DISK_TYPE = "pd-standard"
+
+
+def short(value: Any) -> Any:
+    """The last path segment of a resource name or URL (`zones/z/machineTypes/e2-small` -> `e2-small`)."""
+    if isinstance(value, str):
+        return value.rstrip("/").rsplit("/", 1)[-1]
+    return value
+
+
+def _block(config: Mapping[str, Any], name: str) -> dict[str, Any] | None:
+    value = config.get(name)
+    if value is UNKNOWN:
+        return {}
+    if isinstance(value, list) and value and isinstance(value[0], Mapping):
+        return dict(value[0])
+    if isinstance(value, Mapping):
+        return dict(value)
+    return None
+
+
+def candidate_zones(config: Mapping[str, Any], default_zone: str | None) -> list[str]:
+    """Where the instance may live, in order: `zone` first, then the `zones` fallbacks."""
+    out: list[str] = []
+    first = config.get("zone")
+    if isinstance(first, str):
+        out.append(first)
+    fallbacks = config.get("zones")
+    for z in fallbacks if isinstance(fallbacks, list) else []:
+        if isinstance(z, str) and z not in out:
+            out.append(z)
+    if not out and default_zone:
+        out.append(default_zone)
+    return out
+
+
+def gpus_of(attrs: Mapping[str, Any]) -> dict[str, int]:
+    """The GPUs the instance gets: the explicit guest_accelerator blocks, else the machine type's own."""
+    explicit: dict[str, int] = {}
+    for acc in attrs.get("guest_accelerator") or []:
+        if isinstance(acc, Mapping) and isinstance(acc.get("type"), str) and isinstance(acc.get("count"), int):
+            explicit[acc["type"]] = explicit.get(acc["type"], 0) + acc["count"]
+    if explicit:
+        return explicit
+    machine = attrs.get("machine_type")
+    return bundled_gpus(machine) if isinstance(machine, str) else {}
+
+
+def _scheduling(config: Mapping[str, Any], has_gpus: bool) -> dict[str, Any]:
+    given = _block(config, "scheduling") or {}
+    preemptible = bool(given.get("preemptible") or False)
+    model = given.get("provisioning_model") or ("SPOT" if preemptible else "STANDARD")
+    spot = preemptible or model == "SPOT"
+    ohm = given.get("on_host_maintenance") or ("TERMINATE" if spot or has_gpus else "MIGRATE")
+    restart = given.get("automatic_restart")
+    return {"on_host_maintenance": ohm, "automatic_restart": (not spot) if restart is None else restart,
+            "preemptible": preemptible, "provisioning_model": model}
+
+
+def desired(config: Mapping[str, Any], zone: Any) -> dict[str, Any]:
+    """Canonical attributes for a configuration; values only the API can tell are UNKNOWN."""
+    boot = _block(config, "boot_disk") or {}
+    params = _block(boot, "initialize_params") or {}
+    accelerators = sorted(({"type": short(a.get("type")), "count": a.get("count")}
+                           for a in (config.get("guest_accelerator") or []) if isinstance(a, Mapping)),
+                          key=lambda a: str(a["type"]))
+    nics = []
+    for nic in config.get("network_interface") or []:
+        access = [{"nat_ip": ac.get("nat_ip") or UNKNOWN, "network_tier": ac.get("network_tier") or "PREMIUM"}
+                  for ac in (nic.get("access_config") or [])]
+        nics.append({"network": short(nic.get("network") or "default"),
+                     "subnetwork": short(nic.get("subnetwork")) or UNKNOWN,
+                     "network_ip": nic.get("network_ip") or UNKNOWN, "access_config": access})
+    out: dict[str, Any] = {
+        "name": config.get("name"),
+        "machine_type": short(config.get("machine_type")),
+        "zone": zone,
+        "boot_disk": [{"auto_delete": boot.get("auto_delete", True),
+                       "initialize_params": [{"image": params.get("image"),
+                                              "size": params.get("size") or UNKNOWN,
+                                              "type": params.get("type") or DEFAULT_DISK_TYPE}]}],
+        "network_interface": nics,
+        "guest_accelerator": accelerators,
+        "labels": dict(config.get("labels") or {}),
+        "metadata": dict(config.get("metadata") or {}),
+        "tags": list(config.get("tags") or []),
+        "id": UNKNOWN, "instance_id": UNKNOWN, "status": UNKNOWN,
+    }
+    out["scheduling"] = [_scheduling(config, bool(gpus_of(out)))]
+    if config.get("zones"):
+        out["zones"] = config["zones"] if config["zones"] is UNKNOWN else list(config["zones"])
+    if config.get("description"):
+        out["description"] = config["description"]
+    return out
+
+
+def instance_id(project: str, zone: str, name: str) -> str:
+    return f"projects/{project}/zones/{zone}/instances/{name}"
+
+
+def parse_id(value: str) -> tuple[str | None, str, str]:
+    """(project or None, zone, name) from `projects/p/zones/z/instances/n`, a URL of it, or `zone/name`."""
+    parts = value.strip("/").split("/")
+    if "zones" in parts and "instances" in parts:
+        zone, name = parts[parts.index("zones") + 1], parts[parts.index("instances") + 1]
+        project = parts[parts.index("projects") + 1] if "projects" in parts else None
+        return project, zone, name
+    if len(parts) == 2:
+        return None, parts[0], parts[1]
+    raise ValueError(f"not an instance id: {value!r} (expected zone/name or projects/P/zones/Z/instances/N)")
+
+
+def observed(project: str, instance: Mapping[str, Any], carried: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Canonical attributes of an Instance resource (JSON field names), keeping what the API cannot report
+    (boot disk image and type, the `zones` fallbacks) from `carried`, the recorded attributes."""
+    carried = carried or {}
+    old_boot = (carried.get("boot_disk") or [{}])[0]
+    old_params = (old_boot.get("initialize_params") or [{}])[0]
+    disks = list(instance.get("disks") or [])
+    boot = next((d for d in disks if d.get("boot")), disks[0] if disks else {})
+    size = boot.get("diskSizeGb")
+    zone = short(instance.get("zone", ""))
+    nics = []
+    for nic in instance.get("networkInterfaces") or []:
+        nics.append({"network": short(nic.get("network")), "subnetwork": short(nic.get("subnetwork")),
+                     "network_ip": nic.get("networkIP"),
+                     "access_config": [{"nat_ip": ac.get("natIP"), "network_tier": ac.get("networkTier", "PREMIUM")}
+                                       for ac in nic.get("accessConfigs") or []]})
+    sched = instance.get("scheduling") or {}
+    labels = {k: v for k, v in (instance.get("labels") or {}).items() if k not in OWNERSHIP_KEYS}
+    items = (instance.get("metadata") or {}).get("items") or []
+    out: dict[str, Any] = {
+        "name": instance.get("name"),
+        "machine_type": short(instance.get("machineType")),
+        "zone": zone,
+        "boot_disk": [{"auto_delete": bool(boot.get("autoDelete", True)),
+                       "initialize_params": [{"image": old_params.get("image"),
+                                              "size": int(size) if size is not None else None,
+                                              "type": old_params.get("type")}]}],
+        "network_interface": nics,
+        "guest_accelerator": sorted(({"type": short(a.get("acceleratorType")),
+                                      "count": int(a.get("acceleratorCount", 0))}
+                                     for a in instance.get("guestAccelerators") or []), key=lambda a: a["type"]),
+        "scheduling": [{"on_host_maintenance": sched.get("onHostMaintenance", "MIGRATE"),
+                        "automatic_restart": bool(sched.get("automaticRestart", True)),
+                        "preemptible": bool(sched.get("preemptible", False)),
+                        "provisioning_model": sched.get("provisioningModel", "STANDARD")}],
+        "labels": labels,
+        "metadata": {str(i.get("key")): str(i.get("value", "")) for i in items},
+        "tags": list((instance.get("tags") or {}).get("items") or []),
+        "id": instance_id(project, zone, str(instance.get("name"))),
+        "instance_id": str(instance.get("id", "")),
+        "status": instance.get("status"),
+    }
+    if carried.get("zones"):
+        out["zones"] = list(carried["zones"])
+    if instance.get("description"):
+        out["description"] = instance["description"]
+    return out
+
+
+def image_path(image: str, project: str) -> str:
+    """Terraform's image forms -> a source image the API accepts. `P/F` names family F of project P."""
+    if image.startswith(("https://", "projects/")):
+        return image
+    if image.startswith("global/"):
+        return f"projects/{project}/{image}"
+    if image.startswith("family/"):
+        return f"projects/{project}/global/images/{image}"
+    if "/" in image:
+        owner, name = image.split("/", 1)
+        return f"projects/{owner}/global/images/family/{name}"
+    return f"projects/{project}/global/images/family/{image}"
+
+
+def _network_path(value: str, project: str) -> str:
+    return value if value.startswith(("https://", "projects/", "global/")) else f"global/networks/{value}"
+
+
+def insert_body(attrs: Mapping[str, Any], project: str, zone: str, labels: Mapping[str, str]) -> dict[str, Any]:
+    """The Instance resource to insert (JSON field names) for canonical, fully known attributes."""
+    boot = attrs["boot_disk"][0]
+    params = boot["initialize_params"][0]
+    init: dict[str, Any] = {"diskType": f"zones/{zone}/diskTypes/{params.get('type') or DEFAULT_DISK_TYPE}"}
+    if params.get("image"):
+        init["sourceImage"] = image_path(str(params["image"]), project)
+    if isinstance(params.get("size"), int):
+        init["diskSizeGb"] = str(params["size"])
+    region = zone.rsplit("-", 1)[0]
+    nics = []
+    for nic in attrs.get("network_interface") or []:
+        entry: dict[str, Any] = {"network": _network_path(str(nic.get("network") or "default"), project)}
+        if isinstance(nic.get("subnetwork"), str):
+            entry["subnetwork"] = f"regions/{region}/subnetworks/{nic['subnetwork']}"
+        if isinstance(nic.get("network_ip"), str):
+            entry["networkIP"] = nic["network_ip"]
+        configs = []
+        for ac in nic.get("access_config") or []:
+            conf = {"name": "External NAT", "type": "ONE_TO_ONE_NAT",
+                    "networkTier": ac.get("network_tier") or "PREMIUM"}
+            if isinstance(ac.get("nat_ip"), str):
+                conf["natIP"] = ac["nat_ip"]
+            configs.append(conf)
+        if configs:
+            entry["accessConfigs"] = configs
+        nics.append(entry)
+    sched = attrs["scheduling"][0]
+    body: dict[str, Any] = {
+        "name": attrs["name"],
+        "machineType": f"zones/{zone}/machineTypes/{attrs['machine_type']}",
+        "disks": [{"boot": True, "autoDelete": bool(boot.get("auto_delete", True)), "initializeParams": init}],
+        "networkInterfaces": nics,
+        "scheduling": {"onHostMaintenance": sched["on_host_maintenance"],
+                       "automaticRestart": sched["automatic_restart"], "preemptible": sched["preemptible"],
+                       "provisioningModel": sched["provisioning_model"]},
+        "labels": {**dict(attrs.get("labels") or {}), **dict(labels)},
+        "metadata": {"items": metadata_items(attrs.get("metadata") or {})},
+        "tags": {"items": list(attrs.get("tags") or [])},
+    }
+    if attrs.get("guest_accelerator"):
+        body["guestAccelerators"] = [{"acceleratorType": f"zones/{zone}/acceleratorTypes/{a['type']}",
+                                      "acceleratorCount": a["count"]} for a in attrs["guest_accelerator"]]
+    if attrs.get("description"):
+        body["description"] = attrs["description"]
+    return body
+
+
+def metadata_items(metadata: Mapping[str, Any]) -> list[dict[str, str]]:
+    return [{"key": str(k), "value": str(v)} for k, v in sorted(metadata.items())]
+
+
+def accelerator_types(attrs: Mapping[str, Any]) -> Sequence[str]:
+    return sorted(gpus_of(attrs))

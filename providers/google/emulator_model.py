@@ -1,0 +1,385 @@
+"""The emulator's world: instances per project and zone, zone operations that go PENDING -> RUNNING -> DONE
+over scaled time and carry their effect (an instance becomes RUNNING, vanishes, gets its labels), requestId
+dedupe, capacity stockouts and quotas, fingerprints, and filtered, paged listings.
+
+Time is computed, not simulated: an operation knows when it starts and ends, and every call first applies
+the effects of operations whose end has passed (`_tick`). All state sits behind one condition variable, so
+`zoneOperations.wait` can sleep until its operation is due without holding the lock.
+"""
+
+from __future__ import annotations
+
+import base64
+import heapq
+import json
+import random
+import secrets
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from providers.google.emulator_catalog import API_ROOT, all_zones, region_of
+from providers.google.emulator_filter import FilterError, compile_filter
+from providers.google.emulator_knobs import Knobs
+from providers.google.emulator_resources import (
+    ApiError,
+    Usage,
+    build_instance,
+    exceeded_quota,
+    fingerprint,
+    last_segment,
+    metadata_resource,
+    not_found,
+    validate_labels,
+)
+
+NAT_POOLS = ("203.0.113", "198.51.100", "192.0.2")  # the documentation ranges (RFC 5737)
+MAX_PAGE = 500
+Key = tuple[str, str, str]  # project, zone, name
+
+
+def _now_text() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+@dataclass
+class _Operation:
+    resource: dict[str, Any]
+    start_at: float
+    done_at: float
+    error: dict[str, Any] | None = None  # {"errors": [...]} when it fails
+    http_error: tuple[int, str] | None = None
+    effect: Callable[[], None] | None = None
+    finished: bool = False
+
+
+@dataclass
+class _Instance:
+    resource: dict[str, Any]
+    usage: Usage
+    staging_at: float = 0.0
+    deleting: bool = False
+
+
+@dataclass
+class _Project:
+    instances: dict[tuple[str, str], _Instance] = field(default_factory=dict)  # (zone, name)
+    operations: dict[tuple[str, str], _Operation] = field(default_factory=dict)  # (zone, op name)
+    request_ids: dict[str, tuple[str, str]] = field(default_factory=dict)  # requestId -> (zone, op name)
+    nat_in_use: set[str] = field(default_factory=set)
+    next_internal: dict[str, int] = field(default_factory=dict)  # region -> counter
+
+
+class ComputeModel:
+    def __init__(self, knobs: Knobs | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        self.knobs = knobs or Knobs()
+        self.clock = clock
+        self.cond = threading.Condition()
+        self.projects: dict[str, _Project] = {}
+        self._due: list[tuple[float, int, str, str, str]] = []  # (done_at, seq, project, zone, op)
+        self._seq = 0
+        self._random = random.Random(self.knobs.seed)
+
+    # ------------------------------------------------------------------ time and operations
+    def _project(self, project: str) -> _Project:
+        return self.projects.setdefault(project, _Project())
+
+    def _seconds(self, emulated: float) -> float:
+        return emulated * self.knobs.time_scale
+
+    def _tick(self) -> None:
+        now = self.clock()
+        while self._due and self._due[0][0] <= now:
+            _, _, project, zone, name = heapq.heappop(self._due)
+            op = self._project(project).operations[(zone, name)]
+            self._finish(op)
+
+    def settle(self) -> None:
+        """Finish every operation now (for seeding a world without waiting)."""
+        with self.cond:
+            while self._due:
+                _, _, project, zone, name = heapq.heappop(self._due)
+                self._finish(self._project(project).operations[(zone, name)])
+
+    def _finish(self, op: _Operation) -> None:
+        if op.finished:
+            return
+        op.finished = True
+        if op.effect is not None:
+            op.effect()
+        op.resource.update(status="DONE", progress=100, endTime=_now_text())
+        if op.error is not None:
+            op.resource["error"] = op.error
+            if op.http_error is not None:
+                op.resource["httpErrorStatusCode"], op.resource["httpErrorMessage"] = op.http_error
+        self.cond.notify_all()
+
+    def _operation(self, project: str, zone: str, kind: str, target: str, target_id: str,
+                   request_id: str | None) -> _Operation:
+        now = self.clock()
+        duration = self._seconds(float(self.knobs.durations.get(kind, 2.0)))
+        name = f"operation-{int(time.time() * 1000)}-{secrets.token_hex(6)}"
+        base = f"{API_ROOT}/projects/{project}/zones/{zone}"
+        resource = {"kind": "compute#operation", "id": str(self._random.getrandbits(63)), "name": name,
+                    "zone": base, "operationType": kind, "targetLink": f"{base}/instances/{target}",
+                    "targetId": target_id, "status": "PENDING", "user": "emulator@sandbox.iam.gserviceaccount.com",
+                    "progress": 0, "insertTime": _now_text(), "selfLink": f"{base}/operations/{name}"}
+        op = _Operation(resource, now + min(duration * 0.1, self._seconds(1.0)), now + duration)
+        proj = self._project(project)
+        proj.operations[(zone, name)] = op
+        if request_id:
+            proj.request_ids[request_id] = (zone, name)
+        self._seq += 1
+        heapq.heappush(self._due, (op.done_at, self._seq, project, zone, name))
+        return op
+
+    def _render_op(self, op: _Operation) -> dict[str, Any]:
+        out = dict(op.resource)
+        if not op.finished and self.clock() >= op.start_at:
+            span = max(op.done_at - op.start_at, 1e-9)
+            out.update(status="RUNNING", startTime=out.get("startTime") or _now_text(),
+                       progress=int(100 * min(1.0, (self.clock() - op.start_at) / span)) // 2)
+        return out
+
+    def _deduped(self, project: str, request_id: str | None) -> dict[str, Any] | None:
+        if not request_id:
+            return None
+        where = self._project(project).request_ids.get(request_id)
+        return self._render_op(self._project(project).operations[where]) if where else None
+
+    # ------------------------------------------------------------------ instances
+    def _check_zone(self, project: str, zone: str) -> None:
+        if zone not in all_zones():
+            raise not_found(f"projects/{project}/zones/{zone}")
+
+    def _instance(self, project: str, zone: str, name: str) -> _Instance:
+        self._check_zone(project, zone)
+        inst = self._project(project).instances.get((zone, name))
+        if inst is None:
+            raise not_found(f"projects/{project}/zones/{zone}/instances/{name}")
+        return inst
+
+    def _render_instance(self, inst: _Instance) -> dict[str, Any]:
+        out = json.loads(json.dumps(inst.resource))
+        if out["status"] == "PROVISIONING" and self.clock() >= inst.staging_at:
+            out["status"] = "STAGING"
+        return out
+
+    def _nat_ip(self, proj: _Project) -> str:
+        candidates = [*self.knobs.nat_ips, *(f"{p}.{i}" for p in NAT_POOLS for i in range(1, 255))]
+        for ip in candidates:
+            if ip not in proj.nat_in_use:
+                proj.nat_in_use.add(ip)
+                return ip
+        raise ApiError(403, "Quota 'IN_USE_ADDRESSES' exceeded.  Limit: 762.0 globally.", "quotaExceeded")
+
+    def _internal_ip(self, proj: _Project, region: str) -> str:
+        n = proj.next_internal.get(region, 2)
+        proj.next_internal[region] = n + 1
+        index = sorted({region_of(z) for z in all_zones()}).index(region)
+        return f"10.{128 + index}.{n // 254}.{n % 254 + 1}"
+
+    def insert(self, project: str, zone: str, body: Mapping[str, Any], request_id: str | None) -> dict[str, Any]:
+        with self.cond:
+            self._tick()
+            again = self._deduped(project, request_id)
+            if again is not None:
+                return again
+            self._check_zone(project, zone)
+            proj = self._project(project)
+            name = str(body.get("name") or "")
+            if (zone, name) in proj.instances:
+                raise ApiError(409, f"The resource 'projects/{project}/zones/{zone}/instances/{name}' already exists",
+                               "alreadyExists")
+            machine = last_segment(str(body.get("machineType") or ""), "machineTypes")
+            taken: list[str] = []
+
+            def nat() -> str:
+                ip = self._nat_ip(proj)
+                taken.append(ip)
+                return ip
+
+            instance_id = str(self._random.getrandbits(63))
+            try:
+                resource, usage = build_instance(project, zone, body, instance_id=instance_id,
+                                                 created=_now_text(), network_ip="", nat_ip=nat)
+            finally:
+                proj.nat_in_use.difference_update(taken)
+            stockout = next((s for s in self.knobs.stockouts if s.matches(zone, machine, list(usage.gpus))), None)
+            if stockout is not None and stockout.at_once:
+                raise self._stockout_error(project, zone, machine, usage)
+            quota = exceeded_quota(self.knobs.quotas, (i.usage for i in proj.instances.values()), usage)
+            if quota is not None and not self.knobs.quota_in_operation:
+                raise ApiError(403, quota["message"], "quotaExceeded", domain="usageLimits")
+            op = self._operation(project, zone, "insert", name, instance_id, request_id)
+            if quota is not None:
+                op.error, op.http_error = {"errors": [quota]}, (403, "FORBIDDEN")
+                return self._render_op(op)
+            for nic in resource["networkInterfaces"][:1]:
+                nic["networkIP"] = self._internal_ip(proj, region_of(zone))
+                for ac in nic.get("accessConfigs", []):
+                    proj.nat_in_use.add(ac["natIP"])
+            inst = _Instance(resource, usage, staging_at=op.start_at + (op.done_at - op.start_at) / 2)
+            proj.instances[(zone, name)] = inst
+            if stockout is not None:
+                error = self._stockout_error(project, zone, machine, usage)
+                op.error = {"errors": [{"code": "ZONE_RESOURCE_POOL_EXHAUSTED", "message": error.message,
+                                        "errorDetails": error.details}]}
+                op.http_error = (503, "SERVICE UNAVAILABLE")
+                op.effect = lambda: self._remove(project, zone, name, inst)
+            else:
+                op.effect = lambda: self._started(inst)
+            return self._render_op(op)
+
+    def _stockout_error(self, project: str, zone: str, machine: str, usage: Usage) -> ApiError:
+        attachment = ",".join(f"{k}:{v}" for k, v in sorted(usage.gpus.items()))
+        message = (f"The zone 'projects/{project}/zones/{zone}' does not have enough resources available to "
+                   "fulfill the request.  Try a different zone, or try again later.")
+        info = {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "resource_availability",
+                "domain": "compute.googleapis.com",
+                "metadata": {"zone": zone, "vmType": machine, **({"attachment": attachment} if attachment else {})}}
+        return ApiError(503, message, "ZONE_RESOURCE_POOL_EXHAUSTED", details=[info])
+
+    def _started(self, inst: _Instance) -> None:
+        if not inst.deleting:
+            inst.resource["status"] = "RUNNING"
+            inst.resource["lastStartTimestamp"] = _now_text()
+
+    def _remove(self, project: str, zone: str, name: str, inst: _Instance) -> None:
+        proj = self._project(project)
+        if proj.instances.get((zone, name)) is inst:
+            del proj.instances[(zone, name)]
+            for nic in inst.resource["networkInterfaces"]:
+                for ac in nic.get("accessConfigs", []):
+                    proj.nat_in_use.discard(ac["natIP"])
+
+    def delete(self, project: str, zone: str, name: str, request_id: str | None) -> dict[str, Any]:
+        with self.cond:
+            self._tick()
+            again = self._deduped(project, request_id)
+            if again is not None:
+                return again
+            inst = self._instance(project, zone, name)
+            inst.deleting = True
+            inst.resource["status"] = "STOPPING"
+            op = self._operation(project, zone, "delete", name, inst.resource["id"], request_id)
+            op.effect = lambda: self._remove(project, zone, name, inst)
+            return self._render_op(op)
+
+    def set_labels(self, project: str, zone: str, name: str, body: Mapping[str, Any],
+                   request_id: str | None) -> dict[str, Any]:
+        with self.cond:
+            self._tick()
+            again = self._deduped(project, request_id)
+            if again is not None:
+                return again
+            inst = self._instance(project, zone, name)
+            if body.get("labelFingerprint") != inst.resource["labelFingerprint"]:
+                raise ApiError(412, "Labels fingerprint either invalid or resource labels have changed",
+                               "conditionNotMet")
+            labels = validate_labels(body.get("labels"))
+
+            def effect() -> None:
+                inst.resource.pop("labels", None)
+                if labels:
+                    inst.resource["labels"] = labels
+                inst.resource["labelFingerprint"] = fingerprint(labels)
+
+            op = self._operation(project, zone, "setLabels", name, inst.resource["id"], request_id)
+            op.effect = effect
+            return self._render_op(op)
+
+    def set_metadata(self, project: str, zone: str, name: str, body: Mapping[str, Any],
+                     request_id: str | None) -> dict[str, Any]:
+        with self.cond:
+            self._tick()
+            again = self._deduped(project, request_id)
+            if again is not None:
+                return again
+            inst = self._instance(project, zone, name)
+            if body.get("fingerprint") != inst.resource["metadata"]["fingerprint"]:
+                raise ApiError(412, "Supplied fingerprint does not match current metadata fingerprint.",
+                               "conditionNotMet")
+            metadata = metadata_resource(body.get("items"))
+            op = self._operation(project, zone, "setMetadata", name, inst.resource["id"], request_id)
+            op.effect = lambda: inst.resource.__setitem__("metadata", metadata)
+            return self._render_op(op)
+
+    def set_tags(self, project: str, zone: str, name: str, body: Mapping[str, Any],
+                 request_id: str | None) -> dict[str, Any]:
+        with self.cond:
+            self._tick()
+            again = self._deduped(project, request_id)
+            if again is not None:
+                return again
+            inst = self._instance(project, zone, name)
+            if body.get("fingerprint") != inst.resource["tags"]["fingerprint"]:
+                raise ApiError(412, "Supplied fingerprint does not match current tags fingerprint.",
+                               "conditionNotMet")
+            items = [str(t) for t in body.get("items") or []]
+            tags = {"items": items, "fingerprint": fingerprint(items)} if items else {"fingerprint": fingerprint(items)}
+            op = self._operation(project, zone, "setTags", name, inst.resource["id"], request_id)
+            op.effect = lambda: inst.resource.__setitem__("tags", tags)
+            return self._render_op(op)
+
+    def get_instance(self, project: str, zone: str, name: str) -> dict[str, Any]:
+        with self.cond:
+            self._tick()
+            return self._render_instance(self._instance(project, zone, name))
+
+    # ------------------------------------------------------------------ operations
+    def get_operation(self, project: str, zone: str, name: str) -> dict[str, Any]:
+        with self.cond:
+            self._tick()
+            op = self._project(project).operations.get((zone, name))
+            if op is None:
+                raise not_found(f"projects/{project}/zones/{zone}/operations/{name}")
+            return self._render_op(op)
+
+    def wait_operation(self, project: str, zone: str, name: str) -> dict[str, Any]:
+        """Blocks until the operation is DONE or `wait_timeout` (scaled) has passed, like GCE's wait."""
+        with self.cond:
+            deadline = self.clock() + self._seconds(self.knobs.wait_timeout)
+            while True:
+                self._tick()
+                op = self._project(project).operations.get((zone, name))
+                if op is None:
+                    raise not_found(f"projects/{project}/zones/{zone}/operations/{name}")
+                now = self.clock()
+                if op.finished or now >= deadline:
+                    return self._render_op(op)
+                self.cond.wait(timeout=max(0.0, min(op.done_at, deadline) - now) + 0.001)
+
+    # ------------------------------------------------------------------ listings
+    def instances(self, project: str, zone: str | None = None) -> list[dict[str, Any]]:
+        with self.cond:
+            self._tick()
+            items = sorted(self._project(project).instances.items())
+            return [self._render_instance(i) for (z, _), i in items if zone is None or z == zone]
+
+    def page(self, items: list[dict[str, Any]], filter_: str | None, max_results: int | None,
+             token: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        """Filter, then cut one page; the token carries the offset and the filter it belongs to."""
+        try:
+            predicate = compile_filter(filter_)
+        except FilterError as e:
+            raise ApiError(400, str(e), "invalid") from e
+        size = MAX_PAGE if not max_results else min(int(max_results), MAX_PAGE)
+        offset = 0
+        if token:
+            try:
+                data = json.loads(base64.urlsafe_b64decode(token.encode()))
+                offset, token_filter = int(data["o"]), data["f"]
+            except (ValueError, KeyError, TypeError) as e:
+                raise ApiError(400, "Invalid value for field 'pageToken': '" + token + "'.", "invalid") from e
+            if token_filter != (filter_ or ""):
+                raise ApiError(400, "The page token does not belong to this filter.", "invalid")
+        matched = [i for i in items if predicate(i)]
+        chunk = matched[offset:offset + size]
+        next_token = None
+        if offset + size < len(matched):
+            next_token = base64.urlsafe_b64encode(json.dumps({"o": offset + size, "f": filter_ or ""}).encode())
+        return chunk, next_token.decode() if next_token else None

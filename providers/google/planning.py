@@ -1,0 +1,108 @@
+"""Offline planning of a `google_compute_instance`: the attributes after apply (defaults filled in, values
+only the API knows carried over from the record or UNKNOWN), which changes force a replacement and why,
+and where the instance will land when `zones` offers several places.
+
+In place: labels (setLabels), metadata (setMetadata), tags (setTags) and the `zones` list itself while
+the instance stays in one of them. Everything else about an instance's hardware and placement is fixed
+at creation, so a change replaces it, as Terraform's google provider does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from providers.base import PlanRequest, PlanResponse
+from providers.google.attributes import candidate_zones, desired, gpus_of
+from reconciler.values import UNKNOWN
+
+# attribute -> why it cannot change in place
+IMMUTABLE = {
+    "name": "an instance cannot be renamed",
+    "machine_type": "the machine type changes only while the instance is stopped; it is replaced instead",
+    "boot_disk": "the boot disk is created with the instance",
+    "network_interface": "network interfaces are fixed at creation",
+    "guest_accelerator": "GPUs are attached at creation",
+    "scheduling": "scheduling is fixed at creation here",
+    "description": "the description is fixed at creation",
+}
+NESTED_COMPUTED = ("network_ip", "nat_ip")
+
+
+def fill(planned: Any, prior: Any) -> Any:
+    """`planned` with each UNKNOWN replaced by the recorded value at the same place, where there is one."""
+    if planned is UNKNOWN:
+        return UNKNOWN if prior is None else prior
+    if isinstance(planned, dict) and isinstance(prior, Mapping):
+        return {k: fill(v, prior.get(k)) for k, v in planned.items()}
+    if isinstance(planned, list) and isinstance(prior, list) and len(planned) == len(prior):
+        return [fill(a, b) for a, b in zip(planned, prior, strict=True)]
+    return planned
+
+
+def differs(planned: Any, prior: Any) -> bool:
+    """True when a known planned value contradicts the record (UNKNOWN, or None in the record, match anything:
+    the record has no evidence there)."""
+    if planned is UNKNOWN or prior is None:
+        return False
+    if isinstance(planned, dict) and isinstance(prior, Mapping):
+        return any(differs(v, prior.get(k)) for k, v in planned.items()) or \
+            any(k not in planned and v not in (None, [], {}) for k, v in prior.items())
+    if isinstance(planned, list) and isinstance(prior, list):
+        return len(planned) != len(prior) or any(differs(a, b) for a, b in zip(planned, prior, strict=True))
+    return bool(planned != prior)
+
+
+def _forget_computed(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: (UNKNOWN if k in NESTED_COMPUTED and v is not None else _forget_computed(v))
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_forget_computed(v) for v in value]
+    return value
+
+
+def plan_one(request: PlanRequest, default_zone: str | None) -> PlanResponse:
+    zones = candidate_zones(request.config, default_zone)
+    prior = dict(request.prior.attributes) if request.prior is not None and request.prior.id is not None else None
+    prior_zone = prior.get("zone") if prior else None
+    notes: list[str] = []
+    if prior_zone in zones:
+        zone: Any = prior_zone
+    elif len(zones) == 1:
+        zone = zones[0]
+    else:
+        zone = UNKNOWN
+    placement_unknown = request.config.get("zone") is UNKNOWN or request.config.get("zones") is UNKNOWN
+    if not zones and not placement_unknown:
+        notes.append('no zone: set zone or zones, or zone in provider "google"')
+    elif len(zones) > 1 and zone is UNKNOWN:
+        notes.append(f"lands in the first of {', '.join(zones)} with capacity")
+    planned = desired(request.config, zone)
+    if prior is None:
+        return PlanResponse(request.address, planned, (), tuple(notes))
+    planned = fill(planned, prior)
+    replace: list[str] = []
+    if prior_zone is not None and zones and prior_zone not in zones:
+        replace.append("zone")
+        notes.append(f"zone: the instance is in {prior_zone}, not in {', '.join(zones)}; it is replaced")
+    same_gpus = gpus_of(planned) == gpus_of(prior)
+    if same_gpus:  # explicit guest_accelerator blocks naming exactly what the machine type brings are no change
+        planned["guest_accelerator"] = prior.get("guest_accelerator", planned["guest_accelerator"])
+    for name, why in IMMUTABLE.items():
+        if name == "guest_accelerator" and same_gpus:
+            continue
+        changed = differs(planned[name], prior.get(name)) if name in planned else \
+            prior.get(name) not in (None, "", [], {})
+        if changed:
+            replace.append(name)
+            notes.append(f"{name}: {why}")
+    if replace:
+        planned = _forget_computed(planned)
+        for key in ("id", "instance_id", "status"):
+            planned[key] = UNKNOWN
+    else:
+        unreported = (prior.get("boot_disk") or [{}])[0].get("initialize_params") or [{}]
+        if unreported[0].get("image") is None and planned["boot_disk"][0]["initialize_params"][0].get("image"):
+            notes.append("boot_disk: the API does not report the image; the configured one is recorded")
+    return PlanResponse(request.address, planned, tuple(replace), tuple(notes))

@@ -1,0 +1,286 @@
+"""The `google` provider: `google_compute_instance` through the Compute Engine API.
+
+Create inserts with a `request_id` written to the journal first (a retry after a crash reuses it, and the
+API answers with the same operation instead of a second instance), records the id as soon as the insert
+is accepted, waits on the zone operation with bounded `wait` calls, and moves on to the next of `zones`
+when a zone has no capacity. Update sets labels, metadata and tags in place with their fingerprints;
+delete carries a request id too. Blocking client calls run on a small thread pool; the journal is only
+ever called from the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from google.api_core import exceptions as gexc
+
+from providers.base import (
+    LABEL_ADDRESS,
+    LABEL_LINEAGE,
+    ApplyRequest,
+    ApplyResponse,
+    ImportRequest,
+    Journal,
+    ObservedResource,
+    PlanRequest,
+    PlanResponse,
+    Price,
+    ProviderConfig,
+    RefreshRequest,
+    RefreshResponse,
+    ResourceKind,
+    TypeInfo,
+    address_label,
+    ownership_labels,
+)
+from providers.google.api import ComputeApi, RetryPolicy
+from providers.google.attributes import (
+    candidate_zones,
+    desired,
+    gpus_of,
+    insert_body,
+    instance_id,
+    metadata_items,
+    observed,
+    parse_id,
+    short,
+)
+from providers.google.failures import Kind, as_provider_error, from_exception, from_operation
+from providers.google.planning import fill, plan_one
+from providers.google.prices import monthly_price
+from providers.google.refresh import AcceleratorCatalog, refresh_instances
+from reconciler.actions import Action
+from reconciler.errors import ProviderError
+from reconciler.values import UNKNOWN
+
+T = TypeVar("T")
+TYPE = "google_compute_instance"
+TYPES = {TYPE: TypeInfo(ResourceKind.CLOUD, frozenset({"id", "instance_id", "status"}))}
+
+
+def recordable(value: Any) -> Any:
+    """A copy fit for state: UNKNOWN (not known yet) becomes None."""
+    if value is UNKNOWN:
+        return None
+    if isinstance(value, dict):
+        return {k: recordable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [recordable(v) for v in value]
+    return value
+
+
+class GoogleProvider:
+    name = "google"
+
+    def __init__(self, config: ProviderConfig, *, retry: RetryPolicy | None = None,
+                 operation_timeout: float = 1800.0, max_parallel: int = 8) -> None:
+        self.settings = dict(config.settings)
+        self.lineage = config.lineage
+        self.max_parallel = max_parallel
+        self.operation_timeout = operation_timeout
+        self.api = ComputeApi(self.settings, retry)
+        self._catalog = AcceleratorCatalog()
+        self._executor: ThreadPoolExecutor | None = None
+
+    # ------------------------------------------------------------------ offline
+    def types(self) -> Mapping[str, TypeInfo]:
+        return TYPES
+
+    def plan(self, requests: Sequence[PlanRequest]) -> list[PlanResponse]:
+        return [plan_one(r, self.settings.get("zone")) for r in requests]
+
+    def price(self, type_: str, attributes: Mapping[str, Any]) -> Price | None:
+        machine = short(attributes.get("machine_type"))
+        zone = attributes.get("zone")
+        if not isinstance(zone, str):
+            zones = candidate_zones(attributes, self.settings.get("zone"))
+            zone = zones[0] if zones else (f"{self.settings['region']}-a" if self.settings.get("region") else None)
+        if type_ != TYPE or not isinstance(machine, str) or not isinstance(zone, str):
+            return None
+        return monthly_price(machine, zone.rsplit("-", 1)[0], gpus_of({**attributes, "machine_type": machine}))
+
+    # ------------------------------------------------------------------ plumbing
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=self.max_parallel + 4, thread_name_prefix="google-api")
+        return await asyncio.get_running_loop().run_in_executor(self._executor, functools.partial(fn, *args))
+
+    async def _wait(self, op: Mapping[str, Any]) -> dict[str, Any]:
+        deadline = time.monotonic() + self.operation_timeout
+        return await self._run(self.api.wait, op, deadline, None)
+
+    async def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+        self.api.close()
+
+    # ------------------------------------------------------------------ refresh / import
+    async def refresh(self, request: RefreshRequest) -> RefreshResponse:
+        if not request.recorded and not request.wanted:
+            return RefreshResponse({}, frozenset())
+        try:
+            return await self._run(refresh_instances, self.api, self.lineage, request, self._catalog)
+        except gexc.GoogleAPICallError as e:
+            raise as_provider_error(from_exception(e), "refreshing google_compute_instance") from e
+
+    async def import_resource(self, request: ImportRequest) -> ObservedResource:
+        try:
+            _, zone, name = parse_id(request.id)
+        except ValueError as e:
+            raise ProviderError(f"{request.address}: {e}") from e
+        try:
+            inst = await self._run(self.api.get, zone, name)
+        except gexc.GoogleAPICallError as e:
+            raise as_provider_error(from_exception(e), f"importing {request.id}") from e
+        if inst is None:
+            raise ProviderError(f"{request.address}: no instance {name} in zone {zone} of project {self.api.project}",
+                                hint="the id is ZONE/NAME, e.g. europe-west4-a/gpu-1")
+        return ObservedResource(instance_id(self.api.project, zone, name), observed(self.api.project, inst, None),
+                                {"zone": zone})
+
+    # ------------------------------------------------------------------ apply
+    async def apply(self, request: ApplyRequest, journal: Journal) -> ApplyResponse:
+        try:
+            if request.action is Action.CREATE:
+                return await self._create(request, journal)
+            if request.action is Action.DELETE:
+                return await self._delete(request, journal)
+            if request.action is Action.UPDATE:
+                return await self._update(request, journal)
+        except gexc.GoogleAPICallError as e:
+            raise as_provider_error(from_exception(e), f"{request.address}: {request.action.value}") from e
+        raise ProviderError(f"{request.address}: the google provider cannot {request.action.value}")
+
+    async def _create(self, request: ApplyRequest, journal: Journal) -> ApplyResponse:
+        config = request.planned
+        zones = candidate_zones(config, self.settings.get("zone"))
+        if not zones:
+            raise ProviderError(f"{request.address}: no zone to create the instance in",
+                                hint='set zone or zones = [...] on the resource, or zone in provider "google"')
+        project = self.api.project
+        name = str(config["name"])
+        labels = ownership_labels(self.lineage, request.address)
+        pending = dict(request.pending)
+        start, reuse = 0, None
+        if pending.get("request_id") and pending.get("zone") in zones:
+            start, reuse = zones.index(pending["zone"]), str(pending["request_id"])
+        exhausted: list[str] = []
+        for zone in zones[start:]:
+            want = desired(config, zone)
+            request_id, reuse = reuse or str(uuid.uuid4()), None
+            journal.intend(request_id=request_id, zone=zone, name=name)
+            try:
+                op = await self._run(self.api.insert, zone, insert_body(want, project, zone, labels), request_id)
+            except gexc.GoogleAPICallError as e:
+                failure = from_exception(e)
+                if failure.kind is Kind.STOCKOUT:
+                    exhausted.append(zone)
+                    journal.phase(f"no capacity in {zone}")
+                    continue
+                if failure.kind is Kind.CONFLICT:
+                    return await self._claim(request, journal, zone, want)
+                raise as_provider_error(failure, f"{request.address}: creating {name} in {zone}") from e
+            id_ = instance_id(project, zone, name)
+            journal.record(id_, recordable({**want, "id": id_, "instance_id": op.get("targetId"),
+                                            "status": "PROVISIONING"}), {"zone": zone, "request_id": request_id})
+            journal.phase(f"creating {name} in {zone}")
+            outcome = from_operation(await self._wait(op))
+            if outcome is not None and outcome.kind is Kind.STOCKOUT:
+                exhausted.append(zone)
+                journal.phase(f"no capacity in {zone}")
+                continue
+            if outcome is not None:
+                raise as_provider_error(outcome, f"{request.address}: creating {name} in {zone}")
+            inst = await self._run(self.api.get, zone, name)
+            if inst is None:
+                raise ProviderError(f"{request.address}: {name} vanished from {zone} right after it was created",
+                                    retryable=True)
+            return ApplyResponse(id_, observed(project, inst, want), {"zone": zone})
+        gpus = gpus_of(desired(config, zones[0]))
+        what = str(config.get("machine_type")) + "".join(f" with {n} x {t}" for t, n in sorted(gpus.items()))
+        raise ProviderError(f"{request.address}: no capacity for {what} in {', '.join(exhausted)} "
+                            "(ZONE_RESOURCE_POOL_EXHAUSTED)", code="ZONE_RESOURCE_POOL_EXHAUSTED", retryable=True,
+                            hint="add zones to zones = [...] or try again later")
+
+    async def _claim(self, request: ApplyRequest, journal: Journal, zone: str, want: dict[str, Any]) -> ApplyResponse:
+        """The name is taken in `zone`: take the instance over if an earlier attempt of ours made it."""
+        project, name = self.api.project, str(want["name"])
+        inst = await self._run(self.api.get, zone, name)
+        labels = (inst or {}).get("labels") or {}
+        if inst is None or labels.get(LABEL_ADDRESS) != address_label(request.address) or \
+                labels.get(LABEL_LINEAGE) != self.lineage:
+            raise ProviderError(f"{request.address}: an instance named {name} already exists in {zone} and this "
+                                "configuration did not create it", code="alreadyExists",
+                                hint=f"import it (reconciler import {request.address} {zone}/{name}) or rename")
+        id_ = instance_id(project, zone, name)
+        journal.record(id_, recordable(observed(project, inst, want)), {"zone": zone})
+        return ApplyResponse(id_, observed(project, inst, want), {"zone": zone})
+
+    def _where(self, request: ApplyRequest) -> tuple[str, str]:
+        prior = request.prior
+        if prior is None or prior.id is None:
+            raise ProviderError(f"{request.address}: no recorded instance to {request.action.value}")
+        _, zone, name = parse_id(prior.id)
+        return zone, name
+
+    async def _delete(self, request: ApplyRequest, journal: Journal) -> ApplyResponse:
+        zone, name = self._where(request)
+        pending = dict(request.pending)
+        request_id = str(pending["request_id"]) if pending.get("request_id") and pending.get("name") == name \
+            else str(uuid.uuid4())
+        journal.intend(request_id=request_id, zone=zone, name=name)
+        op = await self._run(self.api.delete, zone, name, request_id)
+        if op is None:
+            return ApplyResponse(None, {})
+        journal.phase(f"deleting {name} in {zone}")
+        failure = from_operation(await self._wait(op))
+        if failure is not None:
+            raise as_provider_error(failure, f"{request.address}: deleting {name} in {zone}")
+        return ApplyResponse(None, {})
+
+    async def _update(self, request: ApplyRequest, journal: Journal) -> ApplyResponse:
+        zone, name = self._where(request)
+        prior = request.prior.attributes if request.prior is not None else {}
+        project = self.api.project
+        want = fill(desired(request.planned, zone), prior)
+        owned = ownership_labels(self.lineage, request.address)
+        for _attempt in range(3):
+            inst = await self._run(self.api.get, zone, name)
+            if inst is None:
+                raise ProviderError(f"{request.address}: {name} no longer exists in {zone}", retryable=True,
+                                    hint="run plan again; it will be created anew")
+            now = observed(project, inst, prior)
+            try:
+                if now["labels"] != want["labels"]:
+                    op = await self._run(self.api.set_labels, zone, name, {**want["labels"], **owned},
+                                         inst.get("labelFingerprint", ""))
+                    await self._finish(op, journal, request.address, "setting labels")
+                if now["metadata"] != want["metadata"]:
+                    op = await self._run(self.api.set_metadata, zone, name, metadata_items(want["metadata"]),
+                                         (inst.get("metadata") or {}).get("fingerprint", ""))
+                    await self._finish(op, journal, request.address, "setting metadata")
+                if now["tags"] != want["tags"]:
+                    op = await self._run(self.api.set_tags, zone, name, list(want["tags"]),
+                                         (inst.get("tags") or {}).get("fingerprint", ""))
+                    await self._finish(op, journal, request.address, "setting tags")
+            except gexc.PreconditionFailed:
+                continue  # changed under us: read the fingerprints again
+            inst = await self._run(self.api.get, zone, name)
+            if inst is None:
+                raise ProviderError(f"{request.address}: {name} vanished from {zone} during the update", retryable=True)
+            return ApplyResponse(instance_id(project, zone, name), observed(project, inst, want), {"zone": zone})
+        raise ProviderError(f"{request.address}: {name} kept changing while its labels/metadata were set",
+                            retryable=True, hint="try again")
+
+    async def _finish(self, op: Mapping[str, Any], journal: Journal, address: str, doing: str) -> None:
+        journal.phase(doing)
+        failure = from_operation(await self._wait(op))
+        if failure is not None:
+            raise as_provider_error(failure, f"{address}: {doing}")
