@@ -1,14 +1,16 @@
 """Lazy source positions for Terraform JSON files: the line is found only when someone asks for it.
 
 The C `json` module reports no positions, and computing a line for each of the ~10^5 values of a big
-terranix file would cost more than parsing it. So a node from a JSON file carries a JsonPos: the file's
-text and the JSON path of the value. Reading `.line` (only error paths do) walks that path once in the
-text, skipping sibling values with the C scanner, and caches the answer.
+terranix file would cost more than parsing it. So a node from a JSON file carries a JsonPos: its parent's
+position and its key. Reading `.line` (only error paths do) walks that JSON path in the text, recording
+the offsets of each container's members in one pass that skips values with the C scanner, and caches
+them, so many errors in one file still cost about one pass over it.
 """
 
 from __future__ import annotations
 
 import bisect
+import contextlib
 import json
 from typing import Any
 
@@ -30,6 +32,7 @@ class JsonDocument:
         self._line_starts: list[int] | None = None
         self._offsets: dict[tuple[Any, ...], int] = {(): self._skip_ws(0)}  # path -> offset of its value
         self._key_offsets: dict[tuple[Any, ...], int] = {}  # path -> offset of its key (or array element)
+        self._indexed: set[tuple[Any, ...]] = set()  # containers whose members are recorded
 
     def line_of_offset(self, offset: int) -> int:
         if self._line_starts is None:
@@ -49,35 +52,32 @@ class JsonDocument:
             i += 1
         return i
 
-    def _child(self, start: int, key: Any) -> tuple[int, int] | None:
-        """(offset of the key or element, offset of its value) for `key` of the container at `start`."""
+    def _index_children(self, path: tuple[Any, ...], start: int) -> None:
+        """Record the key and value offsets of every member of the container at `start` (one C-speed pass)."""
         text = self.text
+        n = len(text)
         i = self._skip_ws(start + 1)
-        found: tuple[int, int] | None = None
+        keys, values = self._key_offsets, self._offsets
         if text[start] == "{":
-            while i < len(text) and text[i] == '"':
+            while i < n and text[i] == '"':
                 key_at = i
                 name, i = _scanstring(text, i + 1)
-                i = self._skip_ws(i)
-                i = self._skip_ws(i + 1)  # the colon
-                if name == key:
-                    found = (key_at, i)  # keep looking: the last duplicate wins, as in json.loads
+                i = self._skip_ws(self._skip_ws(i) + 1)  # past the colon
+                keys[(*path, name)] = key_at  # a later duplicate overwrites: the last one wins, as in json.loads
+                values[(*path, name)] = i
                 _, i = _scan_once(text, i)
                 i = self._skip_ws(i)
-                if i < len(text) and text[i] == ",":
+                if i < n and text[i] == ",":
                     i = self._skip_ws(i + 1)
-            return found
-        if text[start] == "[" and isinstance(key, int):
+        elif text[start] == "[":
             index = 0
-            while i < len(text) and text[i] != "]":
-                if index == key:
-                    return (i, i)
+            while i < n and text[i] != "]":
+                keys[(*path, index)] = values[(*path, index)] = i
                 _, i = _scan_once(text, i)
                 i = self._skip_ws(i)
-                if i < len(text) and text[i] == ",":
+                if i < n and text[i] == ",":
                     i = self._skip_ws(i + 1)
                 index += 1
-        return None
 
     def line(self, path: tuple[Any, ...]) -> int:
         """The line of the key (or array element) at `path`; the nearest ancestor's if the path is bad."""
@@ -90,17 +90,14 @@ class JsonDocument:
             return known
         if not path:
             return 0
-        parent = self._value_offset(path[:-1])
-        try:
-            child = self._child(parent, path[-1])
-        except (ValueError, IndexError, StopIteration):
-            child = None
-        if child is None:
-            self._offsets[path] = parent
-            return parent
-        self._key_offsets[path] = child[0]
-        self._offsets[path] = child[1]
-        return child[1]
+        parent_path = path[:-1]
+        parent = self._value_offset(parent_path)
+        if parent_path not in self._indexed:
+            self._indexed.add(parent_path)
+            # text that json.loads accepted always scans; if not, the parent's line is the answer
+            with contextlib.suppress(ValueError, IndexError, StopIteration):
+                self._index_children(parent_path, parent)
+        return self._offsets.setdefault(path, parent)
 
 
 class JsonPos(SourcePos):
