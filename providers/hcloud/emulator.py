@@ -18,6 +18,7 @@ from http.server import ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
+from providers.hcloud import emu_ops
 from providers.hcloud.emu_http import Handler, RequestLog, Routes, random_source
 from providers.hcloud.emu_knobs import Knobs
 from providers.hcloud.emu_model import render_server, render_ssh_key
@@ -100,6 +101,12 @@ class Emulator:
             self.world.tick()
             return [render_server(s, self.world.catalog, self.world.knobs.unavailable)
                     for s in self.world.servers.values()]
+
+    def add_server(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Create a server directly (as `POST /servers` would, without HTTP and uncounted), e.g. to fill a
+        project for a benchmark; returns the API's answer (`server`, `action`, `next_actions`)."""
+        with self.world.lock:
+            return emu_ops.create_server(self.world, body)
 
     def ssh_keys(self) -> list[dict[str, Any]]:
         with self.world.lock:

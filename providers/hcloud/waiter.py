@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from providers.hcloud.api import ActionView
@@ -36,6 +36,7 @@ class ActionWaiter:
     base: float = 0.5
     cap: float = 10.0
     clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     polls: int = 0
     _watches: dict[int, _Watch] = field(default_factory=dict)
     _task: asyncio.Task[None] | None = None
@@ -78,8 +79,13 @@ class ActionWaiter:
             due = min(w.due for w in self._watches.values())
             if due > now:
                 self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), due - now)
+                waker = asyncio.ensure_future(self._wake.wait())
+                sleeper = asyncio.ensure_future(self.sleep(due - now))
+                try:
+                    await asyncio.wait({waker, sleeper}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    waker.cancel()
+                    sleeper.cancel()
                 continue
             ids = sorted(self._watches)
             try:

@@ -1,0 +1,75 @@
+"""Request budgets at scale, counted by the emulator: a refresh of 1,000 recorded servers in at most 22
+requests, and 20 servers created together (30 s actions, emulated) in at most 8 requests each on average.
+bench/hcloud_refresh.py prints the same figures."""
+
+from __future__ import annotations
+
+import asyncio
+
+from providers.base import RecordedResource, RefreshRequest, ownership_labels
+from providers.hcloud.emulator import start_emulator
+from providers.hcloud.waiter import ActionWaiter
+
+from .conftest import LINEAGE, create, make_provider, run, server_config
+
+
+def test_refresh_of_1000_recorded_servers_takes_at_most_22_requests() -> None:
+    with start_emulator(time_scale=1000, token="test-token") as emu:
+        records = []
+        for i in range(1000):
+            address = f"hcloud_server.m[{i}]"
+            made = emu.add_server({"name": f"m{i}", "server_type": "cx22", "image": "ubuntu-24.04",
+                                   "labels": ownership_labels(LINEAGE, address)})
+            records.append(RecordedResource(address, "hcloud_server", str(made["server"]["id"]),
+                                            {"name": f"m{i}", "image": "ubuntu-24.04"}))
+        emu.add_server({"name": "not-ours", "server_type": "cx22", "image": "ubuntu-24.04"})
+        provider = make_provider(emu, poll_interval=0.5 / 1000)
+        answer = run(provider.refresh(RefreshRequest(tuple(records), ())))
+        assert len(answer.found) == 1000 and not answer.gone and not answer.adopted
+        assert emu.total_requests <= 22, emu.request_counts
+        assert emu.request_counts["GET /servers"] == 20  # 50 a page
+        assert emu.request_counts["GET /server_types"] == 1
+
+
+def test_20_creates_with_30s_actions_average_at_most_8_requests() -> None:
+    scale = 300.0
+    with start_emulator(time_scale=scale, token="test-token",
+                        durations={"create_server": 30.0, "start_server": 0.0}) as emu:
+        provider = make_provider(emu, poll_interval=0.5 / scale)
+
+        async def go() -> list[str | None]:
+            results = await asyncio.gather(*(create(provider, f"hcloud_server.s{i}", server_config(name=f"s{i}"))
+                                             for i in range(20)))
+            return [r.id for r in results]
+
+        ids = run(go())
+        assert len(set(ids)) == 20
+        assert all(s["status"] == "running" for s in emu.servers())
+        assert emu.total_requests / 20 <= 8, emu.request_counts
+        assert emu.request_counts["POST /servers"] == 20
+
+
+def test_waiter_shares_polls_and_backs_off() -> None:
+    now = [0.0]
+    finish = {i: 30.0 for i in range(1, 21)}
+    asked: list[list[int]] = []
+
+    def fetch(ids: list[int]) -> list:  # type: ignore[type-arg]
+        from providers.hcloud.api import ActionView
+
+        asked.append(list(ids))
+        return [ActionView(i, "create_server", "success" if now[0] >= finish[i] else "running") for i in ids]
+
+    async def sleep(seconds: float) -> None:  # emulated time: a wait passes at once
+        now[0] += seconds
+        await asyncio.sleep(0)
+
+    waiter = ActionWaiter(fetch, base=0.5, cap=10.0, clock=lambda: now[0], sleep=sleep)
+
+    async def go() -> None:
+        await asyncio.gather(*(waiter.wait([i], f"s{i}") for i in range(1, 21)))
+
+    asyncio.run(go())
+    assert all(len(batch) == 20 for batch in asked)  # every poll covers every running action
+    # looks at 0.5, 1.5, 3.5, 7.5, 15.5, 25.5, 35.5 s: doubling from 0.5 s, capped at 10 s
+    assert waiter.polls == 7 and now[0] == 35.5
