@@ -38,10 +38,6 @@ def number(text: str) -> int | float:
     return int(value) if value.is_integer() and abs(value) < 2**63 else value
 
 
-def _is_nl(child: Any) -> bool:
-    return isinstance(child, Tree) and child.data == "new_line_or_comment"
-
-
 def _trees(tree: Tree) -> list[Tree]:
     """The child trees that carry meaning (no tokens, no newlines/comments)."""
     return [c for c in tree.children if isinstance(c, Tree) and c.data != "new_line_or_comment"]
