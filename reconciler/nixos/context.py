@@ -33,6 +33,7 @@ class Settings:
     reboot_timeout: float = 600.0  # how long to wait for the installed system to answer with its key
     poll_interval: float = 1.0
     secrets_recipients: tuple[str, ...] = ()
+    copy_transport: str = "tunnel"  # "tunnel": over our pinned SSH connection; "ssh-ng": nix's own ssh
 
     @classmethod
     def from_mapping(cls, settings: Mapping[str, Any]) -> Settings:
@@ -48,6 +49,8 @@ class Settings:
                 values[name] = tuple(str(v) for v in value or ())
             elif isinstance(default, bool | int | float | str):
                 values[name] = type(default)(value)
+        if values.get("copy_transport", "tunnel") not in ("tunnel", "ssh-ng"):
+            raise ConfigError('provider "nixos": copy_transport must be "tunnel" or "ssh-ng"')
         if "nixos_anywhere" not in values and os.environ.get(NIXOS_ANYWHERE_ENV):
             values["nixos_anywhere"] = os.environ[NIXOS_ANYWHERE_ENV]
         return cls(**values)

@@ -56,7 +56,7 @@ async def update(ctx: Context, spec: MachineSpec, toplevel: str, pinned: str, jo
     session = await ctx.pool.get(endpoint, pinned)
     pinned = session.host_key if pinned == ANY_KEY else pinned  # trust on first use: pinned from here on
     journal.phase("copy")
-    await copy(ctx, spec, toplevel, pinned)
+    await copy(ctx, spec, toplevel, pinned, session)
     journal.phase("activate")
     prep = await activate.prepare(session, toplevel, guard=spec.rollback, activation_timeout=s.activation_timeout,
                                   window=s.confirm_timeout, poll=min(s.poll_interval, 1.0))

@@ -83,6 +83,14 @@ class Session:
                                exit_code=code, stderr=tail)
         return out
 
+    async def start(self, argv: Sequence[str]) -> asyncssh.SSHClientProcess[bytes]:
+        """A long-running remote process with binary stdin/stdout (a protocol spoken over this connection)."""
+        try:
+            return await self._conn.create_process(shlex.join(argv), encoding=None)
+        except (asyncssh.DisconnectError, asyncssh.ChannelOpenError, OSError) as exc:
+            self.closed = True
+            raise UnreachableError(f"lost the SSH connection to {self.endpoint}: {exc}") from None
+
     def close(self) -> None:
         self.closed = True
         self._conn.close()

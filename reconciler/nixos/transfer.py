@@ -1,11 +1,19 @@
-"""Getting a system closure onto a machine: build it (locally, or on `build_host` through `--store
-ssh-ng://...`), then `nix copy --to ssh-ng://... --substitute-on-destination`. The SSH that nix runs checks the
-target against a one-line known_hosts file holding only its pinned key, so `nix copy` is as strict as our own
-connections."""
+"""Getting a system closure onto a machine: build it (locally, batched, or on `build_host` through `--store
+ssh-ng://...`), then `nix copy --substitute-on-destination` to it.
+
+The copy speaks the ssh-ng protocol (the daemon protocol of `nix-daemon --stdio` on the target) in one of two
+ways. "tunnel" (the default) carries it over the machine's one pinned asyncssh connection: a private local
+unix socket whose every client gets a `nix-daemon --stdio` channel on that connection, and `nix copy --to
+unix://SOCKET`; no second SSH connection, no second host-key check. "ssh-ng" runs `nix copy --to ssh-ng://...`
+with OpenSSH checking the target against a one-line known_hosts file holding only its pinned key (also used to
+copy from a build host)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import shlex
+import shutil
 import urllib.parse
 from pathlib import Path
 
@@ -13,7 +21,8 @@ from reconciler.errors import ProviderError
 from reconciler.nixos.context import Context
 from reconciler.nixos.knownhosts import Pin
 from reconciler.nixos.machine import MachineSpec
-from reconciler.nixos.nixcmd import check_built, failure
+from reconciler.nixos.nixcmd import Result, check_built, failure
+from reconciler.nixos.ssh import Session
 
 
 def store_url(user: str | None, host: str, key_file: str | None) -> str:
@@ -81,25 +90,67 @@ def _pin_of(ctx: Context, spec: MachineSpec) -> str:
     return pin.key if pin else (spec.host_key or "")
 
 
-async def copy(ctx: Context, spec: MachineSpec, toplevel: str, pinned: str) -> None:
+async def copy(ctx: Context, spec: MachineSpec, toplevel: str, pinned: str, session: Session) -> None:
     """Copy the closure to the target (from the build host when there is one)."""
-    target = store_url(spec.target_user, spec.target_host, spec.ssh_private_key_file)
-    args = ["copy", "--no-check-sigs", "--substitute-on-destination", "--to", target, toplevel]
-    port = spec.target_port
-    with_others = False
-    if spec.build_host:
-        user, host, bport = split_host(spec.build_host)
-        if bport != spec.target_port:
-            raise ProviderError("build_host and target_host must use the same SSH port to copy between them")
-        args = ["copy", "--no-check-sigs", "--substitute-on-destination",
-                "--from", store_url(user, host, spec.ssh_private_key_file), "--to", target, toplevel]
-        with_others = True
-    env = {"NIX_SSHOPTS": ssh_options(ctx, spec, pinned, port=port, with_others=with_others)}
-    result = await ctx.tool.run(args, extra_env=env, timeout=ctx.settings.activation_timeout)
+    base = ["copy", "--no-check-sigs", "--substitute-on-destination"]
+    if not spec.build_host and ctx.settings.copy_transport == "tunnel":
+        result = await _copy_through(ctx, session, [*base, toplevel])
+    else:
+        target = store_url(spec.target_user, spec.target_host, spec.ssh_private_key_file)
+        args = [*base, "--to", target, toplevel]
+        if spec.build_host:
+            user, host, bport = split_host(spec.build_host)
+            if bport != spec.target_port:
+                raise ProviderError("build_host and target_host must use the same SSH port to copy between them")
+            args = [*base, "--from", store_url(user, host, spec.ssh_private_key_file), "--to", target, toplevel]
+        env = {"NIX_SSHOPTS": ssh_options(ctx, spec, pinned, port=spec.target_port, with_others=bool(spec.build_host))}
+        result = await ctx.tool.run(args, extra_env=env, timeout=ctx.settings.activation_timeout)
     if not result.ok:
-        hint = None
-        if "Host key verification failed" in result.stderr:
-            hint = "the host's key is not the pinned one"
         err = failure(f"copying the system of {spec.name} to {spec.target_host}", result)
-        err.hint = hint
+        if "Host key verification failed" in result.stderr:
+            err.hint = "the host's key is not the pinned one"
         raise err
+
+
+async def _copy_through(ctx: Context, session: Session, args: list[str]) -> Result:
+    """`nix copy ... --to unix://SOCKET`, the socket bridged to `nix-daemon --stdio` over `session`."""
+    where = ctx.private_dir("tunnel-")
+    sock = where / "daemon.sock"
+    bridges: list[asyncio.Task[None]] = []
+
+    async def bridge(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        proc = await session.start(["nix-daemon", "--stdio"])
+
+        async def upstream() -> None:
+            while data := await reader.read(1 << 16):
+                proc.stdin.write(data)
+            proc.stdin.write_eof()
+
+        async def downstream() -> None:
+            while data := await proc.stdout.read(1 << 16):
+                writer.write(data)
+                await writer.drain()
+
+        try:
+            await asyncio.gather(upstream(), downstream())
+        except (ConnectionError, OSError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            proc.close()
+            writer.close()
+
+    def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        bridges.append(asyncio.ensure_future(bridge(reader, writer)))
+
+    server = await asyncio.start_unix_server(accept, path=str(sock))
+    try:
+        args = [*args[:-1], "--to", f"unix://{sock}", args[-1]]
+        return await ctx.tool.run(args, timeout=ctx.settings.activation_timeout)
+    finally:
+        server.close()
+        for task in bridges:
+            task.cancel()
+        for task in bridges:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        shutil.rmtree(where, ignore_errors=True)

@@ -165,3 +165,16 @@ def test_update_without_rollback_reports_the_failure(installed: Installed) -> No
     resp = apply(prov, Action.NIXOS_UPDATE, ADDRESS, plan.planned, state)
     installed.state = recorded(ADDRESS, resp)
     assert host.current_system() == resp.attributes["toplevel"]
+
+
+def test_update_with_nix_copy_over_its_own_ssh(installed: Installed) -> None:
+    """copy_transport = "ssh-ng": `nix copy --to ssh-ng://` with OpenSSH held to the pinned key."""
+    prov = provider(installed.workdir, copy_transport="ssh-ng")
+    try:
+        installed.write(TestSystem("7"))
+        plan = plan_one(prov, ADDRESS, installed.config, installed.state)
+        resp = apply(prov, Action.NIXOS_UPDATE, ADDRESS, plan.planned, installed.state)
+        assert installed.host.current_system() == plan.planned["toplevel"] == resp.attributes["toplevel"]
+        installed.state = recorded(ADDRESS, resp)
+    finally:
+        close(prov)
