@@ -226,8 +226,7 @@ class ComputeApi:
         pages = 0
         while True:
             request = compute_v1.AggregatedListInstancesRequest(project=self.project, filter=filter_,
-                                                                max_results=PAGE_SIZE, page_token=token,
-                                                                return_partial_success=True)
+                                                                max_results=PAGE_SIZE, page_token=token)
             page = self.call(functools.partial(self._first_page, "instances", request))
             pages += 1
             for scoped in page.items.values():
@@ -243,8 +242,7 @@ class ComputeApi:
         token = ""
         while True:
             request = compute_v1.AggregatedListAcceleratorTypesRequest(
-                project=self.project, filter=filter_, max_results=PAGE_SIZE, page_token=token,
-                return_partial_success=True)
+                project=self.project, filter=filter_, max_results=PAGE_SIZE, page_token=token)
             page = self.call(functools.partial(self._first_page, "accelerators", request))
             for scope, scoped in page.items.items():
                 for acc in scoped.accelerator_types:

@@ -28,6 +28,7 @@ from providers.google.emulator_catalog import (
     ACCELERATOR_TYPES,
     API_ROOT,
     MACHINE_TYPES,
+    AcceleratorType,
     accelerator_type_resource,
     accelerators_in,
     all_zones,
@@ -197,10 +198,14 @@ def _aggregated_machine_types(emu: Emulator, p: dict[str, str], q: Query, body: 
     return 200, _aggregated(emu, p["project"], "compute#machineTypeAggregatedList", "machineTypes", items, q)
 
 
+def _offered(emu: Emulator, zone: str) -> list[AcceleratorType]:
+    return [a for a in accelerators_in(zone) if (zone, a.name) not in emu.knobs.withdrawn]
+
+
 @_route("GET", "projects/{project}/zones/{zone}/acceleratorTypes", "compute.acceleratorTypes.list")
 def _list_accelerator_types(emu: Emulator, p: dict[str, str], q: Query, body: Any) -> tuple[int, Any]:
     _zone(emu, p, q, body)
-    items = [accelerator_type_resource(p["project"], p["zone"], a) for a in accelerators_in(p["zone"])]
+    items = [accelerator_type_resource(p["project"], p["zone"], a) for a in _offered(emu, p["zone"])]
     page, token = emu.model.page(items, q.get("filter"), _int(q.get("maxResults")), q.get("pageToken"))
     return 200, _list("compute#acceleratorTypeList",
                       f"{API_ROOT}/projects/{p['project']}/zones/{p['zone']}/acceleratorTypes", page, token)
@@ -209,14 +214,14 @@ def _list_accelerator_types(emu: Emulator, p: dict[str, str], q: Query, body: An
 @_route("GET", "projects/{project}/zones/{zone}/acceleratorTypes/{acceleratorType}", "compute.acceleratorTypes.get")
 def _get_accelerator_type(emu: Emulator, p: dict[str, str], q: Query, body: Any) -> tuple[int, Any]:
     kind = ACCELERATOR_TYPES.get(p["acceleratorType"])
-    if kind is None or p["zone"] not in kind.zones:
+    if kind is None or kind not in _offered(emu, p["zone"]):
         raise not_found(f"projects/{p['project']}/zones/{p['zone']}/acceleratorTypes/{p['acceleratorType']}")
     return 200, accelerator_type_resource(p["project"], p["zone"], kind)
 
 
 @_route("GET", "projects/{project}/aggregated/acceleratorTypes", "compute.acceleratorTypes.aggregatedList")
 def _aggregated_accelerator_types(emu: Emulator, p: dict[str, str], q: Query, body: Any) -> tuple[int, Any]:
-    items = [(z, accelerator_type_resource(p["project"], z, a)) for z in all_zones() for a in accelerators_in(z)]
+    items = [(z, accelerator_type_resource(p["project"], z, a)) for z in all_zones() for a in _offered(emu, z)]
     return 200, _aggregated(emu, p["project"], "compute#acceleratorTypeAggregatedList", "acceleratorTypes", items, q)
 
 

@@ -49,6 +49,8 @@ class Knobs:
     quotas: Mapping[str, float] = field(default_factory=dict)  # GPUS_ALL_REGIONS, CPUS, NVIDIA_L4_GPUS, ...
     quota_in_operation: bool = True  # quota failures inside the operation (else a 403 at once)
     nat_ips: tuple[str, ...] = ()  # hand these out as NAT IPs first (local test hosts)
+    # (zone, accelerator type) pairs no longer offered: gone from acceleratorTypes, refused by insert
+    withdrawn: tuple[tuple[str, str], ...] = ()
     wait_timeout: float = 120.0  # emulated seconds zoneOperations.wait blocks at most
     durations: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_DURATIONS))
     seed: int = 0
@@ -61,6 +63,8 @@ class Knobs:
         values = dict(changes)
         if "stockouts" in values:
             values["stockouts"] = tuple(s if isinstance(s, Stockout) else Stockout(**s) for s in values["stockouts"])
+        if "withdrawn" in values:
+            values["withdrawn"] = tuple((str(z), str(a)) for z, a in values["withdrawn"])
         if "nat_ips" in values:
             values["nat_ips"] = tuple(values["nat_ips"])
         if "quotas" in values:
@@ -73,6 +77,7 @@ class Knobs:
         out: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
         out["stockouts"] = [vars(s) for s in self.stockouts]
         out["nat_ips"] = list(self.nat_ips)
+        out["withdrawn"] = [list(w) for w in self.withdrawn]
         out["quotas"] = dict(self.quotas)
         out["durations"] = dict(self.durations)
         return out

@@ -205,7 +205,8 @@ class ComputeModel:
             instance_id = str(self._random.getrandbits(63))
             try:
                 resource, usage = build_instance(project, zone, body, instance_id=instance_id,
-                                                 created=_now_text(), network_ip="", nat_ip=nat)
+                                                 created=_now_text(), network_ip="", nat_ip=nat,
+                                                 withdrawn=self.knobs.withdrawn)
             finally:
                 proj.nat_in_use.difference_update(taken)
             stockout = next((s for s in self.knobs.stockouts if s.matches(zone, machine, list(usage.gpus))), None)

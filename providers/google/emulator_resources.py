@@ -136,14 +136,15 @@ def _subnetwork_url(project: str, region: str, value: str | None, network: str) 
     return f"{API_ROOT}/projects/{project}/regions/{region}/subnetworks/{network.rsplit('/', 1)[-1]}"
 
 
-def _accelerators(project: str, zone: str, body: Mapping[str, Any], machine: str) -> dict[str, int]:
+def _accelerators(zone: str, body: Mapping[str, Any], machine: str, withdrawn: Iterable[tuple[str, str]]
+                  ) -> dict[str, int]:
     wanted: dict[str, int] = {}
     for i, acc in enumerate(body.get("guestAccelerators") or []):
         name = last_segment(str(acc.get("acceleratorType", "")), "acceleratorTypes")
         count = int(acc.get("acceleratorCount", 0))
         field = f"resource.guestAccelerators[{i}].acceleratorType"
         kind = ACCELERATOR_TYPES.get(name)
-        if kind is None or zone not in kind.zones:
+        if kind is None or zone not in kind.zones or (zone, name) in withdrawn:
             raise invalid(field, acc.get("acceleratorType"),
                           f"Accelerator type '{name}' does not exist in zone '{zone}'.")
         if not 1 <= count <= kind.max_per_instance:
@@ -195,7 +196,8 @@ def metadata_resource(items: Any) -> dict[str, Any]:
 
 
 def build_instance(project: str, zone: str, body: Mapping[str, Any], *, instance_id: str, created: str,
-                   network_ip: str, nat_ip: Any) -> tuple[dict[str, Any], Usage]:
+                   network_ip: str, nat_ip: Any, withdrawn: Iterable[tuple[str, str]] = ()
+                   ) -> tuple[dict[str, Any], Usage]:
     """The Instance resource for a valid insert body (status PROVISIONING) and its quota usage.
 
     `nat_ip` is called once per access config that asks for an ephemeral address."""
@@ -215,7 +217,7 @@ def build_instance(project: str, zone: str, body: Mapping[str, Any], *, instance
     nics = list(body.get("networkInterfaces") or [])
     if not nics:
         raise invalid("resource.networkInterfaces", "", "At least one network interface is required.")
-    gpus = _accelerators(project, zone, body, machine)
+    gpus = _accelerators(zone, body, machine, withdrawn)
     region = region_of(zone)
     base = f"{API_ROOT}/projects/{project}/zones/{zone}"
     size = int(params.get("diskSizeGb") or 10)

@@ -38,9 +38,9 @@ def bundled_gpus(machine_type: str) -> dict[str, int]:
     return {}
 
 
-def monthly_price(machine_type: str, zone: str, accelerators: Mapping[str, int]) -> Price | None:
+def monthly_price(machine_type: str, region_name: str, accelerators: Mapping[str, int]) -> Price | None:
     """None when the region, the machine type or an attached GPU is not in the table."""
-    region = _region(zone.rsplit("-", 1)[0])
+    region = _region(region_name)
     if region is None:
         return None
     machine = region.get("machine_types", {}).get(machine_type)
