@@ -26,6 +26,7 @@ class ProviderSet:
         self._lineage = lineage
         self._workdir = workdir
         self._built: dict[str, Provider] = {}
+        self._types: dict[str, TypeInfo] = {}
 
     def get(self, name: str) -> Provider:
         prov = self._built.get(name)
@@ -41,7 +42,10 @@ class ProviderSet:
         return self.get(provider_name(type_))
 
     def type_info(self, type_: str) -> TypeInfo:
-        return self.for_type(type_).types()[type_]
+        info = self._types.get(type_)
+        if info is None:
+            info = self._types[type_] = self.for_type(type_).types()[type_]
+        return info
 
     def built(self) -> list[Provider]:
         return [self._built[k] for k in sorted(self._built)]

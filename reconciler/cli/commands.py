@@ -18,6 +18,7 @@ from reconciler.apply.walker import WalkResult
 from reconciler.cli import context as ctx
 from reconciler.cli.console import Out
 from reconciler.cli.progress import LiveProgress, PlainProgress
+from reconciler.config.gcpause import gc_paused
 from reconciler.config.variables import VarSources, cli_sources
 from reconciler.errors import ReconcilerError, UserAbort
 from reconciler.plan.graph import build_graph
@@ -46,6 +47,11 @@ def locked(backend: Backend, operation: str, timeout: float) -> Iterator[None]:
 
 
 def cmd_validate(args: argparse.Namespace, out: Out) -> int:
+    with gc_paused():
+        return _validate(args, out)
+
+
+def _validate(args: argparse.Namespace, out: Out) -> int:
     loaded = ctx.load(args.dir, _sources(args), require_all=False)
     state = StateDoc.new()
     providers = ctx.providers_for(loaded, state.lineage)
@@ -76,12 +82,13 @@ def print_plan(plan: Plan, args: argparse.Namespace, out: Out) -> None:
 
 
 def cmd_plan(args: argparse.Namespace, out: Out) -> int:
-    loaded = ctx.load(args.dir, _sources(args))
-    backend = ctx.backend_for(loaded.config, loaded.variables)
-    with locked(backend, "plan", args.lock_timeout):
-        state = backend.read()
-        plan = asyncio.run(_make_plan(args, loaded, state, destroy=args.destroy))
-    print_plan(plan, args, out)
+    with gc_paused():
+        loaded = ctx.load(args.dir, _sources(args))
+        backend = ctx.backend_for(loaded.config, loaded.variables)
+        with locked(backend, "plan", args.lock_timeout):
+            state = backend.read()
+            plan = asyncio.run(_make_plan(args, loaded, state, destroy=args.destroy))
+        print_plan(plan, args, out)
     if args.out:
         save_plan(plan, Path(args.out))
         if not args.json:

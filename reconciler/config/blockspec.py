@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ RESOURCE_BLOCKS: dict[str, dict[str, BlockSpec]] = {
 RESOURCE_TYPES = frozenset(RESOURCE_BLOCKS)
 
 
+@cache
 def resource_spec(type_: str) -> BlockSpec:
     """The body spec of `resource "TYPE" "NAME"`; unknown types get only `lifecycle` (schema check rejects them)."""
     blocks = dict(RESOURCE_BLOCKS.get(type_, {}))

@@ -19,10 +19,21 @@ from reconciler.errors import ConfigError, ConfigErrors, GraphCycleError, Source
 BUILTIN_ROOTS = frozenset({"var", "local", "path", "count", "each", "self", "terraform"})
 
 
+_REFERENCES: dict[int, tuple[s.Expr, list[s.Reference]]] = {}
+
+
 def expr_references(expr: s.Expr) -> list[s.Reference]:
+    """references(expr), computed once per expression object (the graph and the planner both ask)."""
     from reconciler.config.evaluator import references
 
-    return references(expr)
+    if type(expr) is s.Literal:
+        return []
+    hit = _REFERENCES.get(id(expr))
+    if hit is not None and hit[0] is expr:
+        return hit[1]
+    found = references(expr)
+    _REFERENCES[id(expr)] = (expr, found)
+    return found
 
 
 def resource_exprs(decl: ResourceDecl) -> Iterator[s.Expr]:
@@ -124,10 +135,9 @@ def declaration_graph(decls: Declarations) -> nx.DiGraph:
                 g.add_edge(dep, node)
     if checker.errors:
         raise ConfigErrors(checker.errors)
-    try:
-        cycle = nx.find_cycle(g)
-    except nx.NetworkXNoCycle:
+    if nx.is_directed_acyclic_graph(g):
         return g
+    cycle = nx.find_cycle(g)
     members = [u for u, _ in cycle]
     first = min(members, key=lambda m: (positions[m].file, positions[m].line))
     start = members.index(first)

@@ -10,6 +10,7 @@ keyword; it is checked again when it is known, at apply.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Iterator, Mapping
 from functools import cache
 from typing import Any
@@ -99,6 +100,7 @@ class BlockSchema:
         whole = {k: v for k, v in schema.items() if k not in ("x-rules",)}
         self._whole = Validator(whole)
         self._props = {k: Validator(v) for k, v in self.properties.items()}
+        self._plain_strings = {k: _string_precheck(v) for k, v in self.properties.items() if _string_precheck(v)}
         self._rules = [(Validator({k: v for k, v in r.items() if not k.startswith("x-")}), r)
                        for r in schema.get("x-rules", ())]
         self._rule_keys = frozenset(k for _, r in self._rules for k in _mentioned(r))
@@ -123,6 +125,9 @@ class BlockSchema:
             validator = self._props.get(key)
             if validator is None or value is UNKNOWN:
                 continue
+            precheck = self._plain_strings.get(key)
+            if precheck is not None and precheck(value):
+                continue
             memo_key = (key, _freeze(value))
             found = self._memo.get(memo_key)
             if found is None:
@@ -143,6 +148,23 @@ class BlockSchema:
         """Check a small block (provider, backend, vars...) in one jsonschema pass."""
         return [ConfigError(f"{what}: {msg}", pos, hint=hint)
                 for msg, hint in (_message(e, "") for e in self._whole.iter_errors(dict(values)))]
+
+
+def _string_precheck(sub: Mapping[str, Any]) -> Callable[[Any], bool] | None:
+    """For a plain string subschema (type, pattern, minLength only): a quick test that a value passes.
+
+    Names and flake references are unique per resource, so the memo never hits for them; valid ones skip
+    the full validator, and anything the quick test does not pass goes through jsonschema for its message.
+    """
+    if sub.get("type") != "string" or set(sub) - {"type", "pattern", "minLength", "x-message"}:
+        return None
+    pattern = re.compile(sub["pattern"]) if "pattern" in sub else None
+    min_length = int(sub.get("minLength", 0))
+
+    def passes(value: Any) -> bool:
+        return isinstance(value, str) and len(value) >= min_length and (pattern is None or
+                                                                         pattern.search(value) is not None)
+    return passes
 
 
 def _mentioned(rule: Any) -> Iterator[str]:

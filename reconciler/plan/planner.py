@@ -15,6 +15,7 @@ import networkx as nx
 from providers.base import PlanRequest, ResourceKind
 from reconciler.actions import Action
 from reconciler.config.decls import ResourceDecl
+from reconciler.config.gcpause import gc_paused
 from reconciler.config.loader import Configuration
 from reconciler.config.refs import declaration_graph
 from reconciler.config.schema import block_schema
@@ -126,6 +127,13 @@ class Planner:
             result = await refresh_state(state, self.providers, wanted)
             state = result.state
             refreshed = state
+        # the walk builds a large graph of values that all live to the end: collecting cycles meanwhile only
+        # rescans them (it was 40% of a 10,000-machine plan); reference counting still frees temporaries
+        with gc_paused():
+            return self._walk(state, expansions, options, refreshed)
+
+    def _walk(self, state: StateDoc, expansions: dict[str, list[InstanceSpec]], options: PlanOptions,
+              refreshed: StateDoc | None) -> Plan:
         walk = _Walk({}, {}, {}, [])
         locals_: dict[str, Any] = {}
         resources: dict[str, dict[str, Any]] = {}
