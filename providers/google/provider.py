@@ -61,7 +61,8 @@ from reconciler.values import UNKNOWN
 
 T = TypeVar("T")
 TYPE = "google_compute_instance"
-TYPES = {TYPE: TypeInfo(ResourceKind.CLOUD, frozenset({"id", "instance_id", "status"}))}
+TYPES = {TYPE: TypeInfo(ResourceKind.CLOUD, frozenset({
+    "id", "instance_id", "status", "network_interface.*.network_ip", "network_interface.*.access_config.*.nat_ip"}))}
 
 
 def recordable(value: Any) -> Any:
