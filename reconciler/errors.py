@@ -51,11 +51,11 @@ class ConfigErrors(ConfigError):
     def __init__(self, errors: Sequence[ConfigError]) -> None:
         unique: dict[tuple[str, ...], ConfigError] = {}
         for err in errors:
-            for sub in err.errors if isinstance(err, ConfigErrors) else [err]:
-                unique.setdefault(tuple(sub.lines()), sub)
-        errors = list(unique.values())
-        super().__init__(errors[0].message if errors else "configuration errors", errors[0].pos if errors else None)
-        self.errors = errors
+            for one in err.errors if isinstance(err, ConfigErrors) else [err]:
+                unique.setdefault(tuple(one.lines()), one)
+        found: list[ConfigError] = list(unique.values())
+        super().__init__(found[0].message if found else "configuration errors", found[0].pos if found else None)
+        self.errors = found
 
     def lines(self) -> list[str]:
         return [line for err in self.errors for line in err.lines()]

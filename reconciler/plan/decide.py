@@ -83,21 +83,30 @@ def with_unknown_computed(values: Mapping[str, Any], info: TypeInfo) -> dict[str
     return out
 
 
-def set_unknown(target: Any, path: list[str]) -> None:
+def fill_unknown_computed(values: Mapping[str, Any], info: TypeInfo) -> dict[str, Any]:
+    """`values` with every computed attribute the provider did not plan set to UNKNOWN."""
+    out = dict(values)
+    for name in info.computed:
+        set_unknown(out, name.split("."), only_missing=True)
+    return out
+
+
+def set_unknown(target: Any, path: list[str], only_missing: bool = False) -> None:
     head, rest = path[0], path[1:]
     if head == "*":
         if isinstance(target, list):
             for item in target:
-                set_unknown(item, rest)
+                set_unknown(item, rest, only_missing)
         return
     if not isinstance(target, dict):
         return
     if not rest:
-        target[head] = UNKNOWN
+        if not only_missing or head not in target:
+            target[head] = UNKNOWN
         return
     child = target.get(head)
     if isinstance(child, list):
         target[head] = child = [dict(x) if isinstance(x, dict) else x for x in child]
     elif isinstance(child, dict):
         target[head] = child = dict(child)
-    set_unknown(child, rest)
+    set_unknown(child, rest, only_missing)

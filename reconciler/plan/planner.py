@@ -214,7 +214,7 @@ class Planner:
         decl = spec.decl
         info = self.providers.type_info(decl.type)
         prior = state.resources.get(spec.address)
-        planned = dict(resp.planned)
+        planned = decide.fill_unknown_computed(resp.planned, info)
         changed: tuple[str, ...] = ()
         replace: tuple[str, ...] = ()
         if info.kind is ResourceKind.MACHINE:
