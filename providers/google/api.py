@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, TypeVar
 
@@ -26,6 +27,8 @@ from google.api_core.client_options import ClientOptions
 from google.auth.credentials import AnonymousCredentials, Credentials
 from google.auth.exceptions import GoogleAuthError
 from google.cloud import compute_v1
+from google.oauth2 import service_account
+from google.oauth2.credentials import Credentials as UserCredentials
 from requests import exceptions as rexc
 
 from providers.google.failures import Kind, from_exception
@@ -52,22 +55,30 @@ def _message(msg: Any) -> dict[str, Any]:
     return out
 
 
+def _from_info(info: Mapping[str, Any]) -> tuple[Credentials, str | None]:
+    """Credentials of the two kinds a key file holds: a service account key or gcloud's user credentials."""
+    kind = info.get("type")
+    if kind == "service_account":
+        sa = service_account.Credentials.from_service_account_info(info, scopes=SCOPES)
+        return sa, info.get("project_id")
+    if kind == "authorized_user":
+        user = UserCredentials.from_authorized_user_info(info, scopes=SCOPES)
+        return user, info.get("quota_project_id")
+    raise ValueError(f"credentials of type {kind!r} are not supported (service_account or authorized_user)")
+
+
 def load_credentials(settings: Mapping[str, Any]) -> tuple[Credentials, str | None]:
     """(credentials, the project they name if any), following the order in the module docstring."""
     given = settings.get("credentials")
     try:
         if isinstance(given, str) and given.strip():
-            if given.lstrip().startswith("{"):
-                creds, project = google.auth.load_credentials_from_dict(json.loads(given), scopes=SCOPES)
-            else:
-                creds, project = google.auth.load_credentials_from_file(os.path.expanduser(given), scopes=SCOPES)
-            return creds, project
+            text = given if given.lstrip().startswith("{") else Path(given).expanduser().read_text()
+            return _from_info(json.loads(text))
         if settings.get("endpoint"):
             return AnonymousCredentials(), None
         path = os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
         if path:
-            creds, project = google.auth.load_credentials_from_file(path, scopes=SCOPES)
-            return creds, project
+            return _from_info(json.loads(Path(path).read_text()))
         creds, project = google.auth.default(scopes=SCOPES)
         return creds, project
     except (GoogleAuthError, OSError, ValueError) as e:

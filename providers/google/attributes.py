@@ -10,7 +10,7 @@ recorded. The API does not report a boot disk's image or type; those are carried
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from providers.base import LABEL_ADDRESS, LABEL_LINEAGE, LABEL_MANAGED_BY
@@ -28,15 +28,27 @@ def short(value: Any) -> Any:
     return value
 
 
-def _block(config: Mapping[str, Any], name: str) -> dict[str, Any] | None:
+def _block(config: Mapping[str, Any], name: str) -> Any:
+    """The single nested block `name` as a dict ({} when absent), or UNKNOWN."""
     value = config.get(name)
-    if value is UNKNOWN:
-        return {}
+    if value is UNKNOWN or (isinstance(value, list) and value and value[0] is UNKNOWN):
+        return UNKNOWN
     if isinstance(value, list) and value and isinstance(value[0], Mapping):
         return dict(value[0])
     if isinstance(value, Mapping):
         return dict(value)
-    return None
+    return {}
+
+
+def _each(value: Any, fn: Callable[[Any], Any]) -> Any:
+    """`fn` over a list of nested blocks; UNKNOWN (the list is not known yet) stays UNKNOWN."""
+    if value is UNKNOWN:
+        return UNKNOWN
+    return [UNKNOWN if v is UNKNOWN else fn(v) for v in value or []]
+
+
+def _copy(value: Any, kind: type) -> Any:
+    return UNKNOWN if value is UNKNOWN else kind(value or kind())
 
 
 def candidate_zones(config: Mapping[str, Any], default_zone: str | None) -> list[str]:
@@ -57,7 +69,8 @@ def candidate_zones(config: Mapping[str, Any], default_zone: str | None) -> list
 def gpus_of(attrs: Mapping[str, Any]) -> dict[str, int]:
     """The GPUs the instance gets: the explicit guest_accelerator blocks, else the machine type's own."""
     explicit: dict[str, int] = {}
-    for acc in attrs.get("guest_accelerator") or []:
+    blocks = attrs.get("guest_accelerator")
+    for acc in blocks if isinstance(blocks, list) else []:
         if isinstance(acc, Mapping) and isinstance(acc.get("type"), str) and isinstance(acc.get("count"), int):
             explicit[acc["type"]] = explicit.get(acc["type"], 0) + acc["count"]
     if explicit:
@@ -66,49 +79,60 @@ def gpus_of(attrs: Mapping[str, Any]) -> dict[str, int]:
     return bundled_gpus(machine) if isinstance(machine, str) else {}
 
 
-def _scheduling(config: Mapping[str, Any], has_gpus: bool) -> dict[str, Any]:
-    given = _block(config, "scheduling") or {}
-    preemptible = bool(given.get("preemptible") or False)
+def _scheduling(given: Any, has_gpus: Any) -> Any:
+    if given is UNKNOWN:
+        return UNKNOWN
+    preemptible = given.get("preemptible") or False
     model = given.get("provisioning_model") or ("SPOT" if preemptible else "STANDARD")
-    spot = preemptible or model == "SPOT"
-    ohm = given.get("on_host_maintenance") or ("TERMINATE" if spot or has_gpus else "MIGRATE")
+    spot: Any = UNKNOWN if UNKNOWN in (preemptible, model) else (preemptible is True or model == "SPOT")
+    ohm = given.get("on_host_maintenance")
+    if not ohm:
+        ohm = UNKNOWN if UNKNOWN in (spot, has_gpus) else ("TERMINATE" if spot or has_gpus else "MIGRATE")
     restart = given.get("automatic_restart")
-    return {"on_host_maintenance": ohm, "automatic_restart": (not spot) if restart is None else restart,
-            "preemptible": preemptible, "provisioning_model": model}
+    if restart is None:
+        restart = UNKNOWN if spot is UNKNOWN else not spot
+    return {"on_host_maintenance": ohm, "automatic_restart": restart, "preemptible": preemptible,
+            "provisioning_model": model}
+
+
+def _boot_disk(boot: Any) -> Any:
+    if boot is UNKNOWN:
+        return UNKNOWN
+    params = _block(boot, "initialize_params")
+    init = UNKNOWN if params is UNKNOWN else [{"image": params.get("image"), "size": params.get("size") or UNKNOWN,
+                                               "type": params.get("type") or DEFAULT_DISK_TYPE}]
+    return [{"auto_delete": boot.get("auto_delete", True), "initialize_params": init}]
+
+
+def _nic(nic: Mapping[str, Any]) -> dict[str, Any]:
+    return {"network": short(nic.get("network") or "default"), "subnetwork": short(nic.get("subnetwork")) or UNKNOWN,
+            "network_ip": nic.get("network_ip") or UNKNOWN,
+            "access_config": _each(nic.get("access_config"), lambda ac: {
+                "nat_ip": ac.get("nat_ip") or UNKNOWN, "network_tier": ac.get("network_tier") or "PREMIUM"})}
 
 
 def desired(config: Mapping[str, Any], zone: Any) -> dict[str, Any]:
     """Canonical attributes for a configuration; values only the API can tell are UNKNOWN."""
-    boot = _block(config, "boot_disk") or {}
-    params = _block(boot, "initialize_params") or {}
-    accelerators = sorted(({"type": short(a.get("type")), "count": a.get("count")}
-                           for a in (config.get("guest_accelerator") or []) if isinstance(a, Mapping)),
-                          key=lambda a: str(a["type"]))
-    nics = []
-    for nic in config.get("network_interface") or []:
-        access = [{"nat_ip": ac.get("nat_ip") or UNKNOWN, "network_tier": ac.get("network_tier") or "PREMIUM"}
-                  for ac in (nic.get("access_config") or [])]
-        nics.append({"network": short(nic.get("network") or "default"),
-                     "subnetwork": short(nic.get("subnetwork")) or UNKNOWN,
-                     "network_ip": nic.get("network_ip") or UNKNOWN, "access_config": access})
+    accelerators = _each(config.get("guest_accelerator"), lambda a: {"type": short(a.get("type")),
+                                                                      "count": a.get("count")})
+    if accelerators is not UNKNOWN:
+        accelerators.sort(key=lambda a: str(a["type"]))
     out: dict[str, Any] = {
         "name": config.get("name"),
         "machine_type": short(config.get("machine_type")),
         "zone": zone,
-        "boot_disk": [{"auto_delete": boot.get("auto_delete", True),
-                       "initialize_params": [{"image": params.get("image"),
-                                              "size": params.get("size") or UNKNOWN,
-                                              "type": params.get("type") or DEFAULT_DISK_TYPE}]}],
-        "network_interface": nics,
+        "boot_disk": _boot_disk(_block(config, "boot_disk")),
+        "network_interface": _each(config.get("network_interface"), _nic),
         "guest_accelerator": accelerators,
-        "labels": dict(config.get("labels") or {}),
-        "metadata": dict(config.get("metadata") or {}),
-        "tags": list(config.get("tags") or []),
+        "labels": _copy(config.get("labels"), dict),
+        "metadata": _copy(config.get("metadata"), dict),
+        "tags": _copy(config.get("tags"), list),
         "id": UNKNOWN, "instance_id": UNKNOWN, "status": UNKNOWN,
     }
-    out["scheduling"] = [_scheduling(config, bool(gpus_of(out)))]
+    gpus_known = accelerators is not UNKNOWN and (accelerators or out["machine_type"] is not UNKNOWN)
+    out["scheduling"] = [_scheduling(_block(config, "scheduling"), bool(gpus_of(out)) if gpus_known else UNKNOWN)]
     if config.get("zones"):
-        out["zones"] = config["zones"] if config["zones"] is UNKNOWN else list(config["zones"])
+        out["zones"] = _copy(config["zones"], list)
     if config.get("description"):
         out["description"] = config["description"]
     return out
@@ -149,18 +173,23 @@ def observed(project: str, instance: Mapping[str, Any], carried: Mapping[str, An
     sched = instance.get("scheduling") or {}
     labels = {k: v for k, v in (instance.get("labels") or {}).items() if k not in OWNERSHIP_KEYS}
     items = (instance.get("metadata") or {}).get("items") or []
+    machine = short(instance.get("machineType"))
+    gpus = sorted(({"type": short(a.get("acceleratorType")), "count": int(a.get("acceleratorCount", 0))}
+                   for a in instance.get("guestAccelerators") or []), key=lambda a: a["type"])
+    said = carried.get("guest_accelerator")
+    if isinstance(said, list) and gpus_of({"guest_accelerator": said, "machine_type": machine}) == \
+            gpus_of({"guest_accelerator": gpus, "machine_type": machine}):
+        gpus = said  # the same GPUs, in the form the configuration gave them (a G2 type's own L4: [] or listed)
     out: dict[str, Any] = {
         "name": instance.get("name"),
-        "machine_type": short(instance.get("machineType")),
+        "machine_type": machine,
         "zone": zone,
         "boot_disk": [{"auto_delete": bool(boot.get("autoDelete", True)),
                        "initialize_params": [{"image": old_params.get("image"),
                                               "size": int(size) if size is not None else None,
                                               "type": old_params.get("type")}]}],
         "network_interface": nics,
-        "guest_accelerator": sorted(({"type": short(a.get("acceleratorType")),
-                                      "count": int(a.get("acceleratorCount", 0))}
-                                     for a in instance.get("guestAccelerators") or []), key=lambda a: a["type"]),
+        "guest_accelerator": gpus,
         "scheduling": [{"on_host_maintenance": sched.get("onHostMaintenance", "MIGRATE"),
                         "automatic_restart": bool(sched.get("automaticRestart", True)),
                         "preemptible": bool(sched.get("preemptible", False)),

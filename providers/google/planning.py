@@ -81,14 +81,13 @@ def plan_one(request: PlanRequest, default_zone: str | None) -> PlanResponse:
     planned = desired(request.config, zone)
     if prior is None:
         return PlanResponse(request.address, planned, (), tuple(notes))
-    planned = fill(planned, prior)
+    planned = {**fill(planned, prior), "zone": zone}  # an undecided zone stays undecided
     replace: list[str] = []
     if prior_zone is not None and zones and prior_zone not in zones:
         replace.append("zone")
         notes.append(f"zone: the instance is in {prior_zone}, not in {', '.join(zones)}; it is replaced")
+    # explicit guest_accelerator blocks naming exactly what the machine type brings are no hardware change
     same_gpus = gpus_of(planned) == gpus_of(prior)
-    if same_gpus:  # explicit guest_accelerator blocks naming exactly what the machine type brings are no change
-        planned["guest_accelerator"] = prior.get("guest_accelerator", planned["guest_accelerator"])
     for name, why in IMMUTABLE.items():
         if name == "guest_accelerator" and same_gpus:
             continue

@@ -95,5 +95,6 @@ def seed(emulator: Emulator, name: str, zone: str, labels: Mapping[str, str], ma
     """An instance created directly in the emulator (as if by someone else, or by an earlier run)."""
     emulator.add_instance(PROJECT, zone, {
         "name": name, "machineType": f"zones/{zone}/machineTypes/{machine}",
-        "disks": [{"boot": True, "initializeParams": {"sourceImage": "projects/debian-cloud/global/images/family/debian-12"}}],
+        "disks": [{"boot": True,
+                   "initializeParams": {"sourceImage": "projects/debian-cloud/global/images/family/debian-12"}}],
         "networkInterfaces": [{"network": "global/networks/default"}], "labels": dict(labels)})
