@@ -38,6 +38,12 @@ class _Server(ThreadingHTTPServer):
         self.log = RequestLog()
         self.rng = random_source(world.knobs.seed)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that vanished mid-request (a killed apply) is normal here; anything else is reported."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
     def control(self, method: str, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         world = self.world
         if path == "/_emulator/knobs":

@@ -58,6 +58,15 @@ def user_labels(labels: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in labels.items() if k not in OWN_LABELS}
 
 
+def check_labels(address: str, labels: Any) -> None:
+    """Refuse labels this provider sets itself (they would be overwritten and show as a diff forever)."""
+    if isinstance(labels, Mapping):
+        taken = sorted(OWN_LABELS & set(labels))
+        if taken:
+            raise ProviderError(f"{address}: the labels {', '.join(taken)} are reserved for reconciler's "
+                                "ownership labels", hint="rename these labels", code="invalid_config")
+
+
 def configured(cfg: Mapping[str, Any]) -> dict[str, Any]:
     """The configuration with every default filled in (values exactly as written where given)."""
     out = dict(cfg)
@@ -79,6 +88,7 @@ def plan_server(req: PlanRequest, catalog: Catalog) -> PlanResponse:
         raise ProviderError(f"{req.address}: set either location or locations, not both",
                             hint="locations = [...] lists the locations to try in order; the state's location "
                                  "says where the server landed", code="invalid_config")
+    check_labels(req.address, cfg.get("labels"))
     planned = configured(cfg)
     notes: list[str] = []
     replace: list[str] = []

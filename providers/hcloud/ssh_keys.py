@@ -15,7 +15,7 @@ from typing import Any
 from providers.base import ApplyRequest, ApplyResponse, Journal, PlanRequest, PlanResponse, ownership_labels
 from providers.hcloud.api import HcloudApi, SshKeyView
 from providers.hcloud.label_selector import render
-from providers.hcloud.server_attrs import user_labels
+from providers.hcloud.server_attrs import check_labels, user_labels
 from reconciler.errors import ProviderError
 from reconciler.values import UNKNOWN, is_known
 
@@ -33,6 +33,7 @@ def md5_fingerprint(public_key: str) -> str | None:
 
 
 def plan_ssh_key(req: PlanRequest) -> PlanResponse:
+    check_labels(req.address, req.config.get("labels"))
     planned = dict(req.config)
     planned["labels"] = req.config.get("labels") if req.config.get("labels") is not None else {}
     if req.prior is None:

@@ -86,7 +86,7 @@ class PacedAdapter(HTTPAdapter):
     def __init__(self, bucket: TokenBucket, *, base: float = 1.0, cap: float = 30.0, max_retries: int = 8,
                  max_429: int = 30, sleep: Callable[[float], None] = time.sleep,
                  rng: random.Random | None = None) -> None:
-        super().__init__()
+        super().__init__(pool_connections=2, pool_maxsize=32)  # as many connections as worker threads
         self.bucket = bucket
         self.base = base
         self.cap = cap

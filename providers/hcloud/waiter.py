@@ -94,7 +94,7 @@ class ActionWaiter:
                     self.polls += 1
                     for a in await asyncio.to_thread(self.fetch, ids[i:i + CHUNK]):
                         found[a.id] = a
-            except ProviderError as e:
+            except Exception as e:  # every waiter must learn of it, or it would wait forever
                 for aid in ids:
                     watch = self._watches.pop(aid)
                     if not watch.future.done():
@@ -106,8 +106,9 @@ class ActionWaiter:
                 action = found.get(aid)
                 if action is None:
                     del self._watches[aid]
-                    watch.future.set_exception(ProviderError(f"{watch.what}: action {aid} has vanished",
-                                                             code="not_found"))
+                    if not watch.future.done():
+                        watch.future.set_exception(ProviderError(f"{watch.what}: action {aid} has vanished",
+                                                                 code="not_found"))
                 elif action.status != "running":
                     del self._watches[aid]
                     if not watch.future.done():

@@ -4,9 +4,12 @@ import by id, and offline prices."""
 
 from __future__ import annotations
 
+import pytest
+
 from providers.base import ApplyRequest, ImportRequest, RefreshRequest
 from providers.hcloud.emulator import Emulator
 from reconciler.actions import Action
+from reconciler.errors import ProviderError
 from reconciler.values import UNKNOWN
 
 from .conftest import LINEAGE, Journal, create, make_provider, owned_servers, plan_one, recorded, run, server_config
@@ -165,3 +168,14 @@ def test_prices_offline_and_from_the_api(emulator: Emulator) -> None:
     online = provider.price("hcloud_server", {"server_type": "cx22", "location": "fsn1"})
     assert online is not None and online.source.startswith("api /server_types")
     assert emulator.request_counts.get("GET /server_types") == 1
+
+
+def test_plan_refuses_conflicting_location_settings_and_reserved_labels(emulator: Emulator) -> None:
+    provider = make_provider(emulator)
+    with pytest.raises(ProviderError) as err:
+        plan_one(provider, ADDR, server_config(locations=["nbg1"]), None)
+    assert "either location or locations" in err.value.message
+    with pytest.raises(ProviderError) as err:
+        plan_one(provider, ADDR, server_config(labels={"managed-by": "me"}), None)
+    assert "reserved" in err.value.message and "managed-by" in err.value.message
+    assert emulator.total_requests == 0  # planning is offline

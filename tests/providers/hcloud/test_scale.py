@@ -5,8 +5,10 @@ bench/hcloud_refresh.py prints the same figures."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 from providers.base import RecordedResource, RefreshRequest, ownership_labels
+from providers.hcloud.api import ActionView
 from providers.hcloud.emulator import start_emulator
 from providers.hcloud.waiter import ActionWaiter
 
@@ -54,9 +56,7 @@ def test_waiter_shares_polls_and_backs_off() -> None:
     finish = {i: 30.0 for i in range(1, 21)}
     asked: list[list[int]] = []
 
-    def fetch(ids: list[int]) -> list:  # type: ignore[type-arg]
-        from providers.hcloud.api import ActionView
-
+    def fetch(ids: Sequence[int]) -> list[ActionView]:
         asked.append(list(ids))
         return [ActionView(i, "create_server", "success" if now[0] >= finish[i] else "running") for i in ids]
 
