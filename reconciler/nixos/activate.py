@@ -25,17 +25,17 @@ readlink -f /run/current-system 2>/dev/null || echo
 if [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then echo systemd; else echo plain; fi
 """
 
-# $1 state dir, $2 token, $3 previous system, $4 activation timeout (s), $5 window (s), $6 poll (s), $7 profile
+# $1 state dir, $2 token, $3 previous system, $4 activation timeout (s), $5 window (s), $6 profile.
+# It looks for the end of the activation twice a second (a cheap loop: no process but `sleep`).
 WATCHDOG = """
-d="$1"; t="$2"; prev="$3"
-end=$(( $(date +%s) + $4 ))
-while [ ! -e "$d/$t.activated" ] && [ "$(date +%s)" -lt "$end" ]; do
+d="$1"; t="$2"; prev="$3"; left=$(( $4 * 2 ))
+while [ ! -e "$d/$t.activated" ] && [ "$left" -gt 0 ]; do
   if [ -e "$d/$t.decided" ]; then rm -rf "$d/$t".*; exit 0; fi
-  sleep "$6"
+  sleep 0.5; left=$(( left - 1 ))
 done
 sleep "$5"
 if mkdir "$d/$t.decided" 2>/dev/null; then
-  { nix-env -p "$7" --set "$prev" && "$prev/bin/switch-to-configuration" switch; } >"$d/$t.rollback.log" 2>&1
+  { nix-env -p "$6" --set "$prev" && "$prev/bin/switch-to-configuration" switch; } >"$d/$t.rollback.log" 2>&1
   echo $? > "$d/$t.rolledback"
 else
   rm -rf "$d/$t".*
@@ -54,7 +54,7 @@ exit "$rc"
 # profile, and arm the watchdog (detached: a transient systemd unit, or a new session on plain hosts) when there
 # is a different previous system to return to.
 # $1 new system, $2 profile, $3 "1" to guard with a watchdog, $4 state dir, $5 token, $6 activation timeout,
-# $7 window, $8 poll, $9 the watchdog script
+# $7 window, $8 the watchdog script
 PREPARE = """
 new="$1"; profile="$2"
 prev=$(readlink -f /run/current-system 2>/dev/null) || prev=""
@@ -67,9 +67,9 @@ if [ "$3" = 1 ] && [ -n "$prev" ] && [ "$prev" != "$new" ]; then
   mkdir -p "$4" || exit 91
   if [ "$init" = systemd ]; then
     systemd-run --quiet --collect --unit="reconciler-watchdog-$5" --setenv=PATH="$PATH" -- \
-      sh -c "$9" sh "$4" "$5" "$prev" "$6" "$7" "$8" "$profile" >&2 || exit 91
+      sh -c "$8" sh "$4" "$5" "$prev" "$6" "$7" "$profile" >&2 || exit 91
   else
-    setsid sh -c "$9" sh "$4" "$5" "$prev" "$6" "$7" "$8" "$profile" </dev/null >/dev/null 2>&1 &
+    setsid sh -c "$8" sh "$4" "$5" "$prev" "$6" "$7" "$profile" </dev/null >/dev/null 2>&1 &
   fi
   echo "watchdog=$5"
 fi
@@ -126,12 +126,12 @@ def _fields(text: str) -> dict[str, str]:
     return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
 
 
-async def prepare(session: Session, toplevel: str, *, guard: bool, activation_timeout: float, window: float,
-                  poll: float) -> Prepared:
+async def prepare(session: Session, toplevel: str, *, guard: bool, activation_timeout: float,
+                  window: float) -> Prepared:
     """Set the profile to `toplevel` and, with `guard`, arm the magic-rollback watchdog (one command)."""
     token = new_token()
     out = await session.run(_sh(PREPARE, toplevel, SYSTEM_PROFILE, "1" if guard else "0", STATE_DIR, token,
-                                str(math.ceil(activation_timeout)), f"{window:g}", f"{poll:g}", WATCHDOG),
+                                str(math.ceil(activation_timeout)), f"{window:g}", WATCHDOG),
                             check=True, what="setting the system profile and arming the rollback watchdog")
     fields = _fields(out.stdout)
     previous = fields.get("prev") or None

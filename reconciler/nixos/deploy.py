@@ -59,7 +59,7 @@ async def update(ctx: Context, spec: MachineSpec, toplevel: str, pinned: str, jo
     await copy(ctx, spec, toplevel, pinned, session)
     journal.phase("activate")
     prep = await activate.prepare(session, toplevel, guard=spec.rollback, activation_timeout=s.activation_timeout,
-                                  window=s.confirm_timeout, poll=min(s.poll_interval, 1.0))
+                                  window=s.confirm_timeout)
     previous, token = prep.previous, prep.token
     can_roll_back = spec.rollback and previous is not None and previous != toplevel
     try:
