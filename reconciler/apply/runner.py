@@ -37,7 +37,8 @@ class InconsistentPlanError(ReconcilerError):
 
 class Runner:
     def __init__(self, plan: Plan, planner: Planner, providers: ProviderSet, writer: StateWriter,
-                 hooks: Hooks, options: ApplyOptions) -> None:
+                 hooks: Hooks, options: ApplyOptions,
+                 overrides: Mapping[str, Mapping[str, Any]] | None = None) -> None:
         self.plan = plan
         self.planner = planner
         self.providers = providers
@@ -46,6 +47,7 @@ class Runner:
         self.options = options
         self.changes = {c.address: c for c in plan.changes}
         self.reeval = Reevaluator(planner, plan)
+        self.overrides = dict(overrides or {})  # address -> attributes set on the command line
 
     async def run(self, stop: asyncio.Event | None = None) -> WalkResult:
         if self.plan.refreshed_state is not None:
@@ -108,7 +110,7 @@ class Runner:
                 return
             await self._call(c, Action.DELETE, dict(prior.attributes), prior)
             return
-        config = self.reeval.evaluate(c.address, self.writer.doc)
+        config = {**self.reeval.evaluate(c.address, self.writer.doc), **self.overrides.get(c.address, {})}
         if c.kind == ResourceKind.MACHINE.value:
             self._write_inventory()
         drift = inconsistencies(c.after, config)

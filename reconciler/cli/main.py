@@ -116,6 +116,41 @@ def build_parser() -> argparse.ArgumentParser:
     _vars(p)
     _lock(p)
 
+    p = command("machines", "clan-style shortcuts over the NixOS machines")
+    msub = p.add_subparsers(dest="machines_cmd", metavar="SUBCOMMAND")
+    msub.required = True
+    mp = msub.add_parser("list", parents=[common], help="the machines, their hosts and what is deployed")
+    _vars(mp)
+    mp = msub.add_parser("install", parents=[common], help="install NixOS on one machine")
+    mp.add_argument("name", metavar="NAME")
+    mp.add_argument("--target-host", metavar="HOST", help="install to this host instead of target_host")
+    mp.add_argument("--parallelism", type=int, default=10)
+    _vars(mp)
+    _lock(mp)
+    mp = msub.add_parser("update", parents=[common], help="update NixOS on machines (default: all but explicit)")
+    mp.add_argument("names", nargs="*", metavar="NAME")
+    mp.add_argument("--dry-run", action="store_true", help="show what would be updated")
+    mp.add_argument("--parallelism", type=int, default=10)
+    _vars(mp)
+    _lock(mp)
+    msub.add_parser("known-hosts", parents=[common], help="pinned host keys in known_hosts format")
+
+    p = command("vars", "per-machine generated values and secrets")
+    vsub = p.add_subparsers(dest="vars_cmd", metavar="SUBCOMMAND")
+    vsub.required = True
+    vp = vsub.add_parser("generate", parents=[common], help="generate missing vars")
+    vp.add_argument("machines", nargs="*", metavar="MACHINE")
+    vp.add_argument("--regenerate", action="store_true", help="make new values even where they exist")
+    _vars(vp)
+    vp = vsub.add_parser("list", parents=[common], help="list vars")
+    vp.add_argument("machine", nargs="?", metavar="MACHINE")
+    vp = vsub.add_parser("get", parents=[common], help="print one var (secrets decrypted)")
+    vp.add_argument("machine", metavar="MACHINE")
+    vp.add_argument("ref", metavar="GENERATOR/FILE")
+    vp = vsub.add_parser("set", parents=[common], help="set one var from standard input")
+    vp.add_argument("machine", metavar="MACHINE")
+    vp.add_argument("ref", metavar="GENERATOR/FILE")
+
     p = command("sandbox", "local emulators of the Hetzner Cloud and Compute Engine APIs")
     p.add_argument("sandbox_cmd", choices=("up", "down", "status"), metavar="up|down|status")
 
@@ -125,12 +160,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _commands() -> dict[str, Command]:
-    from reconciler.cli import commands, extra_cmds, sandbox, state_cmds
+    from reconciler.cli import commands, extra_cmds, machines, sandbox, state_cmds, vars_cmds
 
     return {
         "validate": commands.cmd_validate, "plan": commands.cmd_plan, "apply": commands.cmd_apply,
         "show": commands.cmd_show, "graph": commands.cmd_graph, "output": state_cmds.cmd_output,
         "state": state_cmds.cmd_state, "force-unlock": state_cmds.cmd_force_unlock,
+        "machines": machines.cmd_machines, "vars": vars_cmds.cmd_vars,
         "cost": extra_cmds.cmd_cost, "import": extra_cmds.cmd_import, "sandbox": sandbox.cmd_sandbox,
     }
 
