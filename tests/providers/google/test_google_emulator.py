@@ -204,7 +204,8 @@ def test_paging_and_filters_through_the_client(emulator: Emulator) -> None:
         project=PROJECT, max_results=3)).pages))
     scopes = first.items
     assert [i.name for i in scopes[f"zones/{ZONE}"].instances] == ["i0", "i1", "i2"]
-    assert scopes["zones/europe-west4-a"].warning.code == "NO_RESULTS_ON_PAGE"
+    warning = compute_v1.Warning.to_dict(scopes["zones/europe-west4-a"].warning, use_integers_for_enums=False)
+    assert warning["code"] == "NO_RESULTS_ON_PAGE"
     with pytest.raises(gexc.BadRequest):
         instances.aggregated_list(request=compute_v1.AggregatedListInstancesRequest(
             project=PROJECT, page_token=first.next_page_token, filter='labels.group = "b"'))
