@@ -3,6 +3,8 @@ rollback after a deploy that cuts SSH off, on the same installed machine (each l
 
 from __future__ import annotations
 
+import asyncio
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -10,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from providers.base import RecordedResource
+from providers.base import ImportRequest, RecordedResource, RefreshRequest, RefreshResponse
 from reconciler.actions import Action
 from reconciler.errors import CommandError
 from reconciler.nixos import NixosProvider, known_hosts_text
@@ -176,5 +178,55 @@ def test_update_with_nix_copy_over_its_own_ssh(installed: Installed) -> None:
         resp = apply(prov, Action.NIXOS_UPDATE, ADDRESS, plan.planned, installed.state)
         assert installed.host.current_system() == plan.planned["toplevel"] == resp.attributes["toplevel"]
         installed.state = recorded(ADDRESS, resp)
+    finally:
+        close(prov)
+
+
+def test_update_built_on_a_build_host(installed: Installed) -> None:
+    (builder,) = installed.farm.create(1)
+    prov = provider(installed.workdir)
+    try:
+        prov.ctx.known_hosts.pin("builder", builder.address, 22, builder.host_key)  # a host we pinned before
+        installed.write(TestSystem("8"))
+        config = {**installed.config, "build_host": f"root@{builder.address}"}
+        plan = plan_one(prov, ADDRESS, config, installed.state)
+        new = str(plan.planned["toplevel"])
+        resp = apply(prov, Action.NIXOS_UPDATE, ADDRESS, plan.planned, installed.state)
+        assert installed.host.current_system() == new == resp.attributes["toplevel"]
+        assert (builder.directory / new.lstrip("/")).exists()  # built there
+        installed.state = recorded(ADDRESS, resp)
+    finally:
+        close(prov)
+        installed.farm.destroy(builder)
+
+
+def test_refresh_reuses_one_connection_per_host(installed: Installed) -> None:
+    prov = provider(installed.workdir)
+
+    async def twice() -> tuple[RefreshResponse, RefreshResponse]:
+        request = RefreshRequest((installed.state,), ((ADDRESS, "nixos_machine"),))
+        return await prov.refresh(request), await prov.refresh(request)
+
+    try:
+        first, second = asyncio.run(twice())
+        assert prov.ctx.pool.opened == 1
+        assert first.found == second.found
+        assert first.found[ADDRESS].attributes["toplevel"] == installed.host.current_system()
+    finally:
+        close(prov)
+
+
+def test_import_adopts_a_running_machine(installed: Installed, tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    # an import knows only the ID: the login is the user's own default key (~/.ssh/id_ed25519)
+    (tmp_path / ".ssh").mkdir()
+    shutil.copy(installed.farm.client_key, tmp_path / ".ssh" / "id_ed25519")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    prov = provider(installed.workdir)
+    try:
+        observed = asyncio.run(prov.import_resource(ImportRequest(ADDRESS, "nixos_machine",
+                                                                  f"root@{installed.host.address}")))
+        assert observed.attributes["toplevel"] == installed.host.current_system()
+        assert observed.attributes["host_key"] == installed.state.attributes["host_key"]
     finally:
         close(prov)
