@@ -147,6 +147,9 @@ class ServerOps:
         if view is None:
             raise ProviderError(f"{what}: server {sid} no longer exists", hint="run plan again to recreate it",
                                 code="not_found")
+        if view.status not in ("running", "off"):  # still starting (e.g. adopted mid-create): let it settle
+            await self.waiter.wait(await asyncio.to_thread(self.api.running_actions, sid), what)
+            view = await asyncio.to_thread(self.api.get_server, sid) or view
         wanted_labels = self.labels_for(req.address, cfg, view.labels.get(LABEL_INPUTS))
         if view.name != cfg["name"] or dict(view.labels) != wanted_labels:
             view = await asyncio.to_thread(self.api.update_server, what, sid, cfg["name"], wanted_labels)

@@ -187,3 +187,17 @@ def test_standalone_process_with_http_control() -> None:
         proc.terminate()
         proc.wait(timeout=10)
     assert proc.returncode == 0
+
+
+def test_catalogue_endpoints(emulator: Emulator) -> None:
+    pricing = api(emulator, "GET", "/pricing").json()["pricing"]
+    cx22 = next(t for t in pricing["server_types"] if t["name"] == "cx22")
+    fsn1 = next(p for p in cx22["prices"] if p["location"] == "fsn1")
+    assert pricing["currency"] == "EUR" and float(fsn1["price_monthly"]["gross"]) == pytest.approx(3.79 * 1.19)
+    locations = api(emulator, "GET", "/locations").json()["locations"]
+    assert {loc["name"] for loc in locations} >= {"fsn1", "nbg1", "hel1", "ash", "hil", "sin"}
+    one = api(emulator, "GET", f"/locations/{locations[0]['id']}").json()["location"]
+    assert one == locations[0]
+    arm = api(emulator, "GET", "/images", params={"architecture": "arm", "name": "debian-12"}).json()["images"]
+    assert len(arm) == 1 and arm[0]["architecture"] == "arm"
+    assert api(emulator, "GET", "/nothing-here").status_code == 404
