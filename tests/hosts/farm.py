@@ -31,6 +31,7 @@ NETWORK = ipaddress.IPv4Network("10.213.0.0/16")
 LOCK_FILE = Path("/run/lock/reconciler-testhosts.lock")
 NS_PREFIX = "rct-"
 STAND_IN = Path(__file__).resolve().parent / "bin" / "nixos-anywhere"
+SYSTEMD_RUN = Path(__file__).resolve().parent / "bin" / "systemd-run"
 
 UBUNTU_OS_RELEASE = (
     'PRETTY_NAME="Ubuntu 24.04.1 LTS"\nNAME="Ubuntu"\nVERSION_ID="24.04"\nVERSION="24.04.1 LTS (Noble Numbat)"\n'
@@ -71,6 +72,7 @@ mount --bind "$h/etc-nix" /etc/nix
 mount --bind "$h/root" /root
 mount --bind "$h/mnt" /mnt
 mount --bind "$h/os-release" "$(readlink -f /etc/os-release)"
+if [ -d "$h/usr-local-bin" ]; then mount --bind "$h/usr-local-bin" /usr/local/bin; fi
 exec /usr/sbin/sshd -D -e -r -f /etc/ssh/sshd_config
 """
 
@@ -127,6 +129,7 @@ class TestHost:
     link: str
     directory: Path
     host_key: str = ""
+    systemd: bool = False
     sshd: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -147,6 +150,11 @@ class TestHost:
         """Where the host's /run/current-system points, or None."""
         link = self.directory / "run" / "current-system"
         return os.readlink(link) if link.is_symlink() else None
+
+    def systemd_units(self) -> list[str]:
+        """The units the stand-in systemd-run started, as "UNIT wait=0|1 COMMAND"."""
+        log = self.directory / "run" / "reconciler-test" / "systemd-run.log"
+        return log.read_text().splitlines() if log.exists() else []
 
     def activations(self) -> list[str]:
         log = self.directory / "run" / "reconciler-test" / "activations"
@@ -179,8 +187,10 @@ class HostFarm:
 
     # -- life cycle -------------------------------------------------------------------------------------------
 
-    def create(self, count: int = 1) -> list[TestHost]:
-        made = [self._create_one(self._allocate_slot()) for _ in range(count)]
+    def create(self, count: int = 1, *, systemd: bool = False) -> list[TestHost]:
+        """`systemd=True`: the host looks like it runs systemd (/run/systemd/system and a stand-in
+        `systemd-run` on its PATH), so the code paths for real NixOS targets run."""
+        made = [self._create_one(self._allocate_slot(), systemd) for _ in range(count)]
         for host in made:
             self._wait_listening(host)
         return made
@@ -193,7 +203,7 @@ class HostFarm:
         self._kill_namespace_processes(host)
         shutil.rmtree(host.directory, ignore_errors=True)
         self.hosts.remove(host)
-        fresh = self._create_one(host.slot)
+        fresh = self._create_one(host.slot, host.systemd)
         self._wait_listening(fresh)
         return fresh
 
@@ -261,12 +271,16 @@ class HostFarm:
                      ["ip", "link", "set", "eth0", "up"]):
             _run(["ip", "netns", "exec", namespace, *argv])
 
-    def _create_one(self, slot: int) -> TestHost:
+    def _create_one(self, slot: int, systemd: bool = False) -> TestHost:
         namespace, link, root_addr, addr = self._names(slot)
         if not Path(f"/run/netns/{namespace}").exists():
             self._make_link(slot)
         directory = self.root / f"host{slot}"
-        host = TestHost(slot, namespace, addr, root_addr, link, directory)
+        host = TestHost(slot, namespace, addr, root_addr, link, directory, systemd=systemd)
+        if systemd:
+            (directory / "run" / "systemd" / "system").mkdir(parents=True)
+            (directory / "usr-local-bin").mkdir(parents=True)
+            shutil.copy(SYSTEMD_RUN, directory / "usr-local-bin" / "systemd-run")
         self.hosts.append(host)
         for sub in ("nix", "run/sshd", "etc-ssh", "etc-nix", "root/.ssh", "mnt"):
             (directory / sub).mkdir(parents=True, exist_ok=True)
