@@ -48,6 +48,8 @@ class ConfigError(ReconcilerError):
 class ConfigErrors(ConfigError):
     """Several configuration problems found in one pass; printed one per line."""
 
+    errors: list[ConfigError]
+
     def __init__(self, errors: Sequence[ConfigError]) -> None:
         unique: dict[tuple[str, ...], ConfigError] = {}
         for err in errors:

@@ -24,7 +24,8 @@ from reconciler.reasons import Reason
 
 def cmd_machines(args: argparse.Namespace, out: Out) -> int:
     if args.machines_cmd == "known-hosts":
-        state = ctx.backend_for(*_config_and_vars(args)).read()
+        loaded = ctx.load(args.dir, ctx.VarSources(env=ctx.environment()), require_all=False)
+        state = ctx.backend_for(loaded.config, loaded.variables).read()
         text = known_hosts_from_state([recorded(r) for r in state.resources.values() if r.type == "nixos_machine"])
         out.text(text if text else "# no pinned host keys yet")
         return 0
@@ -33,11 +34,6 @@ def cmd_machines(args: argparse.Namespace, out: Out) -> int:
     if args.machines_cmd == "install":
         return _install(args, out)
     return _update(args, out)
-
-
-def _config_and_vars(args: argparse.Namespace) -> tuple[object, dict[str, object]]:
-    loaded = ctx.load(args.dir, ctx.VarSources(env=ctx.environment()), require_all=False)
-    return loaded.config, loaded.variables
 
 
 def _list(fleet: Fleet, out: Out) -> int:

@@ -27,29 +27,29 @@ def cmd_vars(args: argparse.Namespace, out: Out) -> int:
         store = vars_store(loaded)
         gens = generators(loaded)
     if args.vars_cmd == "list":
-        machines = [args.machine] if args.machine else sorted(
+        names: list[str] = [args.machine] if args.machine else sorted(
             p.name for p in (store.root / "per-machine").iterdir()) if (store.root / "per-machine").is_dir() else []
-        for machine in machines:
+        for machine in names:
             for f in store.files(machine):
-                value = "(secret)" if f.secret else (store.get_public(machine, f.generator, f.file) or "").strip()
-                if len(value) > 60:
-                    value = value[:57] + "..."
-                out.text(f"{machine}  {f.generator}/{f.file}  {value}")
+                shown = "(secret)" if f.secret else (store.get_public(machine, f.generator, f.file) or "").strip()
+                if len(shown) > 60:
+                    shown = shown[:57] + "..."
+                out.text(f"{machine}  {f.generator}/{f.file}  {shown}")
         return 0
     if args.vars_cmd == "get":
         gen, file = _split(args.ref)
         if store.has_secret(args.machine, gen, file):
             sys.stdout.buffer.write(store.get_secret(args.machine, gen, file))
             return 0
-        value = store.get_public(args.machine, gen, file)
-        if value is None:
+        public = store.get_public(args.machine, gen, file)
+        if public is None:
             raise ReconcilerError(f"no var {gen}/{file} for machine {args.machine}",
                                   hint="see reconciler vars list, or run reconciler vars generate")
-        out.text(value.rstrip("\n"))
+        out.text(public.rstrip("\n"))
         return 0
     if args.vars_cmd == "set":
         gen, file = _split(args.ref)
-        value = sys.stdin.buffer.read()
+        data = sys.stdin.buffer.read()
         if gen == HOST_KEY:
             secret = file == PRIVATE_FILE
             if file not in (PRIVATE_FILE, PUBLIC_FILE):
@@ -62,9 +62,9 @@ def cmd_vars(args: argparse.Namespace, out: Out) -> int:
                                       hint="declare it in a vars block first")
             secret = match[0].secret
         if secret:
-            store.set_secret(args.machine, gen, file, value)
+            store.set_secret(args.machine, gen, file, data)
         else:
-            store.set_public(args.machine, gen, file, value.decode())
+            store.set_public(args.machine, gen, file, data.decode())
         out.text(f"Set {gen}/{file} for {args.machine}" + (" (secret, encrypted)" if secret else ""))
         return 0
     fleet = load_fleet(args)
@@ -73,8 +73,8 @@ def cmd_vars(args: argparse.Namespace, out: Out) -> int:
     unknown = [m for m in wanted if m not in fleet.machines]
     if unknown:
         raise ReconcilerError(f'no machine "{unknown[0]}"', hint="machines: " + ", ".join(sorted(fleet.machines)))
-    machines = {m: list(fleet.machines[m].attributes.get("tags") or []) for m in wanted}
-    done = generate(store, generators(fleet.loaded), machines, fleet.loaded.config.directory,
+    tags = {m: list(fleet.machines[m].attributes.get("tags") or []) for m in wanted}
+    done = generate(store, generators(fleet.loaded), tags, fleet.loaded.config.directory,
                     regenerate=args.regenerate)
     for machine, gen in done:
         out.text(f"generated {gen} for {machine}")
