@@ -136,7 +136,14 @@ class Runner:
         await self._call(c, c.action, planned, prior)
 
     def _final_plan(self, c: ResourceChange, config: Mapping[str, Any], prior: ResourceState | None) -> dict[str, Any]:
-        """Ask the provider to plan again with every value known, and hold it to what the plan said."""
+        """Ask the provider to plan again with every value known, and hold it to what the plan said.
+
+        Machines are not planned again: their plan is the evaluated toplevel, which the saved plan carries
+        (evaluating again here would run nix once per machine inside the walk).
+        """
+        if c.kind == ResourceKind.MACHINE.value:
+            known = {k: v for k, v in (c.after or {}).items() if v is not UNKNOWN and k not in config}
+            return {**known, **dict(config)}
         has_prior = prior is not None and prior.id is not None and c.action is not Action.REPLACE
         provider = self.providers.for_type(c.type)
         resp = provider.plan([PlanRequest(c.address, c.type, config, recorded(prior) if has_prior and prior
