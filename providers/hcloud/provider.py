@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from providers.base import (
     ApplyRequest,
@@ -27,7 +27,6 @@ from providers.base import (
     TypeInfo,
 )
 from providers.hcloud import catalog as catalogs
-from providers.hcloud.api import HcloudApi
 from providers.hcloud.refresh import SERVER, SSH_KEY, Refresher
 from providers.hcloud.server_attrs import UNREADABLE, observed, observed_private, plan_server
 from providers.hcloud.servers import ServerOps
@@ -36,6 +35,9 @@ from providers.hcloud.ssh_keys import SshKeyOps, observed_key, plan_ssh_key
 from providers.hcloud.waiter import ActionWaiter
 from reconciler.actions import Action
 from reconciler.errors import NotAvailableError, ProviderError
+
+if TYPE_CHECKING:
+    from providers.hcloud.api import HcloudApi
 
 TYPES: dict[str, TypeInfo] = {
     SERVER: TypeInfo(ResourceKind.CLOUD, frozenset({"id", "ipv4_address", "ipv6_address", "status"})),
@@ -50,12 +52,27 @@ class HcloudProvider:
     def __init__(self, config: ProviderConfig, settings: HcloudSettings | None = None) -> None:
         self.config = config
         self.settings = settings or HcloudSettings.from_mapping(config.settings)
-        self.api = HcloudApi(self.settings)
-        self.waiter = ActionWaiter(self.api.get_actions, base=self.settings.poll_interval, cap=self.settings.poll_cap)
-        self.servers = ServerOps(self.api, self.waiter, config.lineage)
-        self.ssh_keys = SshKeyOps(self.api, config.lineage)
         self.catalog: catalogs.Catalog = catalogs.bundled()
         self._catalog_from_api = False
+        self._api: HcloudApi | None = None
+        self.waiter = ActionWaiter(lambda ids: self.api.get_actions(ids), base=self.settings.poll_interval,
+                                   cap=self.settings.poll_cap)
+
+    @property
+    def api(self) -> HcloudApi:
+        """The API client, made on first use (plan and price never need it, nor the SDK's import time)."""
+        if self._api is None:
+
+            self._api = HcloudApi(self.settings)
+        return self._api
+
+    @property
+    def servers(self) -> ServerOps:
+        return ServerOps(self.api, self.waiter, self.config.lineage)
+
+    @property
+    def ssh_keys(self) -> SshKeyOps:
+        return SshKeyOps(self.api, self.config.lineage)
 
     def types(self) -> Mapping[str, TypeInfo]:
         return TYPES
@@ -147,7 +164,8 @@ class HcloudProvider:
 
     async def close(self) -> None:
         await self.waiter.close()
-        self.api.close()
+        if self._api is not None:
+            self._api.close()
 
 
 def create_provider(config: ProviderConfig) -> HcloudProvider:

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from providers.base import ObservedResource, RecordedResource, RefreshRequest, RefreshResponse, address_label
-from providers.hcloud.api import HcloudApi, SshKeyView
 from providers.hcloud.server_attrs import UNREADABLE, observed, observed_private
 from providers.hcloud.servers import ServerOps
 from providers.hcloud.ssh_keys import observed_key
+from providers.hcloud.views import SshKeyView
+
+if TYPE_CHECKING:
+    from providers.hcloud.api import HcloudApi
 
 SERVER, SSH_KEY = "hcloud_server", "hcloud_ssh_key"
 

@@ -16,8 +16,8 @@ from typing import Any
 
 from providers.base import LABEL_ADDRESS, LABEL_LINEAGE, LABEL_MANAGED_BY, PlanRequest, PlanResponse
 from providers.hcloud.addresses import ipv6_first
-from providers.hcloud.api import ServerView
 from providers.hcloud.catalog import Catalog
+from providers.hcloud.views import ServerView
 from reconciler.errors import ProviderError
 from reconciler.values import UNKNOWN, is_known
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from providers.base import (
     LABEL_LINEAGE,
@@ -23,7 +23,6 @@ from providers.base import (
     address_label,
     ownership_labels,
 )
-from providers.hcloud.api import HcloudApi, ServerView
 from providers.hcloud.errors import FALLBACK_CODES
 from providers.hcloud.label_selector import render
 from providers.hcloud.server_attrs import (
@@ -36,9 +35,13 @@ from providers.hcloud.server_attrs import (
     observed,
     observed_private,
 )
+from providers.hcloud.views import ServerView
 from providers.hcloud.waiter import ActionWaiter
 from reconciler.errors import ProviderError
 from reconciler.values import is_known
+
+if TYPE_CHECKING:
+    from providers.hcloud.api import HcloudApi
 
 NOT_UPDATABLE = ("image", "ssh_keys", "user_data", "firewall_ids", "public_net")
 

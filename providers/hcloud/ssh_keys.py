@@ -10,14 +10,17 @@ import base64
 import binascii
 import hashlib
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from providers.base import ApplyRequest, ApplyResponse, Journal, PlanRequest, PlanResponse, ownership_labels
-from providers.hcloud.api import HcloudApi, SshKeyView
 from providers.hcloud.label_selector import render
 from providers.hcloud.server_attrs import check_labels, user_labels
+from providers.hcloud.views import SshKeyView
 from reconciler.errors import ProviderError
 from reconciler.values import UNKNOWN, is_known
+
+if TYPE_CHECKING:
+    from providers.hcloud.api import HcloudApi
 
 COMPUTED = ("id", "fingerprint")
 

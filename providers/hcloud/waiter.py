@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-from providers.hcloud.api import ActionView
+from providers.hcloud.views import ActionView
 from reconciler.errors import ProviderError
 
 CHUNK = 50
