@@ -231,7 +231,8 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     print(f'provider "google" {{ endpoint = "{emulator.endpoint}" }}', flush=True)
     try:
-        stop.wait()
+        while not stop.wait(0.2):
+            pass
     finally:
         emulator.stop()
 

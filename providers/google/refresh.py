@@ -69,7 +69,7 @@ def refresh_instances(api: ComputeApi, lineage: str, request: RefreshRequest,
         inst = by_id.get(key)
         if inst is None:
             inst = api.get(zone, name)  # not listed: not ours by label (imported), or gone
-        if inst is None or inst.get("status") == "STOPPING":
+        if inst is None:
             gone.add(rec.address)
             continue
         found[rec.address] = ObservedResource(key, observed(project, inst, rec.attributes), {"zone": zone})
@@ -77,7 +77,7 @@ def refresh_instances(api: ComputeApi, lineage: str, request: RefreshRequest,
     adopted: dict[str, ObservedResource] = {}
     for address, _type in request.wanted:
         inst = by_address.get(address_label(address))
-        if address in recorded or inst is None or inst.get("status") == "STOPPING":
+        if address in recorded or inst is None:
             continue
         zone = short(inst.get("zone", ""))
         adopted[address] = ObservedResource(instance_id(project, zone, str(inst.get("name"))),
