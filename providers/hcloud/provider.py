@@ -62,8 +62,9 @@ class HcloudProvider:
     def api(self) -> HcloudApi:
         """The API client, made on first use (plan and price never need it, nor the SDK's import time)."""
         if self._api is None:
+            from providers.hcloud import api as client
 
-            self._api = HcloudApi(self.settings)
+            self._api = client.HcloudApi(self.settings)
         return self._api
 
     @property
