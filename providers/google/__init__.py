@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from providers.base import Provider, ProviderConfig
-from providers.google.api import RetryPolicy
 from providers.google.provider import GoogleProvider
+from providers.google.retry import RetryPolicy
 
 __all__ = ["GoogleProvider", "RetryPolicy", "create_provider"]
 

@@ -16,7 +16,6 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, TypeVar
@@ -31,23 +30,13 @@ from google.oauth2 import service_account
 from google.oauth2.credentials import Credentials as UserCredentials
 from requests import exceptions as rexc
 
-from providers.google.failures import Kind, from_exception
+from providers.google.failures import CallFailed, Kind, from_exception
+from providers.google.retry import RetryPolicy
 from reconciler.errors import ProviderError
 
 T = TypeVar("T")
 SCOPES = ["https://www.googleapis.com/auth/compute"]
 PAGE_SIZE = 500
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Exponential backoff with jitter for rate limits, 5xx and dropped connections."""
-
-    base: float = 1.0  # seconds before the first retry
-    cap: float = 32.0
-    attempts: int = 8
-    wait_call_timeout: float = 180.0  # HTTP timeout of one zoneOperations.wait (the API returns within ~2 min)
-    call_timeout: float = 60.0
 
 
 def _message(msg: Any) -> dict[str, Any]:
@@ -146,14 +135,16 @@ class ComputeApi:
 
     # ------------------------------------------------------------------ retries
     def call(self, fn: Callable[[SimpleNamespace], T]) -> T:
-        """Run one API call, retrying rate limits, 5xx and dropped connections with backoff."""
+        """Run one API call, retrying rate limits, 5xx and dropped connections with backoff; a failure that
+        stays leaves as CallFailed (no SDK exception gets out of this module)."""
         delay = self.retry.base
         for attempt in range(1, self.retry.attempts + 1):
             try:
                 return fn(self._clients())
             except gexc.GoogleAPICallError as e:
-                if not from_exception(e).kind.retryable or attempt == self.retry.attempts:
-                    raise
+                failure = from_exception(e)
+                if not failure.kind.retryable or attempt == self.retry.attempts:
+                    raise CallFailed(failure) from e
             except (rexc.ConnectionError, rexc.Timeout) as e:
                 if attempt == self.retry.attempts:
                     raise ProviderError(f"cannot reach the Compute Engine API: {e}", retryable=True) from e
@@ -173,8 +164,10 @@ class ComputeApi:
         try:
             return _message(self.call(lambda c: c.instances.get(project=self.project, zone=zone, instance=name,
                                                                 retry=None, timeout=self.retry.call_timeout)))
-        except gexc.NotFound:
-            return None
+        except CallFailed as e:
+            if e.failure.kind is Kind.NOT_FOUND:
+                return None
+            raise
 
     def delete(self, zone: str, name: str, request_id: str) -> dict[str, Any] | None:
         request = compute_v1.DeleteInstanceRequest(project=self.project, zone=zone, instance=name,
@@ -182,8 +175,10 @@ class ComputeApi:
         try:
             return _message(self.call(lambda c: c.instances.delete_unary(request=request, retry=None,
                                                                          timeout=self.retry.call_timeout)))
-        except gexc.NotFound:
-            return None
+        except CallFailed as e:
+            if e.failure.kind is Kind.NOT_FOUND:
+                return None
+            raise
 
     def set_labels(self, zone: str, name: str, labels: Mapping[str, str], fingerprint: str) -> dict[str, Any]:
         body = compute_v1.InstancesSetLabelsRequest(labels=dict(labels), label_fingerprint=fingerprint)
@@ -261,7 +256,3 @@ class ComputeApi:
             token = page.next_page_token
             if not token:
                 return found
-
-
-def failure_kind(exc: BaseException) -> Kind | None:
-    return from_exception(exc).kind if isinstance(exc, gexc.GoogleAPICallError) else None

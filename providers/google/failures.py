@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from google.api_core import exceptions as gexc
-
 from reconciler.errors import ProviderError
 
 STOCKOUT_CODES = ("ZONE_RESOURCE_POOL_EXHAUSTED", "ZONE_RESOURCE_POOL_EXHAUSTED_WITH_DETAILS")
@@ -45,9 +43,17 @@ class Failure:
     quota: str | None = None  # the quota metric, for Kind.QUOTA
 
 
-def _reasons(exc: gexc.GoogleAPICallError) -> list[str]:
-    out = [str(e.get("reason", "")) for e in (exc.errors or []) if isinstance(e, Mapping)]
-    if exc.reason:
+class CallFailed(ProviderError):
+    """A Compute Engine call that failed (after any retries); `failure` says what kind of failure."""
+
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(f"{failure.code}: {failure.message}", code=failure.code, retryable=failure.kind.retryable)
+        self.failure = failure
+
+
+def _reasons(exc: Any) -> list[str]:
+    out = [str(e.get("reason", "")) for e in (getattr(exc, "errors", None) or []) if isinstance(e, Mapping)]
+    if getattr(exc, "reason", None):
         out.append(str(exc.reason))
     return out
 
@@ -63,26 +69,24 @@ def _quota_metric(message: str, details: Any = None) -> str | None:
     return None
 
 
-def from_exception(exc: gexc.GoogleAPICallError) -> Failure:
+def from_exception(exc: Any) -> Failure:
+    """Classify a google.api_core GoogleAPICallError by its HTTP status and reasons."""
     reasons = _reasons(exc)
-    message = str(exc.message)
-    code = reasons[0] if reasons else str(exc.code)
+    message = str(getattr(exc, "message", exc))
+    status = getattr(exc, "code", None)
+    status = status if isinstance(status, int) else 0
+    code = reasons[0] if reasons else str(status)
     if any(r in STOCKOUT_CODES or r == "resource_availability" for r in reasons) or \
             any(c in message for c in STOCKOUT_CODES) or "does not have enough resources available" in message:
         return Failure(Kind.STOCKOUT, STOCKOUT_CODES[0], message)
     if "quotaExceeded" in reasons or "QUOTA_EXCEEDED" in reasons or QUOTA_RE.search(message):
         return Failure(Kind.QUOTA, "QUOTA_EXCEEDED", message, _quota_metric(message))
-    if isinstance(exc, gexc.TooManyRequests) or any(r in RATE_LIMIT_REASONS for r in reasons):
+    if status == 429 or any(r in RATE_LIMIT_REASONS for r in reasons):
         return Failure(Kind.RATE_LIMIT, code, message)
-    if isinstance(exc, gexc.ServerError):
-        return Failure(Kind.SERVER, code, message)
-    if isinstance(exc, gexc.NotFound):
-        return Failure(Kind.NOT_FOUND, code, message)
-    if isinstance(exc, gexc.Conflict):
-        return Failure(Kind.CONFLICT, code, message)
-    if isinstance(exc, gexc.PreconditionFailed):
-        return Failure(Kind.PRECONDITION, code, message)
-    return Failure(Kind.OTHER, code, message)
+    kind = {404: Kind.NOT_FOUND, 409: Kind.CONFLICT, 412: Kind.PRECONDITION}.get(status)
+    if kind is None:
+        kind = Kind.SERVER if status >= 500 else Kind.OTHER
+    return Failure(kind, code, message)
 
 
 def from_operation(op: Mapping[str, Any]) -> Failure | None:

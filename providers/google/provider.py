@@ -16,9 +16,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
-
-from google.api_core import exceptions as gexc
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from providers.base import (
     LABEL_ADDRESS,
@@ -39,7 +37,6 @@ from providers.base import (
     address_label,
     ownership_labels,
 )
-from providers.google.api import ComputeApi, RetryPolicy
 from providers.google.attributes import (
     candidate_zones,
     desired,
@@ -51,13 +48,17 @@ from providers.google.attributes import (
     parse_id,
     short,
 )
-from providers.google.failures import Kind, as_provider_error, from_exception, from_operation
+from providers.google.failures import CallFailed, Kind, as_provider_error, from_operation
 from providers.google.planning import fill, plan_one
 from providers.google.prices import monthly_price
 from providers.google.refresh import AcceleratorCatalog, refresh_instances
+from providers.google.retry import RetryPolicy
 from reconciler.actions import Action
 from reconciler.errors import ProviderError
 from reconciler.values import UNKNOWN
+
+if TYPE_CHECKING:
+    from providers.google.api import ComputeApi
 
 T = TypeVar("T")
 TYPE = "google_compute_instance"
@@ -85,7 +86,8 @@ class GoogleProvider:
         self.lineage = config.lineage
         self.max_parallel = max_parallel
         self.operation_timeout = operation_timeout
-        self.api = ComputeApi(self.settings, retry)
+        self.retry = retry or RetryPolicy()
+        self._api: ComputeApi | None = None
         self._catalog = AcceleratorCatalog()
         self._executor: ThreadPoolExecutor | None = None
 
@@ -107,6 +109,15 @@ class GoogleProvider:
         return monthly_price(machine, zone.rsplit("-", 1)[0], gpus_of({**attributes, "machine_type": machine}))
 
     # ------------------------------------------------------------------ plumbing
+    @property
+    def api(self) -> ComputeApi:
+        """The API door, built (and the SDK imported) on first use: validate and offline plans never pay."""
+        if self._api is None:
+            from providers.google.api import ComputeApi
+
+            self._api = ComputeApi(self.settings, self.retry)
+        return self._api
+
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=self.max_parallel + 4, thread_name_prefix="google-api")
@@ -120,7 +131,8 @@ class GoogleProvider:
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None
-        self.api.close()
+        if self._api is not None:
+            self._api.close()
 
     # ------------------------------------------------------------------ refresh / import
     async def refresh(self, request: RefreshRequest) -> RefreshResponse:
@@ -128,8 +140,8 @@ class GoogleProvider:
             return RefreshResponse({}, frozenset())
         try:
             return await self._run(refresh_instances, self.api, self.lineage, request, self._catalog)
-        except gexc.GoogleAPICallError as e:
-            raise as_provider_error(from_exception(e), "refreshing google_compute_instance") from e
+        except CallFailed as e:
+            raise as_provider_error(e.failure, "refreshing google_compute_instance") from e
 
     async def import_resource(self, request: ImportRequest) -> ObservedResource:
         try:
@@ -138,8 +150,8 @@ class GoogleProvider:
             raise ProviderError(f"{request.address}: {e}") from e
         try:
             inst = await self._run(self.api.get, zone, name)
-        except gexc.GoogleAPICallError as e:
-            raise as_provider_error(from_exception(e), f"importing {request.id}") from e
+        except CallFailed as e:
+            raise as_provider_error(e.failure, f"importing {request.id}") from e
         if inst is None:
             raise ProviderError(f"{request.address}: no instance {name} in zone {zone} of project {self.api.project}",
                                 hint="the id is ZONE/NAME, e.g. europe-west4-a/gpu-1")
@@ -155,8 +167,8 @@ class GoogleProvider:
                 return await self._delete(request, journal)
             if request.action is Action.UPDATE:
                 return await self._update(request, journal)
-        except gexc.GoogleAPICallError as e:
-            raise as_provider_error(from_exception(e), f"{request.address}: {request.action.value}") from e
+        except CallFailed as e:
+            raise as_provider_error(e.failure, f"{request.address}: {request.action.value}") from e
         raise ProviderError(f"{request.address}: the google provider cannot {request.action.value}")
 
     async def _create(self, request: ApplyRequest, journal: Journal) -> ApplyResponse:
@@ -179,8 +191,8 @@ class GoogleProvider:
             journal.intend(request_id=request_id, zone=zone, name=name)
             try:
                 op = await self._run(self.api.insert, zone, insert_body(want, project, zone, labels), request_id)
-            except gexc.GoogleAPICallError as e:
-                failure = from_exception(e)
+            except CallFailed as e:
+                failure = e.failure
                 if failure.kind is Kind.STOCKOUT:
                     exhausted.append(zone)
                     journal.phase(f"no capacity in {zone}")
@@ -271,8 +283,10 @@ class GoogleProvider:
                     op = await self._run(self.api.set_tags, zone, name, list(want["tags"]),
                                          (inst.get("tags") or {}).get("fingerprint", ""))
                     await self._finish(op, journal, request.address, "setting tags")
-            except gexc.PreconditionFailed:
-                continue  # changed under us: read the fingerprints again
+            except CallFailed as e:
+                if e.failure.kind is Kind.PRECONDITION:
+                    continue  # changed under us: read the fingerprints again
+                raise
             inst = await self._run(self.api.get, zone, name)
             if inst is None:
                 raise ProviderError(f"{request.address}: {name} vanished from {zone} during the update", retryable=True)

@@ -8,7 +8,7 @@ checked against the zones' `acceleratorTypes`, fetched once per provider with on
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from providers.base import (
     LABEL_ADDRESS,
@@ -20,8 +20,10 @@ from providers.base import (
     RefreshResponse,
     address_label,
 )
-from providers.google.api import ComputeApi
 from providers.google.attributes import instance_id, observed, parse_id, short
+
+if TYPE_CHECKING:
+    from providers.google.api import ComputeApi
 
 
 def ownership_filter(lineage: str) -> str:

@@ -217,3 +217,18 @@ def test_endpoint_forms_and_identifier_forms() -> None:
 
 def test_recordable_replaces_unknown_everywhere() -> None:
     assert recordable({"a": [UNKNOWN, {"b": UNKNOWN}], "c": 1}) == {"a": [None, {"b": None}], "c": 1}
+
+
+def test_import_construct_and_plan_load_no_sdk() -> None:
+    import subprocess
+    import sys
+
+    script = ("import sys; from pathlib import Path; from providers.base import ProviderConfig, PlanRequest; "
+              "from providers.google import create_provider; "
+              "p = create_provider(ProviderConfig('google', {'project': 'p'}, 'l', Path('.'))); "
+              "p.plan([PlanRequest('a.b', 'google_compute_instance', {'name': 'x', 'machine_type': 'e2-small', "
+              "'zone': 'europe-west4-a'}, None)]); "
+              "print(sorted(m for m in sys.modules if m.startswith(('google.cloud', 'google.auth', 'requests'))))")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).parents[3])
+    assert out.stdout.strip() == "[]"
