@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import pytest
 
 from providers.base import ApplyRequest, ApplyResponse, PlanRequest, PlanResponse, ProviderConfig, RecordedResource
+from providers.base import Journal as JournalProtocol
 from providers.hcloud import HcloudProvider, create_provider
 from providers.hcloud.emulator import Emulator, start_emulator
 from reconciler.actions import Action
@@ -77,7 +78,7 @@ def plan_one(provider: HcloudProvider, address: str, config: Mapping[str, Any],
 
 
 async def create(provider: HcloudProvider, address: str, config: Mapping[str, Any],
-                 journal: Journal | None = None, pending: Mapping[str, Any] | None = None,
+                 journal: JournalProtocol | None = None, pending: Mapping[str, Any] | None = None,
                  type_: str = "hcloud_server") -> ApplyResponse:
     return await provider.apply(ApplyRequest(address, type_, Action.CREATE, dict(config), None, dict(pending or {})),
                                 journal or Journal())
