@@ -138,7 +138,7 @@ async def install(ctx: Context, spec: MachineSpec, planned: Mapping[str, Any], r
         current = await _installed_already(ctx, endpoint, pinned)
         if current is not None:
             journal.phase("already installed")
-            ctx.known_hosts.pin(spec.name, host, spec.target_port, pinned)
+            ctx.known_hosts.pin(spec.name, spec.target_host, spec.target_port, pinned)
             return Installed(current, pinned, phases[-1])
     elif phases[first] != "kexec" and "kexec" in phases and not await _runs_installer(ctx, endpoint):
         journal.phase("installer gone; starting over")  # e.g. the VM was recreated mid-install
@@ -162,7 +162,7 @@ async def install(ctx: Context, spec: MachineSpec, planned: Mapping[str, Any], r
             journal.record(spec.name, attributes, private={"install_phase": phase})
     finally:
         shutil.rmtree(extra, ignore_errors=True)
-    ctx.known_hosts.pin(spec.name, host, spec.target_port, pinned)
+    ctx.known_hosts.pin(spec.name, spec.target_host, spec.target_port, pinned)
     if "reboot" not in phases:
         return Installed(None, pinned, phases[-1])
     journal.phase("waiting for the installed system")

@@ -110,7 +110,7 @@ class Builder:
     requests arriving within `window` seconds are batched; when the batch fails, each is retried alone so that
     every error lands on its own machine."""
 
-    def __init__(self, tool: NixTool, *, window: float = 0.05, timeout: float | None = None) -> None:
+    def __init__(self, tool: NixTool, *, window: float = 0.01, timeout: float | None = None) -> None:
         self.tool = tool
         self.window = window
         self.timeout = timeout
