@@ -148,12 +148,13 @@ def main(argv: list[str] | None = None) -> int:
     knobs = json.loads(args.knobs)
     if args.server_ips:
         knobs["server_ips"] = args.server_ips
-    emulator = start_emulator(args.host, args.port, **knobs)
-    print(json.dumps({"endpoint": emulator.endpoint}), flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    stop.wait()
+    emulator = start_emulator(args.host, args.port, **knobs)
+    print(json.dumps({"endpoint": emulator.endpoint}), flush=True)
+    while not stop.wait(0.2):
+        pass
     emulator.stop()
     return 0
 
