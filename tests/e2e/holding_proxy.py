@@ -117,8 +117,7 @@ class HoldingProxy:
 
     @property
     def endpoint(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}{self._path}"
+        return f"http://127.0.0.1:{self._server.server_port}{self._path}"
 
     def hold(self, method: str, pattern: str) -> Hold:
         hold = Hold(method, pattern)
