@@ -127,10 +127,10 @@ async def _runs_installer(ctx: Context, endpoint: Endpoint) -> bool:
 
 
 async def install(ctx: Context, spec: MachineSpec, planned: Mapping[str, Any], reached: str | None,
-                  journal: Journal, *, host: str | None = None) -> Installed:
-    """Install NixOS on the machine (at `host` when given, else target_host), resuming after `reached`."""
-    host = host or spec.target_host
-    endpoint = endpoint_of(spec, host)
+                  journal: Journal) -> Installed:
+    """Install NixOS on the machine at spec.target_host, resuming after the phase `reached`."""
+    host = spec.target_host
+    endpoint = endpoint_of(spec)
     pinned = ensure_host_key(ctx.vars, spec.name)
     phases = spec.install.phases or PHASES
     first = start_phase(phases, reached)

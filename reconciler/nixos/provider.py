@@ -6,6 +6,7 @@ refresh, apply or import."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -134,21 +135,18 @@ class NixosProvider:
 
     async def install(self, request: ApplyRequest, journal: Journal, *,
                       target_host: str | None = None) -> ApplyResponse:
-        """Install NixOS (`>`); `target_host` overrides where to reach the machine for this install only
-        (`machines install NAME --target-host H`)."""
+        """Install NixOS (`>`); `target_host` ("[user@]host[:port]") overrides where to reach the machine for
+        this install only (`machines install NAME --target-host H`); state keeps the configured address."""
         planned = dict(request.planned)
+        spec = parse_spec(request.address, planned, self.workdir)
         if target_host:
             user, host, port = split_host(target_host)
-            planned.setdefault("target_host", host)
-            planned["target_user"] = user or planned.get("target_user") or "root"
-            if port != 22:
-                planned["target_port"] = port
-        else:
-            host = None
-        spec = parse_spec(request.address, planned, self.workdir)
+            explicit_port = host != target_host.rpartition("@")[2]
+            spec = dataclasses.replace(spec, target_host=host, target_user=user or spec.target_user,
+                                       target_port=port if explicit_port else spec.target_port)
         toplevel = await self._desired(spec, planned)
         reached = request.prior.private.get("install_phase") if request.prior is not None else None
-        result = await install(self.ctx, spec, planned, reached, journal, host=host)
+        result = await install(self.ctx, spec, planned, reached, journal)
         attributes = {**planned, "host_key": result.host_key, "toplevel": result.toplevel}
         if result.toplevel is not None and result.toplevel != toplevel:
             # an install found in place (state lost) or a system that changed since: bring it to the plan

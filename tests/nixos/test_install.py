@@ -4,9 +4,11 @@ host-key error; a host presenting another key is refused."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
-from providers.base import RecordedResource
+from providers.base import ApplyRequest, RecordedResource
 from reconciler.actions import Action
 from reconciler.errors import HostKeyError
 from reconciler.nixos.errors import InstallError
@@ -112,5 +114,24 @@ def test_host_with_wrong_key_is_refused(farm: HostFarm, tmp_path) -> None:
         assert host.host_key.split()[1] not in err.value.message  # fingerprints, not keys
         assert host.activations() == []  # nothing was run there
         assert other_key.planned["toplevel"] == plan.planned["toplevel"]
+    finally:
+        close(prov)
+
+
+def test_install_at_another_address(farm: HostFarm, tmp_path) -> None:
+    """`machines install NAME --target-host H`: reach the machine at H for this install; state keeps the
+    configured address (here a port nothing listens on yet, as when the VM will be moved behind a forward)."""
+    write_flake(tmp_path, {"zeta": TestSystem("1")})
+    (host,) = farm.create(1)
+    prov = provider(tmp_path)
+    address = "nixos_machine.zeta"
+    try:
+        config = machine_config(farm, host, ".#zeta", target_port=2200)
+        plan = plan_one(prov, address, config, None)
+        request = ApplyRequest(address, "nixos_machine", Action.INSTALL, plan.planned, None)
+        resp = asyncio.run(prov.install(request, Journal(), target_host=f"root@{host.address}:22"))
+        assert resp.attributes["target_port"] == 2200
+        assert resp.attributes["toplevel"] == host.current_system()
+        assert host.os_release_id() == "nixos"
     finally:
         close(prov)
