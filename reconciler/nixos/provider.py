@@ -139,6 +139,9 @@ class NixosProvider:
         this install only (`machines install NAME --target-host H`); state keeps the configured address."""
         planned = dict(request.planned)
         spec = parse_spec(request.address, planned, self.workdir)
+        if not spec.install.enabled:
+            raise ProviderError(f"{spec.name} has install {{ enabled = false }}: the reconciler does not install it",
+                                hint="install NixOS by other means; the reconciler then updates it")
         if target_host:
             user, host, port = split_host(target_host)
             explicit_port = host != target_host.rpartition("@")[2]

@@ -3,14 +3,16 @@ phase resumption, error explanations, known_hosts text and machine selection."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import stat
 from pathlib import Path
 
 import pytest
 
-from providers.base import PlanRequest, ProviderConfig, RecordedResource
-from reconciler.errors import CommandError, ConfigError, ReconcilerError
+from providers.base import ApplyRequest, PlanRequest, ProviderConfig, RecordedResource
+from reconciler.actions import Action
+from reconciler.errors import CommandError, ConfigError, ProviderError, ReconcilerError
 from reconciler.nixos import create_provider, known_hosts_from_state, machines_to_update
 from reconciler.nixos.install import explain, start_phase
 from reconciler.nixos.knownhosts import KnownHosts, parse
@@ -19,6 +21,7 @@ from reconciler.nixos.transfer import split_host
 from reconciler.values import UNKNOWN
 from reconciler.vars import VarsStore, ensure_host_key
 from tests.hosts.flakes import TestSystem, write_flake
+from tests.nixos.helpers import Journal
 
 needs_nix = pytest.mark.skipif(shutil.which("nix") is None, reason="needs nix (apt-get install nix-bin)")
 
@@ -172,3 +175,11 @@ def test_machine_selection() -> None:
     assert machines_to_update(machines, ["web"]) == ["a", "b"]
     with pytest.raises(ReconcilerError, match="no machine or tag"):
         machines_to_update(machines, ["zzz"])
+
+
+def test_install_of_a_machine_with_install_disabled_is_refused(tmp_path: Path) -> None:
+    prov = create_provider(ProviderConfig("nixos", {}, "l", tmp_path))
+    planned = {"target_host": "h", "install": [{"enabled": False}], "toplevel": "/nix/store/x"}
+    request = ApplyRequest("nixos_machine.a", "nixos_machine", Action.INSTALL, planned, None)
+    with pytest.raises(ProviderError, match="enabled = false"):
+        asyncio.run(prov.apply(request, Journal()))
