@@ -7,6 +7,7 @@ import asyncio
 import shutil
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -168,8 +169,8 @@ def test_split_host() -> None:
 
 
 def test_machine_selection() -> None:
-    machines = {"a": {"tags": ["web"]}, "b": {"tags": ["web", "eu"], "require_explicit_update": True},
-                "c": {"tags": []}}
+    machines: dict[str, dict[str, Any]] = {
+        "a": {"tags": ["web"]}, "b": {"tags": ["web", "eu"], "require_explicit_update": True}, "c": {"tags": []}}
     assert machines_to_update(machines) == ["a", "c"]
     assert machines_to_update(machines, ["b"]) == ["b"]
     assert machines_to_update(machines, ["web"]) == ["a", "b"]
