@@ -202,8 +202,7 @@ class ComputeApi:
         return _message(self.call(lambda c: c.instances.set_tags_unary(request=request, retry=None,
                                                                        timeout=self.retry.call_timeout)))
 
-    def wait(self, op: Mapping[str, Any], deadline: float, on_wait: Callable[[str], None] | None = None
-             ) -> dict[str, Any]:
+    def wait(self, op: Mapping[str, Any], deadline: float) -> dict[str, Any]:
         """Bounded `zoneOperations.wait` calls until the operation is DONE; ProviderError past `deadline`."""
         zone = str(op.get("zone", "")).rsplit("/", 1)[-1]
         name = str(op["name"])
@@ -212,9 +211,6 @@ class ComputeApi:
             if time.monotonic() > deadline:
                 raise ProviderError(f"operation {name} in {zone} is still {current.get('status')} after the "
                                     "time allowed", retryable=True, hint="run apply again; it will wait for it")
-            if on_wait is not None:
-                on_wait(f"waiting for {current.get('operationType', 'operation')} {name} "
-                        f"({current.get('status', '?')})")
             current = _message(self.call(lambda c: c.operations.wait(
                 project=self.project, zone=zone, operation=name, retry=None,
                 timeout=self.retry.wait_call_timeout)))

@@ -125,7 +125,7 @@ class GoogleProvider:
 
     async def _wait(self, op: Mapping[str, Any]) -> dict[str, Any]:
         deadline = time.monotonic() + self.operation_timeout
-        return await self._run(self.api.wait, op, deadline, None)
+        return await self._run(self.api.wait, op, deadline)
 
     async def close(self) -> None:
         if self._executor is not None:
