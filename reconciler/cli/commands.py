@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import json
 import signal
 import sys
@@ -66,7 +67,8 @@ async def _make_plan(args: argparse.Namespace, loaded: ctx.Loaded, state: StateD
     providers = ctx.providers_for(loaded, state.lineage)
     try:
         planner = Planner(loaded.config, loaded.variables, providers, loaded.provider_settings)
-        options = PlanOptions(refresh=args.refresh, destroy=destroy, targets=tuple(args.target or ()))
+        options = PlanOptions(refresh=args.refresh, destroy=destroy, targets=tuple(args.target or ()),
+                              refresh_only=getattr(args, "refresh_only", False))
         return await planner.plan(state, options)
     finally:
         await providers.close()
@@ -93,7 +95,7 @@ def cmd_plan(args: argparse.Namespace, out: Out) -> int:
         save_plan(plan, Path(args.out))
         if not args.json:
             out.text(f"Saved the plan to {args.out}; apply it exactly with: reconciler apply {args.out}")
-    if args.detailed_exitcode and plan.has_changes:
+    if args.detailed_exitcode and (plan.has_changes or (plan.refresh_only and plan.drift)):
         return 2
     return 0
 
@@ -156,6 +158,7 @@ def cmd_apply(args: argparse.Namespace, out: Out) -> int:
             plan = asyncio.run(_make_plan(args, loaded, state, destroy=args.destroy))
             out.lines(render_lines(plan))
             if not plan.has_changes:
+                _record_refresh(backend, state, plan, out)
                 return 0
             _confirm(plan, args)
         doc = state if state.exists else StateDoc(lineage=plan.lineage, exists=False)
@@ -167,6 +170,16 @@ def cmd_apply(args: argparse.Namespace, out: Out) -> int:
         with display:
             result = asyncio.run(_run(runner))
     return _summary(result, out)
+
+
+def _record_refresh(backend: Backend, state: StateDoc, plan: Plan, out: Out) -> None:
+    """Nothing to do, but what the refresh found (vanished or adopted objects) still goes into state."""
+    if plan.refreshed_state is None or (not state.exists and not plan.drift):
+        return
+    refreshed = StateDoc.loads_json(plan.refreshed_state)
+    written = backend.write(dataclasses.replace(state, resources=refreshed.resources))
+    if written.serial != state.serial:
+        out.text(f"Recorded what the refresh found in state (serial {written.serial}).")
 
 
 def _summary(result: WalkResult, out: Out) -> int:

@@ -63,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--refresh", action=argparse.BooleanOptionalAction, default=True,
                    help="refresh recorded state from the providers first (default: on)")
     p.add_argument("--destroy", action="store_true", help="plan to destroy everything in state")
+    p.add_argument("--refresh-only", action="store_true",
+                   help="only show what changed outside reconciler (drift); propose no changes")
     p.add_argument("--detailed-exitcode", action="store_true", help="exit 2 when the plan has changes")
 
     p = command("apply", "carry out a plan (a saved PLANFILE, or plan now and ask)")

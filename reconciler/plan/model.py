@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.actions import Action
+from reconciler.plan.drift import Drift
 from reconciler.reasons import Reason
 
 PLAN_FORMAT = "reconciler-plan"
@@ -72,6 +73,9 @@ class Plan:
     inventory: Mapping[str, Any] = field(default_factory=dict)
     created: str = ""
     refreshed_state: Mapping[str, Any] | None = None  # state content after refresh (adoptions), if refreshed
+    drift: tuple[Drift, ...] = ()  # what the refresh found changed outside reconciler
+    warnings: tuple[str, ...] = ()
+    refresh_only: bool = False
 
     def change(self, address: str) -> ResourceChange:
         for c in self.changes:

@@ -6,7 +6,7 @@ wants."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,6 +23,7 @@ from reconciler.config.scope import ConfigScope, split_address
 from reconciler.errors import ConfigError, ConfigErrors
 from reconciler.plan import decide
 from reconciler.plan.cost import plan_cost
+from reconciler.plan.drift import Drift, drift
 from reconciler.plan.expansion import (
     SAME_KEY,
     DeclDeps,
@@ -48,6 +49,7 @@ class PlanOptions:
     destroy: bool = False
     targets: tuple[str, ...] = ()
     validate_only: bool = False
+    refresh_only: bool = False
 
 
 @dataclass
@@ -89,6 +91,7 @@ class Planner:
         self.graph = declaration_graph(self.decls)
         self.order = list(nx.lexicographical_topological_sort(self.graph))
         sensitive = frozenset(n for n, d in self.decls.variables.items() if d.sensitive)
+        self._drifted: set[str] = set()
         self.deps: dict[str, DeclDeps] = {a: decl_dependencies(d, self.decls.resources, sensitive)
                                           for a, d in self.decls.resources.items()}
 
@@ -122,15 +125,22 @@ class Planner:
     async def plan(self, state: StateDoc, options: PlanOptions) -> Plan:
         expansions = self.expansions()
         refreshed = None
-        if options.refresh and not options.validate_only:
+        found: tuple[Drift, ...] = ()
+        warnings: tuple[str, ...] = ()
+        if (options.refresh or options.refresh_only) and not options.validate_only:
             wanted = [(s.address, s.decl.type) for specs in expansions.values() for s in specs]
             result = await refresh_state(state, self.providers, wanted)
+            found, warnings = drift(state, result.state), result.warnings
             state = result.state
             refreshed = state
+        if options.refresh_only:
+            return replace(self._assemble(state, [], options, refreshed), drift=found, warnings=warnings,
+                           refresh_only=True)
+        self._drifted = {d.address for d in found if d.kind == "running"}
         # the walk builds a large graph of values that all live to the end: collecting cycles meanwhile only
         # rescans them (it was 40% of a 10,000-machine plan); reference counting still frees temporaries
         with gc_paused():
-            return self._walk(state, expansions, options, refreshed)
+            return replace(self._walk(state, expansions, options, refreshed), drift=found, warnings=warnings)
 
     def _walk(self, state: StateDoc, expansions: dict[str, list[InstanceSpec]], options: PlanOptions,
               refreshed: StateDoc | None) -> Plan:
@@ -221,6 +231,8 @@ class Planner:
             recreated = any(walk.changes[d].action in (Action.CREATE, Action.REPLACE) and
                             walk.changes[d].kind == ResourceKind.CLOUD.value for d in deps if d in walk.changes)
             action, reason = decide.decide_machine(prior, planned, config, recreated)
+            if action is Action.NIXOS_UPDATE and spec.address in self._drifted:
+                reason = Reason.NIXOS_DRIFT
         else:
             action, reason, changed, replace = decide.decide_cloud(prior, resp, info, decl.lifecycle.ignore_changes)
             if action is Action.REPLACE:

@@ -95,6 +95,8 @@ def render_json(plan: Plan) -> dict[str, Any]:
         "resource_changes": [resource_change(c) for c in plan.changes],
         "nixos_changes": [nixos_change(c) for c in plan.changes if c.action.is_nixos],
         "summary": n,
+        "resource_drift": [{"address": d.address, "kind": d.kind, "detail": d.detail} for d in plan.drift],
+        "warnings": list(plan.warnings),
         "destroy": plan.destroy,
         "targets": list(plan.targets),
         "variables": {k: {"value": SENSITIVE if k in plan.sensitive_variables else v}

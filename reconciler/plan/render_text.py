@@ -86,8 +86,22 @@ def cost_lines(cost: Cost | None) -> list[str]:
     return out
 
 
+def drift_lines(plan: Plan) -> list[tuple[str, str]]:
+    if not plan.drift:
+        return [("green", "No drift: everything is as recorded.")] if plan.refresh_only else []
+    out = [("bold", "Changed outside reconciler since the last apply:"), ("", "")]
+    out += [("yellow", f"{d.symbol:>3} {d.address}  ({d.detail})") for d in plan.drift]
+    out.append(("", ""))
+    return out
+
+
 def render_lines(plan: Plan) -> list[tuple[str, str]]:
-    lines: list[tuple[str, str]] = []
+    lines: list[tuple[str, str]] = [("yellow", f"Warning: {w}") for w in plan.warnings]
+    lines += drift_lines(plan)
+    if plan.refresh_only:
+        if plan.drift:
+            lines.append(("", "Apply a saved --refresh-only plan to record these in state; nothing else changes."))
+        return lines
     body = change_lines(plan.changes)
     if plan.destroy:
         lines.append(("bold", "Destroy plan: the targeted resources and what depends on them will be destroyed."

@@ -60,7 +60,6 @@ resource "hcloud_server" "web" {
   name        = each.key
   server_type = "cx22"
   image       = "ubuntu-24.04"
-  location    = "fsn1"
   locations   = ["fsn1", "nbg1", "hel1"]
   ssh_keys    = [hcloud_ssh_key.admin.name]
   labels      = merge(local.labels, { role = "web" })
