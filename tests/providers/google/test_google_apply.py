@@ -296,3 +296,21 @@ def test_a_fault_that_does_not_stop_is_a_retryable_provider_error(emulator: Emul
         run(scenario())
     assert err.value.retryable
     assert emulator.calls["compute.instances.insert"] == 8  # the policy's attempts
+
+
+def test_an_operation_that_does_not_finish_ends_in_a_retryable_error_after_bounded_waits(emulator: Emulator) -> None:
+    emulator.set_knobs(durations={"insert": 1_000_000.0}, wait_timeout=20.0)  # each wait returns after 0.04 s
+    journal = RecordingJournal(Action.CREATE)
+
+    async def scenario() -> None:
+        provider = make_provider(emulator, operation_timeout=0.2)
+        try:
+            await provider.apply(create_request(ADDR, gpu_config()), journal)
+        finally:
+            await provider.close()
+
+    with pytest.raises(ProviderError) as err:
+        run(scenario())
+    assert err.value.retryable and "still RUNNING" in err.value.message
+    assert emulator.calls["compute.zoneOperations.wait"] >= 2  # several bounded waits, not one endless call
+    assert journal.recorded and journal.recorded[0][0].endswith("/instances/gpu-1")  # the id was kept first
