@@ -1,7 +1,8 @@
 """Refresh: `readlink -f /run/current-system` on every installed machine in parallel (bounded), one SSH
-connection each, checked against the pinned key. What a host says goes into `found` as its current toplevel, so
-the engine can show drift; a host that does not answer, or answers with another key, keeps its recorded
-attributes and gets a warning (a machine is never "gone": its VM is the cloud provider's business)."""
+connection each, checked against the pinned key. What a host says goes into `found` as `current_toplevel`
+beside the recorded (deployed) `toplevel`, so the engine can show drift; a host that does not answer, or answers
+with another key, keeps its recorded attributes (without a `current_toplevel`) and gets a warning. A machine is
+never "gone": its VM is the cloud provider's business."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from reconciler.nixos.context import Context
 from reconciler.nixos.machine import machine_name
 from reconciler.nixos.ssh import Endpoint
 
+CURRENT = "current_toplevel"  # where /run/current-system points now (the recorded `toplevel` is what we deployed)
+
 
 def _endpoint(attrs: Mapping[str, Any]) -> Endpoint | None:
     host = attrs.get("target_host")
@@ -29,6 +32,7 @@ def _endpoint(attrs: Mapping[str, Any]) -> Endpoint | None:
 async def _observe(ctx: Context, rec: RecordedResource,
                    limit: asyncio.Semaphore) -> tuple[ObservedResource, str | None]:
     attrs = dict(rec.attributes)
+    attrs.pop(CURRENT, None)
     ident = rec.id or machine_name(rec.address)
     endpoint = _endpoint(attrs)
     pinned = attrs.get("host_key")
@@ -43,7 +47,7 @@ async def _observe(ctx: Context, rec: RecordedResource,
         except ReconcilerError as exc:
             return ObservedResource(ident, attrs, dict(rec.private)), f"{rec.address}: {exc.message}; keeping " \
                                                                      "the recorded toplevel"
-    attrs["toplevel"] = current
+    attrs[CURRENT] = current
     return ObservedResource(ident, attrs, dict(rec.private)), None
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from providers.base import ImportRequest, RecordedResource, RefreshRequest, RefreshResponse
+from providers.base import ApplyResponse, ImportRequest, RecordedResource, RefreshRequest, RefreshResponse
 from reconciler.actions import Action
 from reconciler.errors import CommandError
 from reconciler.nixos import NixosProvider, known_hosts_text
@@ -84,7 +84,7 @@ def test_noop_then_update(installed: Installed) -> None:
     prov, state, host = installed.prov, installed.state, installed.host
     found = refresh(prov, state)
     assert found.warnings == ()
-    assert found.found[ADDRESS].attributes["toplevel"] == state.attributes["toplevel"]
+    assert found.found[ADDRESS].attributes["current_toplevel"] == state.attributes["toplevel"]
     again = plan_one(prov, ADDRESS, installed.config, state)
     assert again.planned["toplevel"] == state.attributes["toplevel"]  # nothing to do
     assert again.planned["host_key"] == state.attributes["host_key"]
@@ -100,7 +100,7 @@ def test_noop_then_update(installed: Installed) -> None:
     assert host.activations()[-2:] == [f"boot {new}", f"switch {new}"]
     assert journal.phases[:4] == ["build", "copy", "activate", "confirm"]
     installed.state = recorded(ADDRESS, resp)
-    assert refresh(prov, installed.state).found[ADDRESS].attributes["toplevel"] == new
+    assert refresh(prov, installed.state).found[ADDRESS].attributes["current_toplevel"] == new
     # the confirmed deploy's watchdog lets its window pass, loses the race, cleans up: no late rollback
     wait_until(lambda: not any((host.directory / "run" / "reconciler").iterdir()))
     assert host.current_system() == new
@@ -149,7 +149,7 @@ def test_deploy_that_cuts_ssh_off_is_rolled_back_by_the_target(installed: Instal
     # the target switched to the new system, lost SSH, and switched back by itself
     assert f"switch {plan.planned['toplevel']}" in host.activations()
     assert host.activations()[-1] == f"switch {before}"
-    assert refresh(prov, state).found[ADDRESS].attributes["toplevel"] == before  # and SSH works again
+    assert refresh(prov, state).found[ADDRESS].attributes["current_toplevel"] == before  # and SSH works again
 
 
 def test_update_without_rollback_reports_the_failure(installed: Installed) -> None:
@@ -211,7 +211,7 @@ def test_refresh_reuses_one_connection_per_host(installed: Installed) -> None:
         first, second = asyncio.run(twice())
         assert prov.ctx.pool.opened == 1
         assert first.found == second.found
-        assert first.found[ADDRESS].attributes["toplevel"] == installed.host.current_system()
+        assert first.found[ADDRESS].attributes["current_toplevel"] == installed.host.current_system()
     finally:
         close(prov)
 
@@ -230,3 +230,23 @@ def test_import_adopts_a_running_machine(installed: Installed, tmp_path: Path,
         assert observed.attributes["host_key"] == installed.state.attributes["host_key"]
     finally:
         close(prov)
+
+
+def test_drift_is_seen_and_an_update_repairs_it(installed: Installed) -> None:
+    prov, state, host = installed.prov, installed.state, installed.host
+    deployed = str(state.attributes["toplevel"])
+    other = next(line.split()[1] for line in host.activations() if line.split()[1] != deployed)
+    link = host.directory / "run" / "current-system"
+    link.unlink()
+    link.symlink_to(other)  # someone switched the machine by hand
+    seen = dict(refresh(prov, state).found[ADDRESS].attributes)
+    assert seen["toplevel"] == deployed and seen["current_toplevel"] == other
+    plan = plan_one(prov, ADDRESS, installed.config, state)
+    assert plan.planned["toplevel"] == deployed  # the flake did not change: the update puts it back
+    resp = apply(prov, Action.NIXOS_UPDATE, ADDRESS, plan.planned, recorded(ADDRESS, state_with(state, seen)))
+    assert host.current_system() == deployed == resp.attributes["toplevel"]
+    assert "current_toplevel" not in resp.attributes
+
+
+def state_with(state: RecordedResource, attributes: dict[str, object]) -> ApplyResponse:
+    return ApplyResponse(state.id, attributes, dict(state.private))
