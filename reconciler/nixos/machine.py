@@ -70,6 +70,20 @@ def _block(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
+def split_target(text: str) -> tuple[str | None, str, int | None]:
+    """"[user@]host[:port]" (IPv6 as "[addr]:port") -> (user, host, port); absent parts are None."""
+    user, _, rest = text.rpartition("@")
+    host, port = rest, None
+    if rest.startswith("["):
+        host, _, tail = rest[1:].partition("]")
+        if tail.startswith(":") and tail[1:].isdigit():
+            port = int(tail[1:])
+    elif rest.count(":") == 1 and rest.partition(":")[2].isdigit():
+        host, _, p = rest.partition(":")
+        port = int(p)
+    return user or None, host, port
+
+
 @dataclass(frozen=True)
 class InstallSpec:
     enabled: bool = True
@@ -117,12 +131,13 @@ def parse_spec(address: str, attrs: Mapping[str, Any], workdir: Path) -> Machine
     if isinstance(checks, Mapping):
         checks = [checks]
     key_file = _str(attrs.get("ssh_private_key_file"))
+    user, host, port = split_target(str(attrs["target_host"]))
     return MachineSpec(
         address=address,
         name=name,
-        target_host=str(attrs["target_host"]),
-        target_user=_str(attrs.get("target_user")) or DEFAULTS["target_user"],
-        target_port=int(attrs.get("target_port") or DEFAULTS["target_port"]),
+        target_host=host,
+        target_user=user or _str(attrs.get("target_user")) or DEFAULTS["target_user"],
+        target_port=port or int(attrs.get("target_port") or DEFAULTS["target_port"]),
         ssh_private_key_file=str(Path(key_file).expanduser()) if key_file else None,
         host_key=_str(attrs.get("host_key")),
         build_host=_str(attrs.get("build_host")),

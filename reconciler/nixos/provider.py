@@ -32,7 +32,15 @@ from reconciler.nixos.context import Context, Settings
 from reconciler.nixos.deploy import update
 from reconciler.nixos.evaluate import Evaluated, EvalUnavailable, evaluate
 from reconciler.nixos.install import install
-from reconciler.nixos.machine import DEFAULTS, FlakeRef, MachineSpec, machine_name, parse_spec, resolve_flake
+from reconciler.nixos.machine import (
+    DEFAULTS,
+    FlakeRef,
+    MachineSpec,
+    machine_name,
+    parse_spec,
+    resolve_flake,
+    split_target,
+)
 from reconciler.nixos.refresh import refresh
 from reconciler.nixos.ssh import ANY_KEY, Endpoint
 from reconciler.nixos.transfer import split_host
@@ -143,10 +151,9 @@ class NixosProvider:
             raise ProviderError(f"{spec.name} has install {{ enabled = false }}: the reconciler does not install it",
                                 hint="install NixOS by other means; the reconciler then updates it")
         if target_host:
-            user, host, port = split_host(target_host)
-            explicit_port = host != target_host.rpartition("@")[2]
+            user, host, port = split_target(target_host)
             spec = dataclasses.replace(spec, target_host=host, target_user=user or spec.target_user,
-                                       target_port=port if explicit_port else spec.target_port)
+                                       target_port=port or spec.target_port)
         toplevel = await self._desired(spec, planned)
         reached = request.prior.private.get("install_phase") if request.prior is not None else None
         result = await install(self.ctx, spec, planned, reached, journal)

@@ -20,7 +20,7 @@ from pathlib import Path
 from reconciler.errors import ProviderError
 from reconciler.nixos.context import Context
 from reconciler.nixos.knownhosts import Pin
-from reconciler.nixos.machine import MachineSpec
+from reconciler.nixos.machine import MachineSpec, split_target
 from reconciler.nixos.nixcmd import Result, check_built, failure
 from reconciler.nixos.ssh import Session
 
@@ -35,16 +35,8 @@ def store_url(user: str | None, host: str, key_file: str | None) -> str:
 
 def split_host(text: str) -> tuple[str | None, str, int]:
     """"user@host:port" -> (user, host, port); port defaults to 22."""
-    user, _, rest = text.rpartition("@")
-    host, port = rest, 22
-    if rest.startswith("["):
-        host, _, tail = rest[1:].partition("]")
-        if tail.startswith(":"):
-            port = int(tail[1:])
-    elif rest.count(":") == 1:
-        host, _, p = rest.partition(":")
-        port = int(p)
-    return user or None, host, port
+    user, host, port = split_target(text)
+    return user, host, port or 22
 
 
 def _known_hosts_file(ctx: Context, spec: MachineSpec, pinned: str, *, with_others: bool) -> Path:

@@ -125,6 +125,8 @@ def test_spec_defaults_and_nested_blocks(tmp_path: Path) -> None:
         "health_check": [{"command": "true"}],
     }, tmp_path)
     assert (spec.target_user, spec.target_port, spec.rollback) == ("root", 22, True)
+    moved = parse_spec("nixos_machine.a", {"target_host": "admin@10.0.0.5:2222", "target_port": 22}, tmp_path)
+    assert (moved.target_user, moved.target_host, moved.target_port) == ("admin", "10.0.0.5", 2222)
     assert spec.install.phases == ("install", "reboot")
     assert spec.install.disk_encryption_keys == (("/tmp/k", "k"),)
     assert spec.health_checks[0].command == "true" and spec.health_checks[0].timeout == 60
