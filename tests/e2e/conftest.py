@@ -175,7 +175,7 @@ def owned_servers(emu: HcloudEmulator, lineage: str) -> list[dict[str, Any]]:
 def hcloud_problems(emu: HcloudEmulator, state: dict[str, Any]) -> list[str]:
     """Every way the emulator's servers and the state disagree: duplicates (two servers of one name),
     orphans (a server with our lineage label that state does not record), ghosts (a recorded id the
-    emulator does not have), and steps left pending."""
+    emulator does not have), and entries without an id."""
     problems: list[str] = []
     servers = emu.servers()
     seen: dict[str, int] = {}
@@ -189,8 +189,11 @@ def hcloud_problems(emu: HcloudEmulator, state: dict[str, Any]) -> list[str]:
                  for i in sorted(set(ours) - set(recorded))]
     problems += [f"ghost: {recorded[i]} records id {i}, which the emulator does not have (or not as ours)"
                  for i in sorted(set(recorded) - set(ours))]
-    problems += [f"pending: {a} ({r['pending'].get('action')})" for a, r in sorted(state["resources"].items())
-                 if r.get("pending")]
     problems += [f"unrecorded: {a} has no id" for a, r in sorted(state["resources"].items())
                  if r["type"].startswith("hcloud_") and r.get("id") is None]
     return problems
+
+
+def pending_steps(state: dict[str, Any]) -> dict[str, str]:
+    """Address -> action of every step state marks as started and not finished."""
+    return {a: str(r["pending"].get("action")) for a, r in sorted(state["resources"].items()) if r.get("pending")}
