@@ -216,6 +216,9 @@ def main() -> int:
         print(f"CPU, 1 host: {l1:.2f} s reconciler side + {h1:.2f} s on the host; {n} hosts: {ln:.2f} s + {hn:.2f} s "
               f"({1000 * ln / n:.0f} + {1000 * hn / n:.0f} ms per host). The {n} test hosts share this machine's "
               f"{os.cpu_count()} cores with the reconciler; on a real fleet their part runs on the targets.")
+        cores = os.cpu_count() or 1
+        print(f"t({n}) can be no less than {(ln + hn) / cores:.2f} s here (all CPU / {cores} cores); the reconciler's "
+              f"own share alone would take {ln / cores:.2f} s")
     worst = max(procs)
     print(f"nix processes per plan: {worst} (goal 1) {'OK' if worst == 1 else 'MISSED'}")
     return 0
