@@ -67,7 +67,6 @@ class NixosProvider:
         self.workdir = config.workdir
         self.ctx = Context.create(self.settings, config.workdir)
         self.eval_processes = 0  # nix eval processes started by plan() (one per plan call at most)
-        self._evaluated: dict[str, Evaluated] = {}
 
     def types(self) -> Mapping[str, TypeInfo]:
         return TYPES
@@ -89,7 +88,6 @@ class NixosProvider:
             if flakes:
                 self.eval_processes += 1
                 evaluated = evaluate(self.ctx.tool, flakes)
-                self._evaluated.update(evaluated)
         except EvalUnavailable:
             notes = (f"nix ({self.settings.nix}) is not installed here: the toplevel is known after the build",)
         return [self._plan_one(r, evaluated.get(r.address), notes) for r in requests]
