@@ -66,7 +66,7 @@ class Reevaluator:
 
 
 def inconsistencies(planned: Mapping[str, Any] | None, now: Mapping[str, Any]) -> list[str]:
-    """Attributes whose value was known at plan time and is different now."""
+    """Configuration attributes whose value was known when the plan was made and is different now."""
     if planned is None:
         return []
     out = []

@@ -113,7 +113,7 @@ class Runner:
         config = {**self.reeval.evaluate(c.address, self.writer.doc), **self.overrides.get(c.address, {})}
         if c.kind == ResourceKind.MACHINE.value:
             self._write_inventory()
-        drift = inconsistencies(c.after, config)
+        drift = inconsistencies(c.config, config)
         if drift:
             raise InconsistentPlanError(f"{c.address}: {', '.join(drift)} changed since the plan was made",
                                         hint="run reconciler plan again")

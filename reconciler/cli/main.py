@@ -155,6 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("sandbox", "local emulators of the Hetzner Cloud and Compute Engine APIs")
     p.add_argument("sandbox_cmd", choices=("up", "down", "status"), metavar="up|down|status")
+    p.add_argument("--speed", type=float, default=10.0, metavar="N",
+                   help="emulated seconds per real second for the APIs' actions and operations (default 10)")
 
     p = command("force-unlock", "release a stale state lock")
     p.add_argument("lock_id", metavar="LOCK_ID")

@@ -24,6 +24,11 @@ from reconciler.cli.console import Out
 from reconciler.errors import ReconcilerError
 
 EMULATORS = {"hcloud": "providers.hcloud.emulator", "google": "providers.google.emulator"}
+
+
+def _knobs(name: str, speed: float) -> dict[str, float]:
+    """`speed` emulated seconds pass per real second; each emulator spells its clock its own way."""
+    return {"time_scale": speed} if name == "hcloud" else {"time_scale": 1.0 / speed}
 SETTINGS = {"hcloud": {"token": "sandbox"}, "google": {"project": "sandbox"}}
 
 
@@ -85,7 +90,7 @@ def cmd_sandbox(args: argparse.Namespace, out: Out) -> int:
     _file(directory).parent.mkdir(parents=True, exist_ok=True)
     _file(directory).unlink(missing_ok=True)
     log = open(directory / ".reconciler" / "sandbox.log", "ab")  # noqa: SIM115 - handed to the daemon
-    proc = subprocess.Popen([sys.executable, "-m", "reconciler.cli.sandbox", str(directory)],
+    proc = subprocess.Popen([sys.executable, "-m", "reconciler.cli.sandbox", str(directory), str(args.speed)],
                             stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
     for _ in range(100):
         data = _read(directory)
@@ -99,7 +104,7 @@ def cmd_sandbox(args: argparse.Namespace, out: Out) -> int:
     raise ReconcilerError("the sandbox did not start", hint=f"see {directory / '.reconciler' / 'sandbox.log'}")
 
 
-def _daemon(directory: Path) -> None:
+def _daemon(directory: Path, speed: float) -> None:
     stack = contextlib.ExitStack()
     endpoints: dict[str, str] = {}
     for name, module in EMULATORS.items():
@@ -107,7 +112,7 @@ def _daemon(directory: Path) -> None:
             start = importlib.import_module(module).start_emulator
         except (ImportError, AttributeError):
             continue
-        emulator = stack.enter_context(start(host="127.0.0.1", port=0))
+        emulator = stack.enter_context(start(host="127.0.0.1", port=0, **_knobs(name, speed)))
         endpoints[name] = emulator.endpoint
     if not endpoints:
         raise SystemExit("no emulator is installed")
@@ -129,4 +134,4 @@ def _daemon(directory: Path) -> None:
 
 
 if __name__ == "__main__":
-    _daemon(Path(sys.argv[1]))
+    _daemon(Path(sys.argv[1]), float(sys.argv[2]) if len(sys.argv) > 2 else 1.0)

@@ -34,6 +34,7 @@ class ResourceChange:
     sensitive: tuple[str, ...] = ()
     dormant_because: str | None = None
     create_before_destroy: bool = False
+    config: Mapping[str, Any] | None = None  # the evaluated configuration the plan was made from
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ def _change_to_json(c: ResourceChange) -> dict[str, Any]:
             "after": _encode(c.after), "dependencies": list(c.dependencies),
             "requires_replace": list(c.requires_replace), "changed": list(c.changed), "notes": list(c.notes),
             "sensitive": list(c.sensitive), "dormant_because": c.dormant_because,
-            "create_before_destroy": c.create_before_destroy}
+            "create_before_destroy": c.create_before_destroy, "config": _encode(c.config)}
 
 
 def _change_from_json(d: dict[str, Any]) -> ResourceChange:
@@ -57,7 +57,7 @@ def _change_from_json(d: dict[str, Any]) -> ResourceChange:
         after=_decode(d["after"]), dependencies=tuple(d["dependencies"]),
         requires_replace=tuple(d["requires_replace"]), changed=tuple(d["changed"]), notes=tuple(d["notes"]),
         sensitive=tuple(d["sensitive"]), dormant_because=d["dormant_because"],
-        create_before_destroy=d["create_before_destroy"])
+        create_before_destroy=d["create_before_destroy"], config=_decode(d.get("config")))
 
 
 def plan_to_json(plan: Plan) -> dict[str, Any]:

@@ -243,7 +243,7 @@ class Planner:
             before=dict(prior.attributes) if prior else None, after=planned, dependencies=deps,
             requires_replace=replace, changed=changed, notes=tuple(resp.notes),
             sensitive=tuple(sorted(self.deps[decl.address].sensitive_attrs)),
-            create_before_destroy=decl.lifecycle.create_before_destroy)
+            create_before_destroy=decl.lifecycle.create_before_destroy, config=dict(config))
 
     def _respecs(self, decl: ResourceDecl, scope: ConfigScope, expansions: Mapping[str, list[InstanceSpec]],
                  errors: list[ConfigError]) -> list[InstanceSpec]:

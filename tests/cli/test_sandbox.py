@@ -1,0 +1,66 @@
+"""`reconciler sandbox up|status|down`: the emulators in the background, and a fleet applied against them."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+FLEET = """
+resource "hcloud_ssh_key" "admin" {
+  name       = "admin"
+  public_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHb8Kw3WbW0oXqZl2m9Lx1T6y2s3Q0i6p8m0S0bVY0xE a@b"
+}
+resource "hcloud_server" "web" {
+  name        = "web"
+  server_type = "cx22"
+  image       = "ubuntu-24.04"
+  location    = "fsn1"
+  ssh_keys    = [hcloud_ssh_key.admin.name]
+}
+resource "google_compute_instance" "cpu" {
+  name         = "cpu"
+  machine_type = "e2-standard-2"
+  zone         = "europe-west4-a"
+  boot_disk {
+    initialize_params {
+      image = "debian-12"
+    }
+  }
+  network_interface {
+    network = "default"
+    access_config {}
+  }
+}
+"""
+
+
+def cli(d: Path, *args: str, code: int = 0) -> str:
+    proc = subprocess.run([sys.executable, "-m", "reconciler", *args, "-C", str(d), "--no-color"],
+                          capture_output=True, text=True, timeout=180)
+    assert proc.returncode == code, (proc.stdout[-3000:], proc.stderr[-3000:])
+    return proc.stdout
+
+
+def test_sandbox_serves_a_whole_apply(tmp_path: Path) -> None:
+    d = tmp_path / "fleet"
+    d.mkdir()
+    up = cli(d, "sandbox", "up", "--speed", "200")
+    try:
+        blocks = "\n".join(line for line in up.splitlines() if not line.startswith("The sandbox"))
+        assert re.search(r'endpoint = "http://127\.0\.0\.1:\d+/v1"', blocks)
+        (d / "providers.tf").write_text(blocks + "\n")
+        (d / "main.tf").write_text(FLEET)
+        assert "running" in cli(d, "sandbox", "status")
+        out = cli(d, "apply", "--auto-approve")
+        assert "Apply complete: 3 done, 0 failed" in out
+        state = json.loads((d / "reconciler.state.json").read_text())
+        assert {r["type"] for r in state["resources"].values()} == {"hcloud_ssh_key", "hcloud_server",
+                                                                     "google_compute_instance"}
+        assert all(r["id"] for r in state["resources"].values())
+        cli(d, "plan", "--detailed-exitcode")
+    finally:
+        cli(d, "sandbox", "down")
+    assert "not running" in cli(d, "sandbox", "status", code=1)
