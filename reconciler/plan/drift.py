@@ -28,11 +28,12 @@ def drift(before: StateDoc, after: StateDoc) -> tuple[Drift, ...]:
         elif old is None or old.id is None:
             if new is not None and new.id is not None:
                 out.append(Drift(address, "adopted", f"found by its ownership labels (id {new.id}) and adopted"))
+        elif new is not None and old.type == "nixos_machine":
+            recorded = old.attributes.get("toplevel")
+            running = new.attributes.get("current_toplevel") or new.attributes.get("toplevel")
+            if running and recorded and running != recorded:
+                out.append(Drift(address, "running", f"runs {running}, recorded {recorded}"))
         elif new is not None and old.attributes != new.attributes:
-            if old.type == "nixos_machine" and old.attributes.get("toplevel") != new.attributes.get("toplevel"):
-                out.append(Drift(address, "running", f"runs {new.attributes.get('toplevel')}, recorded "
-                                                     f"{old.attributes.get('toplevel')}"))
-                continue
             keys = sorted(k for k in set(old.attributes) | set(new.attributes)
                           if old.attributes.get(k) != new.attributes.get(k))
             out.append(Drift(address, "changed", "changed outside reconciler: " + ", ".join(keys)))
