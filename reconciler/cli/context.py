@@ -96,7 +96,10 @@ def evaluate_blocks(config: Configuration, variables: Mapping[str, Any]) -> dict
             errors.extend(block_schema(f"backend_{b.label}").check_plain(values(b), b.pos, f'backend "{b.label}"'))
     if config.decls.secrets is not None:
         s = config.decls.secrets
-        errors.extend(block_schema("secrets").check_plain(values(s), s.pos, "secrets"))
+        secrets = values(s)
+        errors.extend(block_schema("secrets").check_plain(secrets, s.pos, "secrets"))
+        # the NixOS provider encrypts the secrets it generates (host keys) to the admins too
+        settings["nixos"] = {"secrets_recipients": list(secrets.get("recipients") or [])}
     for name, v in config.decls.vars.items():
         errors.extend(block_schema("vars").check_plain(values(_as_block(v.attributes, v.pos)), v.pos, f'vars "{name}"'))
         for f in v.files:
