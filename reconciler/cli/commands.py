@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import json
 import signal
 import sys
@@ -91,6 +92,7 @@ def cmd_plan(args: argparse.Namespace, out: Out) -> int:
             state = backend.read()
             plan = asyncio.run(_make_plan(args, loaded, state, destroy=args.destroy))
         print_plan(plan, args, out)
+        gc.freeze()  # what was built lives until exit: spare the collector one last scan of all of it
     if args.out:
         save_plan(plan, Path(args.out))
         if not args.json:

@@ -7,6 +7,7 @@ refresh, apply or import."""
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -90,9 +91,13 @@ class NixosProvider:
                 evaluated = evaluate(self.ctx.tool, flakes)
         except EvalUnavailable:
             notes = (f"nix ({self.settings.nix}) is not installed here: the toplevel is known after the build",)
-        return [self._plan_one(r, evaluated.get(r.address), notes) for r in requests]
+        # one directory listing instead of a lookup per machine: most machines of a new fleet have no vars yet
+        per_machine = self.ctx.vars.root / "per-machine"
+        with_vars = frozenset(os.listdir(per_machine)) if per_machine.is_dir() else frozenset()
+        return [self._plan_one(r, evaluated.get(r.address), notes, with_vars) for r in requests]
 
-    def _plan_one(self, r: PlanRequest, ev: Evaluated | None, notes: tuple[str, ...]) -> PlanResponse:
+    def _plan_one(self, r: PlanRequest, ev: Evaluated | None, notes: tuple[str, ...],
+                  with_vars: frozenset[str]) -> PlanResponse:
         planned: dict[str, Any] = {**DEFAULTS}
         planned.update({k: v for k, v in r.config.items() if v is not None})
         planned["toplevel"] = ev.toplevel if ev is not None else UNKNOWN
@@ -103,7 +108,7 @@ class NixosProvider:
         if configured:
             planned["host_key"] = configured
         elif _install_enabled(r.config):
-            key = public_host_key(self.ctx.vars, name) or prior.get("host_key")
+            key = (public_host_key(self.ctx.vars, name) if name in with_vars else None) or prior.get("host_key")
             planned["host_key"] = key or UNKNOWN
             if not key:
                 out_notes.append("a new ssh_host_key is generated before the install and pinned")
