@@ -8,15 +8,18 @@ from __future__ import annotations
 import json
 import re
 import signal
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from providers.base import address_label
 from providers.google.emulator import Emulator
+from providers.google.emulator import start_emulator as start_gce
 from providers.google.prices import TABLE as PRICE_TABLE
 
-from .conftest import GCE_PROJECT, Cli, google_provider, wait_until
+from .conftest import GCE_PROJECT, GCE_SCALE, Cli, Result, google_provider, wait_until
 from .holding_proxy import HoldingProxy
 
 GPU = "google_compute_instance.gpu"
@@ -178,32 +181,66 @@ def test_stockout_in_the_first_zone_lands_in_the_next_and_says_so(cli: Cli, gce:
     assert change["change"]["after"]["zone"] == "europe-west4-b"
 
 
-def test_quota_exceeded_is_one_error_line_naming_the_quota(cli: Cli, gce: Emulator) -> None:
-    gce.set_knobs(quotas={"GPUS_ALL_REGIONS": 0})
-    cli.write(google_provider(gce.endpoint) + GPU_BLOCK + CPU_BLOCK)
-    failed = cli.run("apply", "--auto-approve", "--var", "gpu=true", code=1)
+@dataclass(frozen=True)
+class QuotaOutcome:
+    failed: Result  # apply with the GPU quota at 0
+    after_failure: dict[str, Any]  # the state it left
+    live_after_failure: list[str]  # instance names then
+    replan: Result  # plan right after, quota still at 0
+    retried: Result  # apply once the quota is raised
+    state: dict[str, Any]
+    problems: list[str]
+    live: list[str]
+
+
+@pytest.fixture(scope="module")
+def quota_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QuotaOutcome]:
+    directory = tmp_path_factory.mktemp("quota") / "fleet"
+    directory.mkdir()
+    cli = Cli(directory)
+    with start_gce(time_scale=GCE_SCALE, quotas={"GPUS_ALL_REGIONS": 0}) as gce:
+        cli.write(google_provider(gce.endpoint) + GPU_BLOCK + CPU_BLOCK)
+        failed = cli.run("apply", "--auto-approve", "--var", "gpu=true", code=None)
+        after_failure, live_after_failure = cli.state(), sorted(instances(gce))
+        replan = cli.run("plan", "--var", "gpu=true", code=None)
+        gce.set_knobs(quotas={})
+        retried = cli.run("apply", "--auto-approve", "--var", "gpu=true", code=None)
+        state = cli.state()
+        yield QuotaOutcome(failed, after_failure, live_after_failure, replan, retried, state,
+                           gce_problems(gce, state), sorted(instances(gce)))
+
+
+def test_quota_exceeded_is_one_error_line_naming_the_quota(quota_run: QuotaOutcome) -> None:
+    failed = quota_run.failed
+    assert failed.code == 1, failed.explain()
     [line] = failed.error_lines
     assert "GPUS_ALL_REGIONS" in line and "quota" in line and line.startswith(f"error: {GPU}: ")
     assert failed.stderr.count("\n") == 1  # nothing else on stderr
     assert "Traceback" not in failed.stdout + failed.stderr
     assert "Apply finished with errors: 1 done, 1 failed" in failed.stdout  # the CPU node did not wait on it
-    assert sorted(instances(gce)) == ["cinnabar"]
+    assert quota_run.live_after_failure == ["cinnabar"]
 
-    gce.set_knobs(quotas={})
-    cli.run("apply", "--auto-approve", "--var", "gpu=true")
-    state = cli.state()
-    assert gce_problems(gce, state) == []
-    assert sorted(instances(gce)) == ["cinnabar", "scheelite"]
+
+def test_once_the_quota_is_raised_the_next_apply_creates_the_node_once(quota_run: QuotaOutcome) -> None:
+    assert quota_run.retried.code == 0, quota_run.retried.explain()
+    assert quota_run.problems == []
+    assert quota_run.live == ["cinnabar", "scheelite"]
 
 
 @pytest.mark.xfail(strict=True, reason="CLI: the error line of a failed step names the address twice "
                    "(_summary prefixes it, and the provider's message starts with it)")
-def test_quota_error_line_names_the_address_once(cli: Cli, gce: Emulator) -> None:
-    gce.set_knobs(quotas={"GPUS_ALL_REGIONS": 0})
-    cli.write(google_provider(gce.endpoint) + GPU_BLOCK)
-    failed = cli.run("apply", "--auto-approve", "--var", "gpu=true", code=1)
-    [line] = failed.error_lines
+def test_quota_error_line_names_the_address_once(quota_run: QuotaOutcome) -> None:
+    [line] = quota_run.failed.error_lines
     assert line.count(GPU) == 1, line
+
+
+@pytest.mark.xfail(strict=True, reason="google provider/engine: a create whose operation failed (quota) keeps the "
+                   "id recorded right after the insert, so state, show and cost list an instance that never "
+                   "existed and the next plan calls it 'deleted outside reconciler'")
+def test_a_create_that_failed_on_quota_records_no_instance(quota_run: QuotaOutcome) -> None:
+    entry = quota_run.after_failure["resources"].get(GPU, {})
+    assert entry.get("id") is None, entry
+    assert "deleted outside reconciler" not in quota_run.replan.stdout
 
 
 def test_kill_between_insert_and_record_then_apply_makes_no_duplicate(cli: Cli, gce: Emulator) -> None:
