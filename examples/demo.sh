@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# The main job on the bundled example: install reconciler into .venv, validate the example fleet and print
-# its plan (offline: no credentials, no network).
+# The main job on the bundled example: install reconciler into .venv, validate the example fleet, print its
+# plan, then what turning the GPU node on would add and cost (offline: no credentials, no network).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-.venv/bin/python -m pip install -q --disable-pip-version-check -e .
+.venv/bin/python -m pip install -q --disable-pip-version-check -e . 2>&1 | grep -v "^WARNING: Location" || true
 .venv/bin/reconciler validate -C examples/fleet
 .venv/bin/reconciler plan -C examples/fleet --no-refresh "$@"
+echo
+echo "With the GPU node on (--var gpu_enabled=true):"
+.venv/bin/reconciler plan -C examples/fleet --no-refresh --no-color --var gpu_enabled=true "$@" \
+  | grep -E "^(  [+>] .*(gpu|scheelite)|Plan:|Monthly cost:)"
