@@ -61,11 +61,11 @@ def _finish(cli: Cli, emu: Any, killed_output: str, at_kill: list[dict[str, Any]
 
 @pytest.fixture(scope="module")
 def killed_while_starting(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outcome]:
-    """Create actions take 2 s; the apply is killed once both ids are in state, while the servers start."""
+    """Create actions take 3 s; the apply is killed once both ids are in state, while the servers start."""
     directory = tmp_path_factory.mktemp("starting") / "fleet"
     directory.mkdir()
     cli = Cli(directory)
-    with start_emulator(time_scale=HCLOUD_SCALE, token="e2e-token", durations={"create_server": 400.0}) as emu:
+    with start_emulator(time_scale=HCLOUD_SCALE, token="e2e-token", durations={"create_server": 600.0}) as emu:
         try:
             cli.write(config(emu.endpoint))
             apply = cli.start("apply", "--auto-approve")

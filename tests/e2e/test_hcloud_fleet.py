@@ -86,7 +86,7 @@ def test_fleet_create_noop_toggle_off_and_on(cli: Cli, hcloud: Emulator) -> None
     planned = cli.run("plan", "--detailed-exitcode", code=2)
     assert "Plan: 4 to add, 0 to change, 0 to destroy, 0 to install, 0 to update." in planned.stdout
     assert not cli.state_path.exists()  # a plan writes no state
-    assert owned_servers(hcloud, "") == [] and hcloud.servers() == []
+    assert hcloud.servers() == [] and hcloud.ssh_keys() == []
 
     cli.run("apply", "--auto-approve")
     state = cli.state()
