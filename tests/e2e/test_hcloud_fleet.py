@@ -17,6 +17,7 @@ NODES = ("electrum", "galena", "scheelite")
 
 
 def fleet_config(endpoint: str) -> str:
+    nodes = ", ".join(f'"{n}"' for n in NODES)
     return hcloud_provider(endpoint) + f"""
 variable "galena_enabled" {{
   type    = bool
@@ -30,7 +31,7 @@ resource "hcloud_ssh_key" "admin" {{
 }}
 
 resource "hcloud_server" "web" {{
-  for_each    = toset({list(NODES)!r})
+  for_each    = toset([{nodes}])
   enabled     = each.key == "galena" ? var.galena_enabled : true
   name        = each.key
   server_type = "cx22"
@@ -43,7 +44,7 @@ resource "hcloud_server" "web" {{
 output "ips" {{
   value = {{ for k, s in hcloud_server.web : k => s.ipv4_address }}
 }}
-""".replace("'", '"')
+"""
 
 
 def addr(node: str) -> str:
