@@ -2,7 +2,8 @@
 created and installed; one machine's system changes and only it is updated; one server is toggled off and on
 (its host torn down and made again as a fresh Ubuntu VM) and its machine reinstalled with the same host key;
 an inventory puts the controller's activation before the peers'; a failed activation is rolled back while the
-other machines are updated. The tests run in order on one fleet, each starting from what the one before left."""
+other machines are updated. The tests share one fleet, installed once by the `installed` fixture; each later test
+starts from a converged fleet (whatever the tests before it changed) and leaves it converged."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ import re
 
 import pytest
 
-from tests.e2e_fleet.fleet import FleetDir, activation_times, machine, server, short_matches
+from tests.e2e_fleet.fleet import FleetDir, Result, activation_times, machine, server, short_matches
 from tests.hosts.flakes import TestSystem
 
-pytestmark = pytest.mark.hosts
+pytestmark = [pytest.mark.hosts, pytest.mark.usefixtures("installed")]
 
 NAMES = ("cinnabar", "electrum", "galena")
 CONTROLLER, PEERS = "cinnabar", ("electrum", "galena")
@@ -49,10 +50,17 @@ def known_hosts_lines(fleet: FleetDir) -> list[str]:
     return sorted(fleet.run("machines", "known-hosts").stdout.splitlines())
 
 
-def test_apply_creates_the_servers_and_installs_nixos(fleet: FleetDir) -> None:
+@pytest.fixture(scope="module")
+def installed(fleet: FleetDir) -> Result:
+    """The fleet's first apply (its output); every test after the first one needs it to have worked."""
     fleet.write_config(NAMES, TOGGLED)
     fleet.set_systems(**{n: TestSystem("1") for n in NAMES})
-    applied = fleet.run("apply", "--auto-approve")
+    return fleet.run("apply", "--auto-approve", code=None)
+
+
+def test_apply_creates_the_servers_and_installs_nixos(fleet: FleetDir, installed: Result) -> None:
+    applied = installed
+    assert applied.code == 0, applied.explain()
     assert applied.symbols() == ({("+", server(n)) for n in NAMES} | {("+", "hcloud_ssh_key.admin")}
                                  | {(">", machine(n)) for n in NAMES}), applied.explain()
     assert "Plan: 4 to add, 0 to change, 0 to destroy, 3 to install, 0 to update." in applied.stdout
@@ -242,3 +250,11 @@ def test_failed_activation_is_rolled_back_and_the_others_updated(fleet: FleetDir
         new = toplevel(fleet, name)
         assert new != old[name] and new.endswith(f"-nixos-system-{name}-4")
         assert fleet.host_of(name).current_system() == new
+
+    # a fixed system goes through on the next apply, and the fleet is converged again
+    fleet.set_systems(**{FAILING: TestSystem("5")})
+    repaired = fleet.run("apply", "--auto-approve")
+    assert [(s, a) for s, a, _ in repaired.changes()] == [("^", machine(FAILING))], repaired.explain()
+    assert host.current_system() == toplevel(fleet, FAILING) != old[FAILING]
+    assert not fleet.resource(machine(FAILING)).get("pending")
+    fleet.run("plan", "--detailed-exitcode", code=0)
