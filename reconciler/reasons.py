@@ -24,3 +24,4 @@ class Reason(Enum):
     NIXOS_CHANGED = "the system closure changed"
     NIXOS_DRIFT = "the running system differs from the recorded one"
     TAINTED = "a previous apply failed midway"
+    RESUME_CREATE = "a previous apply stopped before this create finished; it is resumed, not repeated"

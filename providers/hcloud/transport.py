@@ -110,7 +110,8 @@ class PacedAdapter(HTTPAdapter):
         return error.get("code") if isinstance(error, dict) else None
 
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
-        attempt = 0
+        attempt = 0  # failures (no answer, 5xx, retryable codes), against `retries`
+        limited = 0  # 429s, against `max_429`: a storm of them must not use up the budget for real failures
         while True:
             wait = self.bucket.reserve()
             if wait > 0:
@@ -130,17 +131,21 @@ class PacedAdapter(HTTPAdapter):
             code = self._code(response) if response.status_code >= 400 else None
             if response.status_code not in RETRY_STATUSES and code not in RETRY_CODES:
                 return response
-            limit = self.max_429 if response.status_code == 429 else self.retries
-            if attempt >= limit:
+            is_429 = response.status_code == 429
+            count, limit = (limited, self.max_429) if is_429 else (attempt, self.retries)
+            if count >= limit:
                 raise GaveUp(f"the API answered {response.status_code} ({code or response.reason}) "
-                             f"{attempt + 1} times", response.status_code, code)
-            delay = self.backoff(attempt)
-            if response.status_code == 429 and _remaining(response.headers) < 1:
+                             f"{count + 1} times", response.status_code, code)
+            delay = self.backoff(count)
+            if is_429 and _remaining(response.headers) < 1:
                 self.bucket.drain()  # the budget is spent: the bucket's wait for a new token does the rest
                 delay = min(delay, self.backoff(0))
             response.close()
             self._sleep(delay)
-            attempt += 1
+            if is_429:
+                limited += 1
+            else:
+                attempt += 1
             self.stats["retried"] += 1
 
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from providers.base import ApplyRequest, PlanRequest, ResourceKind
+from providers.base import ApplyRequest, PlanRequest, RefreshRequest, ResourceKind
 from reconciler.actions import Action
 from reconciler.apply.hooks import Hooks
 from reconciler.apply.journal import StateWriter, StepJournal
@@ -133,7 +133,21 @@ class Runner:
                     StepJournal(self.writer, c.address, c.type, Action.DELETE, c.dependencies,
                                 lambda p: self.hooks.on_phase(c.address, p)))
             return
-        await self._call(c, c.action, planned, prior)
+        # a create has no prior object; one an interrupted attempt made is found again through `pending`
+        await self._call(c, c.action, planned, None if c.action is Action.CREATE else prior)
+
+    async def _forget_if_never_made(self, c: ResourceChange) -> None:
+        """A create failed after its id was recorded (e.g. the operation failed on quota): if the object does not
+        exist, drop the record, so state, plans and costs do not speak of something that never was."""
+        current = self.writer.get(c.address)
+        if current is None or current.id is None:
+            return
+        try:
+            answer = await self.providers.for_type(c.type).refresh(RefreshRequest((recorded(current),), ()))
+        except Exception:  # the step already failed; its own error is the one to report
+            return
+        if c.address in answer.gone:
+            self.writer.drop(c.address)
 
     def _final_plan(self, c: ResourceChange, config: Mapping[str, Any], prior: ResourceState | None) -> dict[str, Any]:
         """Ask the provider to plan again with every value known, and hold it to what the plan said.
@@ -144,7 +158,7 @@ class Runner:
         if c.kind == ResourceKind.MACHINE.value:
             known = {k: v for k, v in (c.after or {}).items() if v is not UNKNOWN and k not in config}
             return {**known, **dict(config)}
-        has_prior = prior is not None and prior.id is not None and c.action is not Action.REPLACE
+        has_prior = prior is not None and prior.id is not None and c.action not in (Action.REPLACE, Action.CREATE)
         provider = self.providers.for_type(c.type)
         resp = provider.plan([PlanRequest(c.address, c.type, config, recorded(prior) if has_prior and prior
                                           else None)])[0]
@@ -169,7 +183,12 @@ class Runner:
                                recorded(prior) if prior is not None and prior.id is not None else None, pending)
         # write-ahead: state says what is about to happen before the provider is called
         journal.intend()
-        response = await provider.apply(request, journal)
+        try:
+            response = await provider.apply(request, journal)
+        except BaseException:
+            if action is Action.CREATE:
+                await self._forget_if_never_made(c)
+            raise
         if response.id is None:
             self.writer.drop(c.address)
             return
@@ -189,6 +208,8 @@ class Runner:
         resources: dict[str, dict[str, Any]] = {}
         for address, decl in decls.resources.items():
             specs = self.reeval.expansions[address]
+            if decl.for_each is not None:  # a member toggled off is simply not in the map
+                specs = [s for s in specs if s.address in doc.resources]
             values = {s.address: (dict(doc.resources[s.address].attributes) if s.address in doc.resources
                                   else None) for s in specs}
             resources.setdefault(decl.type, {})[decl.name] = collect_value(decl, specs, values)

@@ -188,7 +188,7 @@ def _summary(result: WalkResult, out: Out) -> int:
     for address, error in sorted(result.failed.items()):
         lines = error.lines() if isinstance(error, ReconcilerError) else [f"{type(error).__name__}: {error}"]
         for line in lines:
-            out.error(f"{address}: {line}")
+            out.error(line if line.startswith(address) else f"{address}: {line}")
     n_skip = len(result.skipped)
     out.text(f"Apply {'complete' if result.ok else 'finished with errors'}: {len(result.done)} done, "
              f"{len(result.failed)} failed, {n_skip} skipped (upstream failed)"

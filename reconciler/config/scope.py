@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,21 @@ def split_address(address: str) -> tuple[str, str | int | None]:
     base, _, rest = address.partition("[")
     inner = rest[:-1]
     return base, (json.loads(inner) if inner.startswith('"') else int(inner))
+
+
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def machine_name(address: str) -> str:
+    """The name of the machine at a `nixos_machine` address, used by the inventory, vars and known_hosts:
+    `nixos_machine.cinnabar` -> cinnabar; `nixos_machine.web["galena"]` -> galena (the for_each key);
+    `nixos_machine.node[2]` -> node-2. Characters unsafe in file names become "-"."""
+    base, key = split_address(address)
+    name = base.rsplit(".", 1)[-1]
+    if key is None:
+        return name
+    text = key if isinstance(key, str) else f"{name}-{key}"
+    return _UNSAFE_NAME.sub("-", text).strip("-") or name
 
 
 class ConfigScope:

@@ -4,12 +4,12 @@ resolved against the configuration directory."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reconciler.config.scope import machine_name
 from reconciler.values import UNKNOWN
 
 PHASES = ("kexec", "disko", "install", "reboot")
@@ -23,18 +23,6 @@ DEFAULTS: Mapping[str, Any] = {
     "tags": [],
 }
 
-_ADDRESS = re.compile(r'^(?:.*\.)?nixos_machine\.([A-Za-z0-9_-]+)(?:\[(?:"([^"]*)"|(\d+))\])?$')
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def machine_name(address: str) -> str:
-    """`nixos_machine.web` -> web; `nixos_machine.web[0]` -> web-0; `nixos_machine.web["eu"]` -> web-eu."""
-    match = _ADDRESS.match(address)
-    if not match:
-        return _UNSAFE.sub("-", address.rsplit(".", 1)[-1]).strip("-") or "machine"
-    name, key, index = match.groups()
-    suffix = key if key is not None else index
-    return f"{name}-{_UNSAFE.sub('-', suffix)}" if suffix is not None else name
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ from reconciler.nixos.machine import (
 from reconciler.nixos.refresh import refresh
 from reconciler.nixos.ssh import ANY_KEY, Endpoint
 from reconciler.nixos.transfer import split_host
+from reconciler.plan.decide import INSTALL_DONE
 from reconciler.values import UNKNOWN, is_known
 from reconciler.vars import public_host_key
 
@@ -165,7 +166,8 @@ class NixosProvider:
             # an install found in place (state lost) or a system that changed since: bring it to the plan
             deployed = await update(self.ctx, spec, toplevel, result.host_key, journal)
             attributes["toplevel"] = deployed.toplevel
-        return ApplyResponse(spec.name, attributes, private={"install_phase": result.phase})
+        # the engine's word for a complete install (the last phase alone would not say that: phases can be chosen)
+        return ApplyResponse(spec.name, attributes, private={"install_phase": INSTALL_DONE})
 
     async def update(self, request: ApplyRequest, journal: Journal) -> ApplyResponse:
         """Update NixOS (`^`): build, copy, activate with magic rollback, confirm, health-check."""
@@ -193,7 +195,7 @@ class NixosProvider:
         self.ctx.known_hosts.pin(name, host, port, session.host_key)
         attrs = {"target_host": host, "target_port": port, "target_user": user or "root",
                  "host_key": session.host_key, "toplevel": current}
-        return ObservedResource(name, attrs, {"install_phase": "reboot"})
+        return ObservedResource(name, attrs, {"install_phase": INSTALL_DONE})
 
     def price(self, type_: str, attributes: Mapping[str, Any]) -> Price | None:
         return None

@@ -30,6 +30,10 @@ def decide_cloud(prior: ResourceState | None, resp: PlanResponse, info: TypeInfo
     """(action, reason, changed attributes, attributes forcing replacement) for an active cloud instance."""
     if prior is None or prior.id is None:
         return Action.CREATE, Reason.NEW, (), ()
+    if (prior.pending or {}).get("action") == Action.CREATE.value:
+        # the object was made, but the create step never finished (waiting for it to be ready, recording it):
+        # the provider resumes it from the pending record instead of making another
+        return Action.CREATE, Reason.RESUME_CREATE, (), ()
     ignore = tuple(ignore)
     changed = changed_attributes(resp.planned, prior.attributes, info, ignore)
     replace = tuple(a for a in resp.requires_replace if a not in ignore)

@@ -10,21 +10,12 @@ from typing import Any
 
 from reconciler.config.decls import Declarations
 from reconciler.config.schema import block_schema
-from reconciler.config.scope import ConfigScope, split_address
+from reconciler.config.scope import ConfigScope, machine_name
 from reconciler.errors import ConfigError, ConfigErrors
 from reconciler.plan.model import ResourceChange
 from reconciler.values import UNKNOWN, to_json_value
 
 MACHINE_TYPE = "nixos_machine"
-
-
-def machine_name(address: str) -> str:
-    """`nixos_machine.cinnabar` -> "cinnabar"; `nixos_machine.m["a"]` -> "a"; `nixos_machine.m[2]` -> "m-2"."""
-    base, key = split_address(address)
-    name = base.split(".", 1)[1]
-    if key is None:
-        return name
-    return key if isinstance(key, str) else f"{name}-{key}"
 
 
 def build_inventory(decls: Declarations, scope: ConfigScope, values: Mapping[str, Any],

@@ -227,16 +227,11 @@ def test_once_the_quota_is_raised_the_next_apply_creates_the_node_once(quota_run
     assert quota_run.live == ["cinnabar", "scheelite"]
 
 
-@pytest.mark.xfail(strict=True, reason="CLI: the error line of a failed step names the address twice "
-                   "(_summary prefixes it, and the provider's message starts with it)")
 def test_quota_error_line_names_the_address_once(quota_run: QuotaOutcome) -> None:
     [line] = quota_run.failed.error_lines
     assert line.count(GPU) == 1, line
 
 
-@pytest.mark.xfail(strict=True, reason="google provider/engine: a create whose operation failed (quota) keeps the "
-                   "id recorded right after the insert, so state, show and cost list an instance that never "
-                   "existed and the next plan calls it 'deleted outside reconciler'")
 def test_a_create_that_failed_on_quota_records_no_instance(quota_run: QuotaOutcome) -> None:
     entry = quota_run.after_failure["resources"].get(GPU, {})
     assert entry.get("id") is None, entry

@@ -127,8 +127,6 @@ def test_killed_while_starting_then_apply_makes_no_duplicate_and_no_orphan(kille
     assert o.replan.code == 0, o.replan.explain()
 
 
-@pytest.mark.xfail(strict=True, reason="engine: a create interrupted after its id was recorded is never resumed; "
-                   "the next apply plans no change and leaves `pending` and the starting status in state")
 def test_killed_while_starting_then_apply_finishes_the_interrupted_creates(killed_while_starting: Outcome) -> None:
     o = killed_while_starting
     assert pending_steps(o.state) == {}

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from providers.base import address_label
 from providers.hcloud.emulator import Emulator
 
@@ -126,8 +124,6 @@ def test_fleet_create_noop_toggle_off_and_on(cli: Cli, hcloud: Emulator) -> None
     cli.run("plan", "--detailed-exitcode", code=0)
 
 
-@pytest.mark.xfail(strict=True, reason="engine: an output over a for_each with one instance toggled off "
-                   "evaluates to null as a whole (runner._write_outputs swallows the error)")
 def test_output_over_a_fleet_with_one_server_toggled_off_keeps_the_others(cli: Cli, hcloud: Emulator) -> None:
     cli.write(fleet_config(hcloud.endpoint))
     cli.run("apply", "--auto-approve", "--var", "galena_enabled=false")

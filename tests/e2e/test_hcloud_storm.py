@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import threading
 
-import pytest
-
 from providers.hcloud.emulator import Emulator
 
 from .conftest import ADMIN_KEY, Cli, hcloud_problems, hcloud_provider, owned_servers
@@ -49,8 +47,6 @@ def second_storm_at_first_create(emu: Emulator, done: threading.Event) -> None:
             return
 
 
-@pytest.mark.xfail(strict=False, reason="hcloud transport: 429 retries use up the 5xx retry budget (see the module "
-                   "docstring); fails only when a 5xx lands on a request that waited out 8+ 429s")
 def test_apply_converges_through_429_storms_and_5xx(cli: Cli, hcloud: Emulator) -> None:
     cli.write(config(hcloud.endpoint))
     hcloud.set_knobs(storm_429=STORM, error_rate=0.1, create_then_fail=2, seed=7)
@@ -81,8 +77,6 @@ def test_apply_converges_through_429_storms_and_5xx(cli: Cli, hcloud: Emulator) 
     assert replan.code == 0, replan.explain()
 
 
-@pytest.mark.xfail(strict=True, reason="hcloud transport: after 10 answers 429 the first 503 is not retried, because "
-                   "PacedAdapter.send compares one attempt counter for 429 and 5xx with the 5xx limit (8)")
 def test_a_503_after_a_run_of_429s_is_still_retried(cli: Cli, hcloud: Emulator) -> None:
     cli.write(hcloud_provider(hcloud.endpoint) + """
 resource "hcloud_server" "one" {

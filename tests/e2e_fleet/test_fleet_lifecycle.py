@@ -22,10 +22,6 @@ UPDATED = "electrum"  # the machine whose system changes alone
 TOGGLED = "galena"  # the server toggled off and on
 FAILING = "electrum"  # the machine whose activation fails
 
-INSTALL_PHASE_BUG = ("nixos provider records private.install_phase = 'reboot' (the last phase) after a complete "
-                     "install, but the engine (reconciler/plan/decide.py) takes only 'done' as finished, so every "
-                     "later plan installs every machine again (> 'a previous install stopped before it finished')")
-
 INVENTORY = """
 inventory {
   service "zerotier" {
@@ -101,7 +97,6 @@ def test_apply_creates_the_servers_and_installs_nixos(fleet: FleetDir, installed
         assert out.stdout.splitlines()[-1] == toplevel(fleet, name)
 
 
-@pytest.mark.xfail(strict=True, reason=INSTALL_PHASE_BUG)
 def test_second_plan_has_no_changes(fleet: FleetDir) -> None:
     before = fleet.state()
     again = fleet.run("plan", "--detailed-exitcode", code=None)
@@ -110,10 +105,6 @@ def test_second_plan_has_no_changes(fleet: FleetDir) -> None:
     assert fleet.state()["serial"] == before["serial"]
 
 
-@pytest.mark.xfail(strict=True, reason="vars of for_each machines live under vars/per-machine/node-KEY (the "
-                   "nixos provider's reconciler/nixos/machine.py:machine_name) while the CLI and the inventory "
-                   "name the machine KEY (README: nixos_machine.web[\"galena\"] is galena), so `vars get KEY` "
-                   "finds no host key")
 def test_vars_get_by_machine_name_gives_the_pinned_host_key(fleet: FleetDir) -> None:
     for name in NAMES:
         got = fleet.run("vars", "get", name, "ssh_host_key/ssh_host_ed25519_key.pub", code=None)
@@ -121,7 +112,6 @@ def test_vars_get_by_machine_name_gives_the_pinned_host_key(fleet: FleetDir) -> 
         assert got.stdout.strip() == fleet.resource(machine(name))["attributes"]["host_key"]
 
 
-@pytest.mark.xfail(strict=True, reason=INSTALL_PHASE_BUG)
 def test_changing_one_system_updates_that_machine_only(fleet: FleetDir) -> None:
     old = toplevel(fleet, UPDATED)
     others = {n: fleet.host_of(n).activations() for n in NAMES if n != UPDATED}
@@ -150,7 +140,6 @@ def test_changing_one_system_updates_that_machine_only(fleet: FleetDir) -> None:
     fleet.run("plan", "--detailed-exitcode", code=0)
 
 
-@pytest.mark.xfail(strict=True, reason=INSTALL_PHASE_BUG)
 def test_toggle_off_and_on_reinstalls_with_the_same_host_key(fleet: FleetDir) -> None:
     off = ("--var", f"on_{TOGGLED}=false")
     known_before = known_hosts_lines(fleet)
@@ -190,7 +179,6 @@ def test_toggle_off_and_on_reinstalls_with_the_same_host_key(fleet: FleetDir) ->
     fleet.run("plan", "--detailed-exitcode", code=0)
 
 
-@pytest.mark.xfail(strict=True, reason=INSTALL_PHASE_BUG)
 def test_inventory_is_written_and_the_controller_activates_first(fleet: FleetDir) -> None:
     fleet.write_config(NAMES, TOGGLED, INVENTORY)
     old = {n: toplevel(fleet, n) for n in NAMES}
@@ -221,7 +209,6 @@ def test_inventory_is_written_and_the_controller_activates_first(fleet: FleetDir
                                           f"before the controller's switch"
 
 
-@pytest.mark.xfail(strict=True, reason=INSTALL_PHASE_BUG)
 def test_failed_activation_is_rolled_back_and_the_others_updated(fleet: FleetDir) -> None:
     old = {n: toplevel(fleet, n) for n in NAMES}
     before = fleet.resource(machine(FAILING))

@@ -109,7 +109,7 @@ def test_unknown_setting_is_a_config_error(tmp_path: Path) -> None:
 def test_machine_names_and_flakes(tmp_path: Path) -> None:
     assert machine_name("nixos_machine.cinnabar") == "cinnabar"
     assert machine_name("nixos_machine.web[2]") == "web-2"
-    assert machine_name('nixos_machine.web["eu west"]') == "web-eu-west"
+    assert machine_name('nixos_machine.web["eu west"]') == "eu-west"  # the for_each key, made file-safe
     assert machine_name("module.x.nixos_machine.db") == "db"
     assert str(resolve_flake(".#cinnabar", "x", tmp_path)) == f"{tmp_path.resolve()}#cinnabar"
     assert str(resolve_flake(None, "web-2", tmp_path)) == f"{tmp_path.resolve()}#web-2"
