@@ -228,10 +228,6 @@ def load_json_text(text: str, display: str) -> s.SourceFile:
 
 def load_json_file(path: Path, display: str) -> s.SourceFile:
     """Read and parse a `.tf.json` file; `display` is the name put in positions (e.g. "config.tf.json")."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise ConfigError(f"{display} is not UTF-8 text: {e.reason}", SourcePos(display, 1)) from None
-    except OSError as e:
-        raise ConfigError(f"cannot read {display}: {e.strerror}", SourcePos(display, 1)) from None
-    return load_json_text(text, display)
+    from reconciler.config.loader import read_source
+
+    return load_json_text(read_source(path, display), display)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from reconciler.config import syntax as s
 from reconciler.config.decls import Declarations, declarations
-from reconciler.errors import ConfigError, ConfigErrors
+from reconciler.errors import ConfigError, ConfigErrors, SourcePos
 
 
 @dataclass(frozen=True)
@@ -55,15 +55,19 @@ def load_sources(directory: Path, texts: dict[str, str]) -> Configuration:
     return Configuration(directory, tuple(files), declarations(files))
 
 
+def read_source(path: Path, display: str) -> str:
+    """A configuration file's text, or one clear error naming it."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{display} is not UTF-8 text: {e.reason}", SourcePos(display, 1)) from None
+    except OSError as e:
+        raise ConfigError(f"cannot read {display}: {e.strerror}", SourcePos(display, 1)) from None
+
+
 def load_directory(directory: Path) -> Configuration:
     """Load and structurally check every configuration file of `directory`."""
     paths = config_files(directory)
     if not paths:
         raise ConfigError(f"no *.tf or *.tf.json files in {directory}", hint="pass -C DIR with your configuration")
-    texts: dict[str, str] = {}
-    for p in paths:
-        try:
-            texts[p.name] = p.read_text(encoding="utf-8")
-        except UnicodeDecodeError as e:
-            raise ConfigError(f"{p.name} is not UTF-8 text: {e.reason}") from None
-    return load_sources(directory, texts)
+    return load_sources(directory, {p.name: read_source(p, p.name) for p in paths})

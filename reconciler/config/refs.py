@@ -7,7 +7,7 @@ referenced to what references it. A cycle is reported with every member and wher
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import networkx as nx
 
@@ -109,30 +109,22 @@ def declaration_graph(decls: Declarations) -> nx.DiGraph:
     checker = _Checker(decls)
     g: nx.DiGraph = nx.DiGraph()
     positions: dict[str, SourcePos] = {}
-    for name, attr in decls.locals.items():
-        node = f"local.{name}"
+
+    def link(node: str, pos: SourcePos, exprs: Iterable[s.Expr], owner: ResourceDecl | None) -> None:
         g.add_node(node)
-        positions[node] = attr.pos
-        for ref in expr_references(attr.expr):
-            dep = checker.target(ref, owner=None)
-            if dep:
-                g.add_edge(dep, node)
-    for address, decl in decls.resources.items():
-        g.add_node(address)
-        positions[address] = decl.pos
-        for expr in resource_exprs(decl):
+        positions[node] = pos
+        for expr in exprs:
             for ref in expr_references(expr):
-                dep = checker.target(ref, owner=decl)
+                dep = checker.target(ref, owner=owner)
                 if dep:
-                    g.add_edge(dep, address)
+                    g.add_edge(dep, node)
+
+    for name, attr in decls.locals.items():
+        link(f"local.{name}", attr.pos, (attr.expr,), None)
+    for address, decl in decls.resources.items():
+        link(address, decl.pos, resource_exprs(decl), decl)
     for name, out in decls.outputs.items():
-        node = f"output.{name}"
-        g.add_node(node)
-        positions[node] = out.pos
-        for ref in expr_references(out.expr):
-            dep = checker.target(ref, owner=None)
-            if dep:
-                g.add_edge(dep, node)
+        link(f"output.{name}", out.pos, (out.expr,), None)
     if checker.errors:
         raise ConfigErrors(checker.errors)
     if nx.is_directed_acyclic_graph(g):
