@@ -70,7 +70,7 @@ class Cli:
         return env
 
     def run(self, *args: str, code: int | None = 0, timeout: float = 120.0) -> Result:
-        proc = subprocess.run(self._argv(args), capture_output=True, text=True, cwd=ROOT, env=self._env(),
+        proc = subprocess.run(self._argv(args), capture_output=True, text=True, cwd=self.directory, env=self._env(),
                               timeout=timeout)
         result = Result(args, proc.returncode, proc.stdout, proc.stderr)
         if code is not None:
@@ -82,7 +82,7 @@ class Cli:
         n = len(self.started)
         out = (self.directory.parent / f"run{n}.out").open("w")
         err = (self.directory.parent / f"run{n}.err").open("w")
-        proc = subprocess.Popen(self._argv(args), stdout=out, stderr=err, text=True, cwd=ROOT, env=self._env())
+        proc = subprocess.Popen(self._argv(args), stdout=out, stderr=err, text=True, cwd=self.directory, env=self._env())
         out.close()
         err.close()
         self.started.append(proc)
