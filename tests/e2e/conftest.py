@@ -82,7 +82,8 @@ class Cli:
         n = len(self.started)
         out = (self.directory.parent / f"run{n}.out").open("w")
         err = (self.directory.parent / f"run{n}.err").open("w")
-        proc = subprocess.Popen(self._argv(args), stdout=out, stderr=err, text=True, cwd=self.directory, env=self._env())
+        proc = subprocess.Popen(self._argv(args), stdout=out, stderr=err, text=True, cwd=self.directory,
+                                env=self._env())
         out.close()
         err.close()
         self.started.append(proc)

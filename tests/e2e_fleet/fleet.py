@@ -168,8 +168,8 @@ class FleetDir:
 
     def run(self, *args: str, code: int | None = 0) -> Result:
         argv = [sys.executable, "-m", "reconciler", *args, "-C", str(self.directory), "--no-color"]
-        proc = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, env=self.env(), timeout=CLI_TIMEOUT,
-                              stdin=subprocess.DEVNULL)
+        proc = subprocess.run(argv, capture_output=True, text=True, cwd=self.directory, env=self.env(),
+                              timeout=CLI_TIMEOUT, stdin=subprocess.DEVNULL)
         result = Result(tuple(args), proc.returncode, proc.stdout, proc.stderr)
         if code is not None:
             assert result.code == code, result.explain()
