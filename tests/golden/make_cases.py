@@ -68,6 +68,7 @@ class Case:
     toplevels: dict[str, str] = field(default_factory=dict)
     prior_toplevels: dict[str, str] = field(default_factory=dict)
     json_config: bool = False
+    state_moves_on: dict[str, object] | None = None  # stale-plan cases: the state written after the plan
 
 
 def definitions() -> dict[str, Case]:
@@ -122,6 +123,11 @@ def definitions() -> dict[str, Case]:
                                          '  name        = "sidecar-${google_compute_instance.gpu.name}"\n'
                                          '  server_type = "cx22"\n  image       = "ubuntu-24.04"\n}\n\n'
                                          'resource "nixos_machine" "scheelite" {')),
+        "stale_plan_serial_moved": Case(SMALL, prior=SMALL, vars=("n=3",), state_moves_on={"serial": 99}),
+        "stale_plan_lineage_changed": Case(SMALL, prior=SMALL, vars=("n=3",), state_moves_on={
+            "serial": 1, "lineage": "11111111-2222-4333-8444-555555555555"}),
+        "stale_plan_made_from_no_state": Case(SMALL, state_moves_on={"serial": 1}),
+        "fresh_saved_plan_is_accepted": Case(SMALL, prior=SMALL, vars=("n=3",), state_moves_on={"serial": "same"}),
         "prevent_destroy_error": Case(SMALL.replace('labels      = { role = "node" }',
                                                     'labels      = { role = "node" }\n  lifecycle {\n'
                                                     '    prevent_destroy = true\n  }'), prior=SMALL, vars=("n=1",)),
@@ -140,7 +146,7 @@ def build() -> None:
         target.mkdir(parents=True)
         (target / ("config.tf.json" if case.json_config else "main.tf")).write_text(case.config)
         opts = {k: v for k, v in {"vars": list(case.vars), "destroy": case.destroy, "targets": list(case.targets),
-                                  "toplevels": case.toplevels}.items() if v}
+                                  "toplevels": case.toplevels, "state_moves_on": case.state_moves_on}.items() if v}
         (target / "case.json").write_text(json.dumps(opts, indent=2) + "\n")
         if case.prior is not None:
             with tempfile.TemporaryDirectory() as tmp:

@@ -17,6 +17,7 @@ from reconciler.cli import context as ctx
 from reconciler.config.variables import VarSources
 from reconciler.errors import ReconcilerError
 from reconciler.plan.graph import build_graph
+from reconciler.plan.planfile import check_fresh, plan_from_json, plan_to_json
 from reconciler.plan.planner import Planner, PlanOptions
 from reconciler.plan.render_graph import to_mermaid
 from reconciler.plan.render_json import render_json
@@ -50,6 +51,11 @@ def run_case(case: Path, workdir: Path) -> dict[str, str]:
         options = PlanOptions(refresh=False, destroy=opts.get("destroy", False),
                               targets=tuple(opts.get("targets", ())))
         plan = asyncio.run(planner.plan(state, options))
+        if "state_moves_on" in opts:  # the plan is saved, then another apply writes state before it is applied
+            moved = opts["state_moves_on"]
+            later = state if moved["serial"] == "same" else \
+                StateDoc(lineage=moved.get("lineage", state.lineage), serial=moved["serial"], exists=True)
+            check_fresh(plan_from_json(json.loads(json.dumps(plan_to_json(plan)))), later)
     except ReconcilerError as e:
         return {"error.txt": "\n".join(e.lines()) + "\n"}
     return {
