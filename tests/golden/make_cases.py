@@ -17,7 +17,7 @@ from tests.engine.harness import apply, plan, state_of
 from tests.fakes import Cloud
 
 HERE = Path(__file__).parent
-CASES = HERE / "cases"
+CASES = HERE
 EXAMPLE = HERE.parent.parent / "examples" / "fleet"
 LINEAGE = "00000000-0000-4000-8000-000000000000"
 

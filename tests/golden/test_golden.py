@@ -1,4 +1,4 @@
-"""Golden plans: each folder under tests/golden/cases/ holds a configuration, an optional prior state
+"""Golden plans: each folder tests/golden/<case>/ holds a configuration, an optional prior state
 (`state.json`) and options (`case.json`); the plan's JSON, text and action graph must match the files
 beside them. Set RECONCILER_REGEN=1 to rewrite the expected files after reviewing a change."""
 
@@ -26,13 +26,13 @@ from reconciler.registry import ProviderSet
 from reconciler.state.document import StateDoc
 from tests.fakes import Cloud, factories
 
-CASES = Path(__file__).parent / "cases"
+CASES = Path(__file__).parent
 REGEN = os.environ.get("RECONCILER_REGEN") == "1"
 CONFIG_SUFFIXES = (".tf", ".tf.json")
 
 
 def case_names() -> list[str]:
-    return sorted(p.name for p in CASES.iterdir() if p.is_dir())
+    return sorted(p.name for p in CASES.iterdir() if (p / "case.json").is_file())
 
 
 def run_case(case: Path, workdir: Path) -> dict[str, str]:
