@@ -52,14 +52,15 @@ class LiveProgress:
     def __init__(self) -> None:
         self.rows: dict[str, list[str]] = {}
         self.started: dict[str, float] = {}
-        self.live = Live(self._table(), console=Console(), refresh_per_second=4, transient=False)
+        # get_renderable: the table is drawn anew at every refresh, so running steps' times keep counting
+        self.live = Live(console=Console(), refresh_per_second=4, transient=False, get_renderable=self._table)
 
     def __enter__(self) -> LiveProgress:
         self.live.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.live.update(self._table())
+        self.live.refresh()
         self.live.__exit__(None, None, None)
 
     def _table(self) -> Table:
@@ -75,7 +76,6 @@ class LiveProgress:
 
     def _set(self, address: str, action: str, phase: str) -> None:
         self.rows[address] = [action, phase]
-        self.live.update(self._table())
 
     def pre_step(self, address: str, action: Action) -> None:
         self.started[address] = time.monotonic()
