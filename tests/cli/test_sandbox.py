@@ -61,6 +61,17 @@ def test_sandbox_serves_a_whole_apply(tmp_path: Path) -> None:
                                                                      "google_compute_instance"}
         assert all(r["id"] for r in state["resources"].values())
         cli(d, "plan", "--detailed-exitcode")
+        cost = cli(d, "cost")
+        assert "hcloud_server.web" in cost and re.search(r"Monthly cost: \S+ EUR -> \S+ EUR", cost)
+        # forget the server, then adopt it again by id: no second server, and nothing to replace
+        server_id = state["resources"]["hcloud_server.web"]["id"]
+        cli(d, "state", "rm", "hcloud_server.web")
+        assert "hcloud_server.web" in cli(d, "plan", "--no-refresh", "--detailed-exitcode", code=2)
+        assert f"Imported hcloud_server.web (id {server_id})" in cli(d, "import", "hcloud_server.web", server_id)
+        after = json.loads(cli(d, "plan", "--json"))
+        web = [c for c in after["resource_changes"] if c["address"] == "hcloud_server.web"]
+        assert not web or web[0]["change"]["actions"] in (["no-op"], ["update"])
+        cli(d, "import", "hcloud_server.web", server_id, code=1)  # already in state: one clear error
     finally:
         cli(d, "sandbox", "down")
     assert "not running" in cli(d, "sandbox", "status", code=1)
