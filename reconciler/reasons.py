@@ -23,5 +23,6 @@ class Reason(Enum):
     INSTALL_RESUME = "a previous install stopped before it finished"
     NIXOS_CHANGED = "the system closure changed"
     NIXOS_DRIFT = "the running system differs from the recorded one"
+    INVENTORY_CHANGED = "its inventory.json entry changes; the new system is known after apply"
     TAINTED = "a previous apply failed midway"
     RESUME_CREATE = "a previous apply stopped before this create finished; it is resumed, not repeated"

@@ -125,7 +125,7 @@ class FakeCloud:
             journal.intend(name=request.planned.get("name"))
             new_id = str(next(self.world.ids))
             attrs = {**request.planned, "id": new_id, "status": "running"}
-            for name in self.types()[request.type].computed - {"id", "status"}:
+            for name in sorted(self.types()[request.type].computed - {"id", "status"}):
                 if "." not in name:
                     attrs[name] = f"203.0.113.{new_id}" if name == "ipv4_address" else f"{name}-{new_id}"
             attrs["network_interface"] = [

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from reconciler.actions import Action
 from reconciler.config.decls import Declarations
 from reconciler.config.schema import block_schema
 from reconciler.config.scope import ConfigScope, machine_name
@@ -23,7 +24,10 @@ def build_inventory(decls: Declarations, scope: ConfigScope, values: Mapping[str
     """(inventory document, `after` edges between machine addresses)."""
     from reconciler.config.evaluator import evaluate
 
-    machines = {machine_name(a): a for a in values if a.startswith(MACHINE_TYPE + ".")}
+    declared = {machine_name(a): a for a in values if a.startswith(MACHINE_TYPE + ".")}
+    # a dormant machine (its VM toggled off) is not running: it is no member of anything until it is back
+    asleep = {a for a, c in changes.items() if c.action is Action.DORMANT}
+    machines = {n: a for n, a in declared.items() if a not in asleep}
     errors: list[ConfigError] = []
     doc: dict[str, Any] = {name: {"services": {}} for name in sorted(machines)}
     edges: list[tuple[str, str]] = []
@@ -37,6 +41,8 @@ def build_inventory(decls: Declarations, scope: ConfigScope, values: Mapping[str
             errors.extend(schema.check_plain(attrs, role.pos, f'service "{svc.name}" role "{role.name}"'))
             chosen: list[str] = []
             for name in attrs.get("machines") or []:
+                if name in declared and name not in machines:
+                    continue
                 if name not in machines:
                     errors.append(ConfigError(f'service "{svc.name}" role "{role.name}": unknown machine "{name}"',
                                               role.pos, hint="machines are nixos_machine names"))
@@ -68,6 +74,29 @@ def build_inventory(decls: Declarations, scope: ConfigScope, values: Mapping[str
     if errors:
         raise ConfigErrors(errors)
     return doc, tuple(sorted(set(edges)))
+
+
+def written_inventory(directory: Path) -> dict[str, Any] | None:
+    """The machines of the inventory.json last written, or None when there is none (or it is unreadable)."""
+    try:
+        data = json.loads((directory / "inventory.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    machines = data.get("machines") if isinstance(data, dict) else None
+    return machines if isinstance(machines, dict) else None
+
+
+def inventory_changes(planned: Mapping[str, Any], written: Mapping[str, Any] | None) -> set[str]:
+    """Machines whose entry differs from what inventory.json says now (an address still unknown counts)."""
+    out = set()
+    for name, entry in planned.items():
+        new = to_json_value(entry, UNKNOWN_MARK)
+        if written is None or new != written.get(name) or UNKNOWN_MARK in json.dumps(new):
+            out.add(name)
+    return out
+
+
+UNKNOWN_MARK = "\u0000unknown"
 
 
 def _address(value: Any) -> Any:

@@ -19,7 +19,7 @@ from reconciler.config.gcpause import gc_paused
 from reconciler.config.loader import Configuration
 from reconciler.config.refs import declaration_graph
 from reconciler.config.schema import block_schema
-from reconciler.config.scope import ConfigScope, split_address
+from reconciler.config.scope import ConfigScope, machine_name, split_address
 from reconciler.errors import ConfigError, ConfigErrors
 from reconciler.plan import decide
 from reconciler.plan.cost import plan_cost
@@ -33,7 +33,7 @@ from reconciler.plan.expansion import (
     expand,
     placeholder_value,
 )
-from reconciler.plan.inventory import build_inventory
+from reconciler.plan.inventory import build_inventory, inventory_changes, written_inventory
 from reconciler.plan.model import Plan, ResourceChange
 from reconciler.plan.refresh import refresh_state
 from reconciler.plan.targets import apply_targets
@@ -313,6 +313,8 @@ class Planner:
         after_edges: tuple[tuple[str, str], ...] = ()
         if scope is not None and walk is not None:
             inventory, after_edges = build_inventory(self.decls, scope, walk.values, walk.changes)
+            if self.decls.services:
+                changes = self._inventory_updates(changes, inventory)
         sensitive = frozenset(n for n, d in self.decls.variables.items() if d.sensitive)
         return Plan(
             lineage=state.lineage, serial=state.serial, state_exists=state.exists, changes=tuple(changes),
@@ -323,6 +325,21 @@ class Planner:
             created=datetime.now(UTC).isoformat(timespec="seconds"),
             refreshed_state=refreshed.to_json() if refreshed is not None else None,
         )
+
+
+    def _inventory_updates(self, changes: list[ResourceChange], inventory: Mapping[str, Any]) -> list[ResourceChange]:
+        """The flake reads inventory.json, which apply rewrites: an installed machine whose entry changes gets a
+        new system even when its flake did not change, and that system is known only once apply has written
+        the new file (and every address in it is known)."""
+        changed = inventory_changes(inventory, written_inventory(self.config.directory))
+        out = []
+        for c in changes:
+            if c.kind == ResourceKind.MACHINE.value and c.action in (Action.NOOP, Action.NIXOS_UPDATE) and \
+                    c.after is not None and machine_name(c.address) in changed:
+                c = replace(c, action=Action.NIXOS_UPDATE, reason=Reason.INVENTORY_CHANGED,
+                            after={**c.after, "toplevel": UNKNOWN})
+            out.append(c)
+        return out
 
 
 def _recorded(state: StateDoc, address: str) -> Any:

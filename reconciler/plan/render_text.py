@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from reconciler.actions import Action
 from reconciler.plan.model import Cost, Plan, ResourceChange
 from reconciler.reasons import Reason
+from reconciler.values import UNKNOWN
 
 STYLES = {
     Action.CREATE: "green", Action.DELETE: "red", Action.REPLACE: "yellow", Action.UPDATE: "yellow",
@@ -40,7 +41,10 @@ def detail(c: ResourceChange) -> str:
     elif a is Action.NIXOS_UPDATE:
         before = (c.before or {}).get("toplevel")
         after = (c.after or {}).get("toplevel")
-        text = f"update NixOS: {short_store_path(before)} -> {short_store_path(after)}"
+        shown = "(known after apply)" if after is UNKNOWN else short_store_path(after)
+        text = f"update NixOS: {short_store_path(before)} -> {shown}"
+        if c.reason is Reason.INVENTORY_CHANGED:
+            text += "; its inventory.json entry changes"
         if c.reason is Reason.NIXOS_DRIFT:
             text += " (drift: the running system differs)"
     elif a is Action.DORMANT:

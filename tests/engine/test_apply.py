@@ -166,3 +166,44 @@ def test_targets_take_dependencies(fleet: Path) -> None:
     p = plan(fleet, world, targets=('nixos_machine.web["a"]',))
     assert actions(p) == {"hcloud_ssh_key.admin": "create", 'hcloud_server.web["a"]': "create",
                           'nixos_machine.web["a"]': "install"}
+
+
+INVENTORY = """
+inventory {
+  service "users" {
+    role "default" {
+      tags = ["all"]
+    }
+    settings = { admins = ["ops"] }
+  }
+}
+"""
+
+
+def test_inventory_json_changes_update_the_members_once(fleet: Path) -> None:
+    import json
+
+    config = FLEET.replace('flake       = ".#web-${each.key}"', 'flake       = ".#web-${each.key}"\n  tags = ["all"]')
+    config = config.replace('flake       = ".#gpu"', 'flake       = ".#gpu"\n  tags        = ["all"]')
+    write_config(fleet, config + INVENTORY)
+    world = Cloud()
+    apply(fleet, world, plan(fleet, world))
+    doc = json.loads((fleet / "inventory.json").read_text())["machines"]
+    assert sorted(doc) == ["a", "b"]  # the gpu machine is dormant: no member of anything
+    members = doc["a"]["services"]["users"]["members"]["default"]
+    state = state_of(fleet)
+    assert {m["name"]: m["address"] for m in members} == {
+        "a": state.resources['hcloud_server.web["a"]'].attributes["ipv4_address"],
+        "b": state.resources['hcloud_server.web["b"]'].attributes["ipv4_address"]}
+    # what apply wrote is what the next plan expects: no updates forever after
+    assert actions(plan(fleet, world)) == {"hcloud_server.gpu": "dormant", "nixos_machine.gpu": "dormant"}
+    on = plan(fleet, world, var=("gpu=true",))
+    assert actions(on) == {"hcloud_server.gpu": "create", "nixos_machine.gpu": "install",
+                           'nixos_machine.web["a"]': "nixos-update", 'nixos_machine.web["b"]': "nixos-update"}
+    assert on.change('nixos_machine.web["a"]').reason.name == "INVENTORY_CHANGED"
+    result, _ = apply(fleet, world, on)
+    assert result.ok, result.failed
+    doc = json.loads((fleet / "inventory.json").read_text())["machines"]
+    assert sorted(doc) == ["a", "b", "gpu"]
+    assert all(m["address"] for m in doc["a"]["services"]["users"]["members"]["default"])
+    assert actions(plan(fleet, world, var=("gpu=true",))) == {}

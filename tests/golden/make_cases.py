@@ -159,6 +159,8 @@ def build() -> None:
                 assert result.ok, (name, result.failed)
                 doc = state_of(work)
                 (target / "state.json").write_text(doc.dumps())
+                if (work / "inventory.json").exists():  # what the prior apply wrote, as a user commits it
+                    shutil.copy(work / "inventory.json", target / "inventory.json")
         if keep is not None:
             shutil.copytree(keep, expected)
     print(f"built {len(definitions())} cases in {CASES}")

@@ -38,7 +38,7 @@ def case_names() -> list[str]:
 def run_case(case: Path, workdir: Path) -> dict[str, str]:
     """The rendered outputs of one case (file name -> text)."""
     for f in case.iterdir():
-        if f.name.endswith(CONFIG_SUFFIXES) or f.name == "flake.nix":
+        if f.name.endswith(CONFIG_SUFFIXES) or f.name in ("flake.nix", "inventory.json"):
             shutil.copy(f, workdir / f.name)
     opts: dict[str, Any] = json.loads((case / "case.json").read_text()) if (case / "case.json").exists() else {}
     state = StateDoc.loads((case / "state.json").read_text(), "state.json") if (case / "state.json").exists() \
