@@ -29,26 +29,3 @@ class NoHooks:
 
     def on_skip(self, address: str, root_cause: str) -> None:
         pass
-
-
-class HookFanout:
-    """Several hooks as one."""
-
-    def __init__(self, *hooks: Hooks) -> None:
-        self.hooks = hooks
-
-    def pre_step(self, address: str, action: Action) -> None:
-        for h in self.hooks:
-            h.pre_step(address, action)
-
-    def on_phase(self, address: str, phase: str) -> None:
-        for h in self.hooks:
-            h.on_phase(address, phase)
-
-    def post_step(self, address: str, action: Action, error: BaseException | None, seconds: float) -> None:
-        for h in self.hooks:
-            h.post_step(address, action, error, seconds)
-
-    def on_skip(self, address: str, root_cause: str) -> None:
-        for h in self.hooks:
-            h.on_skip(address, root_cause)

@@ -227,15 +227,3 @@ def cmd_graph(args: argparse.Namespace, out: Out) -> int:
     g = build_graph(plan)
     out.text(to_dot(g) if args.format == "dot" else to_mermaid(g))
     return 0
-
-
-def print_error(error: ReconcilerError, out: Out) -> None:
-    for line in error.lines():
-        out.error(line)
-
-
-def ensure_dir(path: str) -> Path:
-    p = Path(path)
-    if not p.is_dir():
-        raise ReconcilerError(f"-C {path}: no such directory")
-    return p

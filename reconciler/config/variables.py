@@ -162,9 +162,5 @@ def _validations(decls: Mapping[str, VariableDecl], values: Mapping[str, Any], d
     return errors
 
 
-def sensitive_names(decls: Mapping[str, VariableDecl]) -> frozenset[str]:
-    return frozenset(n for n, d in decls.items() if d.sensitive)
-
-
 def cli_sources(var: Sequence[str], var_file: Sequence[str], env: Mapping[str, str]) -> VarSources:
     return VarSources(tuple(var), tuple(Path(p) for p in var_file), dict(env))

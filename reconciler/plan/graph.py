@@ -10,7 +10,7 @@ order would pull a key or network out from under a VM that still uses it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import networkx as nx
 
@@ -123,8 +123,3 @@ def check_acyclic(g: nx.DiGraph) -> None:
 def ordered(g: nx.DiGraph) -> list[str]:
     """A deterministic topological order (sorted ready sets)."""
     return list(nx.lexicographical_topological_sort(g))
-
-
-def ready_sets(g: nx.DiGraph) -> Iterator[list[str]]:
-    for generation in nx.topological_generations(g):
-        yield sorted(generation)

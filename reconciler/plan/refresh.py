@@ -2,6 +2,7 @@
 
 Objects found are updated, vanished ones dropped (the plan then recreates them), and objects carrying our
 ownership labels for an address state does not record (a crash between create and record) are adopted.
+What changed is worked out by comparing the states before and after (plan/drift.py).
 """
 
 from __future__ import annotations
@@ -19,9 +20,6 @@ from reconciler.state.document import ResourceState, StateDoc
 class RefreshResult:
     state: StateDoc
     warnings: tuple[str, ...]
-    adopted: tuple[str, ...]
-    gone: tuple[str, ...]
-    drifted: tuple[str, ...]
 
 
 def recorded(res: ResourceState) -> RecordedResource:
@@ -43,26 +41,16 @@ async def refresh_state(state: StateDoc, providers: ProviderSet, wanted: Iterabl
         *(providers.get(n).refresh(r) for n, r in zip(names, requests, strict=True))))
     doc = state
     warnings: list[str] = []
-    adopted: list[str] = []
-    drifted: list[str] = []
     types = {a: t for a, t in wanted}
     for ans in answers:
         warnings.extend(ans.warnings)
         for address, obs in sorted(ans.found.items()):
             old = doc.resources[address]
-            new = ResourceState(address, old.type, obs.id, obs.attributes, {**old.private, **obs.private},
-                                old.dependencies, old.pending)
-            if new != old:
-                drifted.append(address)
-            doc = doc.with_resource(new)
+            doc = doc.with_resource(ResourceState(address, old.type, obs.id, obs.attributes,
+                                                  {**old.private, **obs.private}, old.dependencies, old.pending))
         for address in sorted(ans.gone):
             doc = doc.without(address)
         for address, obs in sorted(ans.adopted.items()):
             doc = doc.with_resource(ResourceState(address, types.get(address, ""), obs.id, obs.attributes,
                                                   obs.private))
-            adopted.append(address)
-    return RefreshResult(doc, tuple(warnings), tuple(adopted), tuple(sorted(ans_gone(answers))), tuple(drifted))
-
-
-def ans_gone(answers: Iterable[RefreshResponse]) -> set[str]:
-    return {a for ans in answers for a in ans.gone}
+    return RefreshResult(doc, tuple(warnings))
