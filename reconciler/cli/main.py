@@ -11,6 +11,7 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from reconciler import __version__
 from reconciler.cli.console import Out
@@ -19,8 +20,16 @@ from reconciler.errors import ReconcilerError
 Command = Callable[[argparse.Namespace, Out], int]
 
 
+class Parser(argparse.ArgumentParser):
+    """Usage errors as one line and exit 1, like every other error (exit 2 means "the plan has changes")."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"error: {self.prog}: {message} (see {self.prog} --help)\n")
+        raise SystemExit(1)
+
+
 def _common() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(add_help=False)
+    p = Parser(add_help=False)
     p.add_argument("-C", "--chdir", dest="dir", type=Path, default=argparse.SUPPRESS,
                    help="the configuration directory (default: .)")
     p.add_argument("--no-color", action="store_true", default=argparse.SUPPRESS, help="plain output")
@@ -40,10 +49,10 @@ def _lock(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     common = _common()
-    parser = argparse.ArgumentParser(prog="reconciler", parents=[common],
+    parser = Parser(prog="reconciler", parents=[common],
                                      description="Declarative reconciler for NixOS fleets on Hetzner Cloud and GCE.")
     parser.add_argument("--version", action="version", version=f"reconciler {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
 
     def command(name: str, help_: str) -> argparse.ArgumentParser:
@@ -93,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
 
     p = command("state", "inspect and repair state")
-    ssub = p.add_subparsers(dest="state_cmd", metavar="SUBCOMMAND")
+    ssub = p.add_subparsers(dest="state_cmd", metavar="SUBCOMMAND", parser_class=Parser)
     ssub.required = True
     ssub.add_parser("list", parents=[common], help="addresses in state")
     sp = ssub.add_parser("show", parents=[common], help="one resource as recorded")
@@ -119,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     _lock(p)
 
     p = command("machines", "clan-style shortcuts over the NixOS machines")
-    msub = p.add_subparsers(dest="machines_cmd", metavar="SUBCOMMAND")
+    msub = p.add_subparsers(dest="machines_cmd", metavar="SUBCOMMAND", parser_class=Parser)
     msub.required = True
     mp = msub.add_parser("list", parents=[common], help="the machines, their hosts and what is deployed")
     _vars(mp)
@@ -138,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     msub.add_parser("known-hosts", parents=[common], help="pinned host keys in known_hosts format")
 
     p = command("vars", "per-machine generated values and secrets")
-    vsub = p.add_subparsers(dest="vars_cmd", metavar="SUBCOMMAND")
+    vsub = p.add_subparsers(dest="vars_cmd", metavar="SUBCOMMAND", parser_class=Parser)
     vsub.required = True
     vp = vsub.add_parser("generate", parents=[common], help="generate missing vars")
     vp.add_argument("machines", nargs="*", metavar="MACHINE")

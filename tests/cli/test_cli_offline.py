@@ -135,3 +135,10 @@ def test_error_lines_have_no_traceback_and_debug_shows_it(tmp_path: Path) -> Non
     assert proc.stderr.startswith("error: main.tf:") and "Traceback" not in proc.stderr
     debug = run("validate", "--debug", "-C", str(tmp_path), check_code=1)
     assert "Traceback" in debug.stderr
+
+
+def test_usage_errors_are_one_line_and_exit_1(fleet: Path) -> None:
+    for args in (("plan", "--bogus"), ("frobnicate",), ("state",)):
+        proc = run(*args, "-C", str(fleet), check_code=1)
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: reconciler") and "--help" in lines[0], proc.stderr
