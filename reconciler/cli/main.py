@@ -28,7 +28,7 @@ class Parser(argparse.ArgumentParser):
         raise SystemExit(1)
 
 
-def _common() -> argparse.ArgumentParser:
+def _common() -> Parser:
     p = Parser(add_help=False)
     p.add_argument("-C", "--chdir", dest="dir", type=Path, default=argparse.SUPPRESS,
                    help="the configuration directory (default: .)")
