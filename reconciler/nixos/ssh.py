@@ -17,6 +17,7 @@ import asyncssh
 from reconciler.errors import CommandError, HostKeyError
 from reconciler.nixos.errors import UnreachableError
 from reconciler.nixos.knownhosts import host_pattern, key_only
+from reconciler.nixos.nixcmd import Result as Output  # a remote command's outcome is shaped like a local one
 
 ANY_KEY = "*"  # pin value meaning: accept whatever key the host presents (installer, trust on first use)
 
@@ -31,17 +32,6 @@ class Endpoint:
     def __str__(self) -> str:
         return f"{self.user}@{host_pattern(self.host, self.port)}"
 
-
-@dataclass(frozen=True)
-class Output:
-    argv: tuple[str, ...]
-    exit_code: int
-    stdout: str
-    stderr: str
-
-    @property
-    def ok(self) -> bool:
-        return self.exit_code == 0
 
 
 def fingerprint(key: str) -> str:
