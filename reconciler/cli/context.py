@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from providers.base import Provider, ProviderConfig, ProviderFactory
-from providers.placeholder import PlaceholderProvider
 from reconciler.config.decls import BlockDecl
 from reconciler.config.loader import Configuration, load_directory, load_sources
 from reconciler.config.schema import block_schema
@@ -23,7 +22,7 @@ from reconciler.state.local import LocalBackend
 
 DEFAULT_STATE = "reconciler.state.json"
 
-# provider name -> "module:factory"; a missing module falls back to a placeholder that plans offline
+# provider name -> "module:factory", imported only when the provider is first used
 PROVIDER_FACTORIES = {
     "hcloud": "providers.hcloud:create_provider",
     "google": "providers.google:create_provider",
@@ -35,10 +34,7 @@ def _factory(spec: str) -> ProviderFactory:
     module, _, attr = spec.partition(":")
 
     def build(config: ProviderConfig) -> Provider:
-        try:
-            factory = getattr(importlib.import_module(module), attr)
-        except (ImportError, AttributeError):
-            return PlaceholderProvider(config)
+        factory = getattr(importlib.import_module(module), attr)
         provider: Provider = factory(config)
         return provider
 

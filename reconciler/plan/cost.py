@@ -9,7 +9,6 @@ from reconciler.actions import Action
 from reconciler.plan.model import Cost, CostLine, ResourceChange
 from reconciler.registry import ProviderSet
 from reconciler.state.document import StateDoc
-from reconciler.values import is_known
 
 
 def plan_cost(changes: Iterable[ResourceChange], state: StateDoc, providers: ProviderSet) -> Cost | None:
@@ -19,7 +18,7 @@ def plan_cost(changes: Iterable[ResourceChange], state: StateDoc, providers: Pro
     sources: set[str] = set()
 
     def add(type_: str, attrs: object, slot: int, address: str) -> None:
-        if not isinstance(attrs, dict) or not is_known(attrs.get("server_type", attrs.get("machine_type", ""))):
+        if not isinstance(attrs, dict):
             unpriced.append(address)
             return
         price = providers.for_type(type_).price(type_, attrs)

@@ -1,8 +1,9 @@
 """The local backend: `reconciler.state.json` in the configuration directory.
 
-Writes are atomic (temp file, fsync, rename, fsync of the folder), mode 0600, and keep the previous state as
-`.backup`. The lock is an fcntl lock on `<state>.lock`, with the lock info (id, who, operation, created)
-written into that file and removed on unlock; `force_unlock` removes a stale one, so the next locker locks a new inode.
+Writes are atomic (temp file, fsync, rename, fsync of the folder), mode 0600, and keep the state as it was
+before this run as `.backup` (written once per run, not before every step). The lock is an fcntl lock on
+`<state>.lock`, with the lock info (id, who, operation, created) written into that file and removed on
+unlock; `force_unlock` removes a stale one, so the next locker locks a new inode.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class LocalBackend:
         self.backup_path = path.with_name(path.name + ".backup")
         self._lock_fd: int | None = None
         self._written: StateDoc | None = None
+        self._backed_up = False  # the state as it was before this run is kept once, not before every step
 
     def describe(self) -> str:
         return f"local state {self.path}"
@@ -69,8 +71,9 @@ class LocalBackend:
         new = doc.bump_if_changed(previous)
         if previous is not None and previous.exists and new.serial == previous.serial:
             return new
-        if self.path.exists():
+        if not self._backed_up and self.path.exists():
             atomic_write(self.backup_path, self.path.read_text(encoding="utf-8"))
+            self._backed_up = True
         atomic_write(self.path, new.dumps())
         self._written = new
         return new
