@@ -3,10 +3,7 @@
 # plan, then what turning the GPU node on would add and cost (offline: no credentials, no network).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ ! -x .venv/bin/python ]; then
-  python3 -m venv .venv
-fi
-.venv/bin/python -m pip install -q --disable-pip-version-check -e . 2>&1 | grep -v "^WARNING: Location" || true
+bash examples/setup.sh
 .venv/bin/reconciler validate -C examples/fleet
 .venv/bin/reconciler plan -C examples/fleet --no-refresh "$@"
 echo

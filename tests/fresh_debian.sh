@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Proves the README's set-up commands on a brand-new Debian 12: builds a fresh root with debootstrap (from the
+# mirror this machine's own apt sources name, read at run time), copies a fresh clone of this repository's
+# HEAD into it, and runs the README's commands there (each command between the `setup-commands` markers),
+# as root, in a chroot with its own mount namespace. Needs root and Debian's debootstrap.
+# Usage: bash tests/fresh_debian.sh [ROOT_DIR]      (default /var/tmp/reconciler-fresh-debian; removed first)
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+root="${1:-/var/tmp/reconciler-fresh-debian}"
+[ "$(id -u)" = 0 ] || { echo "fresh_debian.sh: needs root (debootstrap, chroot, mounts)" >&2; exit 1; }
+command -v debootstrap >/dev/null || { apt-get -o DPkg::Lock::Timeout=600 update -qq;
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq debootstrap >/dev/null; }
+
+# The mirror: the first Debian archive URI of this machine's apt sources (deb822 or one-line format).
+mirror="$(grep -hE '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}' | grep -v security | head -1 || true)"
+[ -n "$mirror" ] || mirror="$(grep -hE '^deb ' /etc/apt/sources.list 2>/dev/null | awk '{print $2}' | grep -v security | head -1 || true)"
+[ -n "$mirror" ] || { echo "fresh_debian.sh: no Debian mirror found in /etc/apt/sources*" >&2; exit 1; }
+
+# The commands to prove: the README's lines between the markers, in order.
+mapfile -t commands < <(sed -n '/<!-- setup-commands -->/,/<!-- \/setup-commands -->/p' "$repo/README.md" \
+  | grep -E '^(bash|sh|\./)' | sed 's/[[:space:]]*#.*$//')
+[ "${#commands[@]}" -eq 2 ] || { echo "fresh_debian.sh: expected 2 commands between the README's setup-commands markers, found ${#commands[@]}" >&2; exit 1; }
+
+echo "== debootstrap bookworm from $mirror into $root"
+rm -rf --one-file-system "$root"
+debootstrap --variant=minbase bookworm "$root" "$mirror" >"$root.debootstrap.log" 2>&1 \
+  || { tail -20 "$root.debootstrap.log"; exit 1; }
+cp /etc/resolv.conf "$root/etc/resolv.conf"
+# A chroot has no init: packages must not start services (as in any Debian container image).
+printf '#!/bin/sh\nexit 101\n' > "$root/usr/sbin/policy-rc.d"; chmod 755 "$root/usr/sbin/policy-rc.d"
+
+echo "== fresh clone of $(git -C "$repo" rev-parse --short HEAD)"
+git clone -q --no-hardlinks "$repo" "$root/root/reconciler"
+
+script='set -e; cd /root/reconciler; export HOME=/root CI=true RECONCILER_REQUIRE_HOSTS=1 LANG=C.UTF-8
+        export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+for c in "${commands[@]}"; do script="$script; echo \"== \$ $c\"; $c"; done
+echo "== running the README's commands in the new root"
+unshare --mount --propagation private bash -ec '
+  root="$1"; shift
+  mount -t proc proc "$root/proc"; mount -t sysfs sys "$root/sys"
+  mount --rbind /dev "$root/dev"; mount -t tmpfs tmpfs "$root/run"; mount -t tmpfs tmpfs "$root/tmp"
+  mkdir -p "$root/run/lock" "$root/run/netns"
+  exec chroot "$root" /bin/bash -c "$1"' _ "$root" "$script"
