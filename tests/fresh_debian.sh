@@ -25,15 +25,19 @@ echo "== debootstrap bookworm from $mirror into $root"
 rm -rf --one-file-system "$root"
 debootstrap --variant=minbase bookworm "$root" "$mirror" >"$root.debootstrap.log" 2>&1 \
   || { tail -20 "$root.debootstrap.log"; exit 1; }
+# This machine's way out: its resolver and any local CA certificates its network needs (the ca-certificates
+# package, installed by the README's commands, adds them to the new root's trust store). Nothing else.
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+mkdir -p "$root/usr/local/share/ca-certificates"
+cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/" 2>/dev/null || true
 # A chroot has no init: packages must not start services (as in any Debian container image).
 printf '#!/bin/sh\nexit 101\n' > "$root/usr/sbin/policy-rc.d"; chmod 755 "$root/usr/sbin/policy-rc.d"
 
 echo "== fresh clone of $(git -C "$repo" rev-parse --short HEAD)"
 git clone -q --no-hardlinks "$repo" "$root/root/reconciler"
 
-script='set -e; cd /root/reconciler; export HOME=/root CI=true RECONCILER_REQUIRE_HOSTS=1 LANG=C.UTF-8
-        export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+script='set -e; cd /root/reconciler'
+
 for c in "${commands[@]}"; do script="$script; echo \"== \$ $c\"; $c"; done
 echo "== running the README's commands in the new root"
 unshare --mount --propagation private bash -ec '
@@ -41,4 +45,5 @@ unshare --mount --propagation private bash -ec '
   mount -t proc proc "$root/proc"; mount -t sysfs sys "$root/sys"
   mount --rbind /dev "$root/dev"; mount -t tmpfs tmpfs "$root/run"; mount -t tmpfs tmpfs "$root/tmp"
   mkdir -p "$root/run/lock" "$root/run/netns"
-  exec chroot "$root" /bin/bash -c "$1"' _ "$root" "$script"
+  exec env -i HOME=/root CI=true RECONCILER_REQUIRE_HOSTS=1 LANG=C.UTF-8 TERM=dumb \
+    PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin chroot "$root" /bin/bash -c "$1"' _ "$root" "$script"
