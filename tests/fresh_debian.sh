@@ -42,6 +42,7 @@ for c in "${commands[@]}"; do script="$script; echo \"== \$ $c\"; $c"; done
 echo "== running the README's commands in the new root"
 unshare --mount --propagation private bash -ec '
   root="$1"; shift
+  mount --bind "$root" "$root"  # the new root must be a mount point, as / is on a machine (ip netns needs it)
   mount -t proc proc "$root/proc"; mount -t sysfs sys "$root/sys"
   mount --rbind /dev "$root/dev"; mount -t tmpfs tmpfs "$root/run"; mount -t tmpfs tmpfs "$root/tmp"
   mkdir -p "$root/run/lock" "$root/run/netns"
