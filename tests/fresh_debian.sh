@@ -2,7 +2,7 @@
 # Proves the README's set-up commands on a brand-new Debian 12: builds a fresh root with debootstrap (from the
 # mirror this machine's own apt sources name, read at run time), copies a fresh clone of this repository's
 # HEAD into it, and runs the README's commands there (each command between the `setup-commands` markers),
-# as root, in a chroot with its own mount namespace. Needs root and Debian's debootstrap.
+# as root, in a mount namespace whose root is the new Debian root. Needs root and Debian's debootstrap.
 # Usage: bash tests/fresh_debian.sh [ROOT_DIR]      (default /var/tmp/reconciler-fresh-debian; removed first)
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -40,11 +40,15 @@ script='set -e; cd /root/reconciler'
 
 for c in "${commands[@]}"; do script="$script; echo \"== \$ $c\"; $c"; done
 echo "== running the README's commands in the new root"
+# The new root becomes the mount namespace's own root (pivot_root, not a bare chroot): nix re-enters its
+# saved mount namespace before running ssh, which from a bare chroot would land outside it.
 unshare --mount --propagation private bash -ec '
   root="$1"; shift
-  mount --bind "$root" "$root"  # the new root must be a mount point, as / is on a machine (ip netns needs it)
+  mount --bind "$root" "$root"
   mount -t proc proc "$root/proc"; mount -t sysfs sys "$root/sys"
   mount --rbind /dev "$root/dev"; mount -t tmpfs tmpfs "$root/run"; mount -t tmpfs tmpfs "$root/tmp"
-  mkdir -p "$root/run/lock" "$root/run/netns"
+  mkdir -p "$root/run/lock" "$root/run/netns" "$root/.oldroot"
+  cd "$root"; pivot_root . .oldroot
   exec env -i HOME=/root CI=true RECONCILER_REQUIRE_HOSTS=1 LANG=C.UTF-8 TERM=dumb \
-    PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin chroot "$root" /bin/bash -c "$1"' _ "$root" "$script"
+    PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    /usr/sbin/chroot . /bin/bash -c "umount -l /.oldroot && rmdir /.oldroot && $1"' _ "$root" "$script"
