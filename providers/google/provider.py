@@ -23,6 +23,7 @@ from providers.base import (
     LABEL_LINEAGE,
     ApplyRequest,
     ApplyResponse,
+    ConfigProblem,
     ImportRequest,
     Journal,
     ObservedResource,
@@ -49,10 +50,13 @@ from providers.google.attributes import (
     short,
 )
 from providers.google.failures import CallFailed, Kind, as_provider_error, from_operation
+from providers.google.images import Kind as ImageKind
+from providers.google.images import resolve as resolve_image
 from providers.google.planning import fill, plan_one
 from providers.google.prices import monthly_price
 from providers.google.refresh import AcceleratorCatalog, refresh_instances
 from providers.google.retry import RetryPolicy
+from providers.google.rules import check_instance
 from reconciler.actions import Action
 from reconciler.errors import ProviderError
 from reconciler.values import UNKNOWN
@@ -94,6 +98,10 @@ class GoogleProvider:
     # ------------------------------------------------------------------ offline
     def types(self) -> Mapping[str, TypeInfo]:
         return TYPES
+
+    def check_config(self, address: str, type_: str, config: Mapping[str, Any]) -> list[ConfigProblem]:
+        """What Compute Engine would refuse, from the dated catalogue (rules.py); no network."""
+        return check_instance(config, self.settings.get("zone")) if type_ == TYPE else []
 
     def plan(self, requests: Sequence[PlanRequest]) -> list[PlanResponse]:
         return [plan_one(r, self.settings.get("zone")) for r in requests]
@@ -185,12 +193,14 @@ class GoogleProvider:
         if pending.get("request_id") and pending.get("zone") in zones:
             start, reuse = zones.index(pending["zone"]), str(pending["request_id"])
         exhausted: list[str] = []
+        source = await self._source_image(request)
         for zone in zones[start:]:
             want = desired(config, zone)
             request_id, reuse = reuse or str(uuid.uuid4()), None
             journal.intend(request_id=request_id, zone=zone, name=name)
             try:
-                op = await self._run(self.api.insert, zone, insert_body(want, project, zone, labels), request_id)
+                op = await self._run(self.api.insert, zone, insert_body(want, project, zone, labels, source),
+                                     request_id)
             except CallFailed as e:
                 failure = e.failure
                 if failure.kind is Kind.STOCKOUT:
@@ -221,6 +231,24 @@ class GoogleProvider:
         raise ProviderError(f"{request.address}: no capacity for {what} in {', '.join(exhausted)} "
                             "(ZONE_RESOURCE_POOL_EXHAUSTED)", code="ZONE_RESOURCE_POOL_EXHAUSTED", retryable=True,
                             hint="add zones to zones = [...] or try again later")
+
+    async def _source_image(self, request: ApplyRequest) -> str | None:
+        """The configured image resolved as Terraform's google provider does (image first, then family)."""
+        try:
+            image = request.planned["boot_disk"][0]["initialize_params"][0]["image"]
+        except (KeyError, IndexError, TypeError):
+            return None
+        if not isinstance(image, str) or not image:
+            return None
+        api = self.api
+
+        def exists(project: str, kind: ImageKind, name: str) -> bool:
+            return api.image_exists(project, kind is ImageKind.FAMILY, name)
+
+        try:
+            return await self._run(resolve_image, image, api.project, exists)
+        except ProviderError as e:
+            raise ProviderError(f"{request.address}: {e.message}", hint=e.hint) from e
 
     async def _claim(self, request: ApplyRequest, journal: Journal, zone: str, want: dict[str, Any]) -> ApplyResponse:
         """The name is taken in `zone`: take the instance over if an earlier attempt of ours made it."""
@@ -283,6 +311,10 @@ class GoogleProvider:
                     op = await self._run(self.api.set_tags, zone, name, list(want["tags"]),
                                          (inst.get("tags") or {}).get("fingerprint", ""))
                     await self._finish(op, journal, request.address, "setting tags")
+                if want.get("desired_status") == "RUNNING" and now["desired_status"] != "RUNNING":
+                    # stopped by host maintenance (GPUs cannot migrate) or Spot preemption: start it again
+                    op = await self._run(self.api.start, zone, name, str(uuid.uuid4()))
+                    await self._finish(op, journal, request.address, f"starting {name} ({now['status']})")
             except CallFailed as e:
                 if e.failure.kind is Kind.PRECONDITION:
                     continue  # changed under us: read the fingerprints again
