@@ -141,19 +141,27 @@ class ComputeApi:
         """Run one API call, retrying rate limits, 5xx and dropped connections with backoff; a failure that
         stays leaves as CallFailed (no SDK exception gets out of this module)."""
         delay = self.retry.base
-        for attempt in range(1, self.retry.attempts + 1):
+        attempt = not_ready = 0
+        while True:
             try:
                 return fn(self._clients())
             except gexc.GoogleAPICallError as e:
                 failure = from_exception(e)
-                if not failure.kind.retryable or attempt == self.retry.attempts:
+                if failure.kind is Kind.NOT_READY:  # another operation on the instance: wait for it, steadily
+                    not_ready += 1
+                    if not_ready >= self.retry.not_ready_attempts:
+                        raise CallFailed(failure) from e
+                    self._sleep(self.retry.not_ready_delay)
+                    continue
+                attempt += 1
+                if not failure.kind.retryable or attempt >= self.retry.attempts:
                     raise CallFailed(failure) from e
             except (rexc.ConnectionError, rexc.Timeout) as e:
-                if attempt == self.retry.attempts:
+                attempt += 1
+                if attempt >= self.retry.attempts:
                     raise ProviderError(f"cannot reach the Compute Engine API: {e}", retryable=True) from e
             self._sleep(min(self.retry.cap, delay) * (0.5 + random.random() / 2))
             delay *= 2
-        raise AssertionError("unreachable")
 
     # ------------------------------------------------------------------ calls
     def insert(self, zone: str, body: Mapping[str, Any], request_id: str) -> dict[str, Any]:

@@ -33,6 +33,10 @@ from providers.google.emulator_routes import PREFIX, Query, find_route
 def _fault_error(kind: str) -> ApiError:
     if kind == "rate_limit":
         return ApiError(403, "Rate Limit Exceeded", "rateLimitExceeded", domain="usageLimits")
+    if kind == "exhausted":
+        return ApiError(429, "Quota exceeded for quota metric 'Queries' and limit 'Queries per minute' of service "
+                        "'compute.googleapis.com' for consumer 'project_number:0'.", "rateLimitExceeded",
+                        domain="usageLimits")
     return ApiError(503, "Internal error. Please try again or contact Google Support. (Code: 'emulated')",
                     "backendError")
 
@@ -141,6 +145,11 @@ class Emulator:
     def instances(self, project: str) -> list[dict[str, Any]]:
         return self.model.instances(project)
 
+    def terminate(self, project: str, zone: str, name: str, reason: str = "maintenance") -> dict[str, Any]:
+        """Stop an instance as GCE does on its own: "maintenance" (a GPU host's maintenance event, for
+        instances that cannot migrate) or "preemption" (Spot); it stays TERMINATED until started."""
+        return self.model.terminate(project, zone, name, reason)
+
     def add_instance(self, project: str, zone: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """Create an instance at once (its operation finished), without counting a request: for seeding."""
         op = self.model.insert(project, zone, body, None)
@@ -170,6 +179,8 @@ class Emulator:
             return fn(self, params, query, body)
         except ApiError as e:
             return e.status, e.body()
+        except Exception as e:  # a server answers a bug with a 500, never a dropped connection
+            return 500, ApiError(500, f"Internal error: {type(e).__name__}: {e}", "backendError").body()
 
     def _control(self, method: str, what: str, body: Any) -> tuple[int, Any]:
         try:
@@ -184,7 +195,13 @@ class Emulator:
                 return 200, {}
             if what.startswith("instances/"):
                 return 200, {"items": self.instances(what.split("/", 1)[1])}
-        except (TypeError, ValueError) as e:
+            if what == "terminate" and method == "POST":
+                given = dict(body or {})
+                return 200, self.terminate(str(given["project"]), str(given["zone"]), str(given["name"]),
+                                           str(given.get("reason", "maintenance")))
+        except ApiError as e:
+            return e.status, e.body()
+        except (TypeError, ValueError, KeyError) as e:
             return 400, {"error": {"code": 400, "message": str(e)}}
         return 404, {"error": {"code": 404, "message": f"unknown control path /_emulator/{what}"}}
 

@@ -247,6 +247,8 @@ class GoogleProvider:
 
         try:
             return await self._run(resolve_image, image, api.project, exists)
+        except CallFailed:
+            raise
         except ProviderError as e:
             raise ProviderError(f"{request.address}: {e.message}", hint=e.hint) from e
 
