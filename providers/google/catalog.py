@@ -53,6 +53,7 @@ class Catalog:
     accelerator_max: Mapping[str, int]
     retired_accelerators: Mapping[str, Retired]
     disk_types: frozenset[str]
+    retired_machine_types: Mapping[str, Retired]
 
     def series_of(self, machine_type: str) -> Series | None:
         """The series of a listed type, or of a custom type (`n2-custom-4-8192`) by its prefix."""
@@ -80,12 +81,15 @@ def parse(data: Mapping[str, Any]) -> Catalog:
                            {g: {int(c): int(v) for c, v in counts.items()} for g, counts in (e.get("gpus") or {}).items()})
               for name, e in data["series"].items()}
     accs = data["accelerator_types"]
-    retired = {name: Retired(name, str(e["unavailable_after"]), str(e["successor"]))
-               for name, e in (data.get("retired_accelerator_types") or {}).items()}
+    def retired(key: str) -> dict[str, Retired]:
+        return {name: Retired(name, str(e["unavailable_after"]), str(e["successor"]))
+                for name, e in (data.get(key) or {}).items()}
+
     return Catalog(str(data["date"]), frozenset(data.get("zones") or ()), types, series,
                    {name: frozenset(e.get("zones") or ()) for name, e in accs.items()},
-                   {name: int(e.get("max_per_instance", 0)) for name, e in accs.items()}, retired,
-                   frozenset(data.get("disk_types") or ()))
+                   {name: int(e.get("max_per_instance", 0)) for name, e in accs.items()},
+                   retired("retired_accelerator_types"), frozenset(data.get("disk_types") or ()),
+                   retired("retired_machine_types"))
 
 
 @lru_cache(maxsize=1)
@@ -100,8 +104,7 @@ def dumps(data: Mapping[str, Any]) -> str:
     for i, key in enumerate(keys):
         value = data[key]
         comma = "," if i < len(keys) - 1 else ""
-        if isinstance(value, dict) and key in ("machine_types", "accelerator_types", "series", "disk_types",
-                                               "retired_accelerator_types"):
+        if isinstance(value, dict) and value and key != "about":
             lines.append(f" {json.dumps(key)}: {{")
             items = sorted(value.items())
             for j, (name, entry) in enumerate(items):

@@ -47,6 +47,10 @@ def _fixed_types(cat: Catalog, gpu: str) -> str:
 
 
 def _machine(cat: Catalog, machine: str) -> tuple[MachineType | None, list[ConfigProblem]]:
+    gone = cat.retired_machine_types.get(machine)
+    if gone is not None:
+        return None, [ConfigProblem("machine_type", f'machine_type "{machine}" is no longer offered (unavailable '
+                                    f"after {gone.unavailable_after})", f"use {gone.successor}")]
     known = cat.machine_types.get(machine)
     if known is not None or cat.series_of(machine) is not None:
         return known, []
