@@ -78,7 +78,8 @@ def parse(data: Mapping[str, Any]) -> Catalog:
                                bool(e.get("shared_cpu", False)))
              for name, e in data["machine_types"].items()}
     series = {name: Series(name, str(e["default_disk"]), tuple(e["disks"]),
-                           {g: {int(c): int(v) for c, v in counts.items()} for g, counts in (e.get("gpus") or {}).items()})
+                           {g: {int(c): int(v) for c, v in counts.items()}
+                            for g, counts in (e.get("gpus") or {}).items()})
               for name, e in data["series"].items()}
     accs = data["accelerator_types"]
     def retired(key: str) -> dict[str, Retired]:

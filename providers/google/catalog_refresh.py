@@ -23,6 +23,17 @@ def _short(value: Any) -> str:
     return str(value or "").rstrip("/").rsplit("/", 1)[-1]
 
 
+def _gone(item: Mapping[str, Any]) -> bool:
+    return (item.get("deprecated") or {}).get("state") in GONE
+
+
+def _retired(item: Mapping[str, Any], today: str) -> dict[str, str]:
+    """The API's deprecation status (state, the date it took effect, the replacement) as a table entry."""
+    status = item["deprecated"]
+    when = status.get(str(status["state"]).lower()) or today
+    return {"unavailable_after": str(when)[:10], "successor": _short(status.get("replacement"))}
+
+
 def _machine_entry(item: Mapping[str, Any]) -> dict[str, Any]:
     name = str(item["name"])
     entry: dict[str, Any] = {"series": name.split("-", 1)[0], "vcpus": int(item.get("guestCpus", 0)),
@@ -44,20 +55,16 @@ def build(previous: Mapping[str, Any], machine_types: Mapping[str, list[dict[str
     retired_types: dict[str, dict[str, str]] = {}
     for items in machine_types.values():
         for item in items:
-            state = (item.get("deprecated") or {}).get("state")
-            if state in GONE:
-                retired_types[str(item["name"])] = {"unavailable_after": str(item["deprecated"].get(state.lower(), today)),
-                                                    "successor": _short(item["deprecated"].get("replacement"))}
+            if _gone(item):
+                retired_types[str(item["name"])] = _retired(item, today)
             else:
                 types.setdefault(str(item["name"]), _machine_entry(item))
     accs: dict[str, dict[str, Any]] = {}
     for zone, items in accelerators.items():
         for item in items:
             name = str(item["name"])
-            state = (item.get("deprecated") or {}).get("state")
-            if state in GONE:
-                retired[name] = {"unavailable_after": str(item["deprecated"].get(state.lower(), today)),
-                                 "successor": _short(item["deprecated"].get("replacement"))}
+            if _gone(item):
+                retired[name] = _retired(item, today)
                 continue
             entry = accs.setdefault(name, {"description": str(item.get("description", name)),
                                            "max_per_instance": int(item.get("maximumCardsPerInstance", 0)),

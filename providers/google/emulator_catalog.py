@@ -8,6 +8,7 @@ that offer a GPU and zones that do not, shared-core and standard types, types wi
 from __future__ import annotations
 
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 API_ROOT = "https://www.googleapis.com/compute/v1"
@@ -227,7 +228,7 @@ def disk_type_resource(project: str, zone: str, name: str) -> dict[str, object]:
     }
 
 
-def image_resource(project: str, name: str, own: dict[str, str] | None = None) -> dict[str, object]:
+def image_resource(project: str, name: str, own: Mapping[str, str] | None = None) -> dict[str, object]:
     family = PUBLIC_IMAGES.get(project, own or {}).get(name, "")
     return {
         "kind": "compute#image", "id": stable_id("image", project, name), "name": name, "family": family,

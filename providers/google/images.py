@@ -18,10 +18,11 @@ from enum import Enum
 from reconciler.errors import ProviderError
 
 NAME = r"[-_a-zA-Z0-9]+"
-PROJECT = r"(?:(?:[-a-z0-9]{1,63}\.)*(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?):)?(?:[0-9]{1,19}|(?:[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?))"
+PROJECT = (r"(?:(?:[-a-z0-9]{1,63}\.)*(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?):)?"
+           r"(?:[0-9]{1,19}|(?:[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?))")
 _FORMS = [
-    ("link", re.compile(rf"^https://(?:www|compute)\.googleapis\.com/compute/[a-z0-9]+/projects/({PROJECT})/global/images/"
-                        rf"(family/)?({NAME})$")),
+    ("link", re.compile(rf"^https://(?:www|compute)\.googleapis\.com/compute/[a-z0-9]+/projects/({PROJECT})"
+                        rf"/global/images/(family/)?({NAME})$")),
     ("project", re.compile(rf"^projects/({PROJECT})/global/images/(family/)?({NAME})$")),
     ("global", re.compile(rf"^global/images/(family/)?({NAME})$")),
     ("family", re.compile(rf"^family/({NAME})$")),

@@ -1,5 +1,6 @@
 """How hard the google provider tries: backoff for rate limits, server errors and dropped connections, a
-steady pace while an instance is busy with another operation (`resourceNotReady`), and the HTTP timeouts of single calls (kept apart from api.py so that importing it loads no SDK)."""
+steady pace while an instance is busy with another operation (`resourceNotReady`), and the HTTP timeouts
+of single calls (kept apart from api.py so that importing it loads no SDK)."""
 
 from __future__ import annotations
 

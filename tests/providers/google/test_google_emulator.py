@@ -40,8 +40,9 @@ class Clock:
 def body(name: str, machine: str = "e2-small", **extra: Any) -> dict[str, Any]:
     out: dict[str, Any] = {
         "name": name, "machineType": f"zones/{ZONE}/machineTypes/{machine}",
-        "disks": [{"boot": True, "initializeParams": {"sourceImage": "projects/debian-cloud/global/images/family/debian-12",
-                                                     "diskType": f"zones/{ZONE}/diskTypes/pd-balanced"}}],
+        "disks": [{"boot": True, "initializeParams": {
+            "sourceImage": "projects/debian-cloud/global/images/family/debian-12",
+            "diskType": f"zones/{ZONE}/diskTypes/pd-balanced"}}],
         "networkInterfaces": [{"network": "global/networks/default", "accessConfigs": [{"type": "ONE_TO_ONE_NAT"}]}]}
     out.update(extra)
     return out
