@@ -93,6 +93,8 @@ class GoogleProvider:
         self.retry = retry or RetryPolicy()
         self._api: ComputeApi | None = None
         self._catalog = AcceleratorCatalog()
+        self._images: dict[str, str] = {}  # configured image -> resolved source image, for this run
+        self._image_lock: asyncio.Lock | None = None  # one resolution of each image, however many creates
         self._executor: ThreadPoolExecutor | None = None
 
     # ------------------------------------------------------------------ offline
@@ -240,6 +242,14 @@ class GoogleProvider:
             return None
         if not isinstance(image, str) or not image:
             return None
+        if self._image_lock is None:
+            self._image_lock = asyncio.Lock()
+        async with self._image_lock:
+            if image not in self._images:
+                self._images[image] = await self._resolve(request.address, image)
+        return self._images[image]
+
+    async def _resolve(self, address: str, image: str) -> str:
         api = self.api
 
         def exists(project: str, kind: ImageKind, name: str) -> bool:
@@ -250,7 +260,7 @@ class GoogleProvider:
         except CallFailed:
             raise
         except ProviderError as e:
-            raise ProviderError(f"{request.address}: {e.message}", hint=e.hint) from e
+            raise ProviderError(f"{address}: {e.message}", hint=e.hint) from e
 
     async def _claim(self, request: ApplyRequest, journal: Journal, zone: str, want: dict[str, Any]) -> ApplyResponse:
         """The name is taken in `zone`: take the instance over if an earlier attempt of ours made it."""
