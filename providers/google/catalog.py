@@ -25,6 +25,7 @@ class MachineType:
     memory_mb: int
     gpus: Mapping[str, int]  # GPUs built into the type (G2, A2, A3)
     shared_cpu: bool = False
+    deprecated: tuple[str, str] | None = None  # (since, successor): still offered, going away
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,9 @@ class Catalog:
 def parse(data: Mapping[str, Any]) -> Catalog:
     types = {name: MachineType(name, str(e["series"]), int(e["vcpus"]), int(e.get("memory_mb", 0)),
                                {str(k): int(v) for k, v in (e.get("gpus") or {}).items()},
-                               bool(e.get("shared_cpu", False)))
+                               bool(e.get("shared_cpu", False)),
+                               (str(e["deprecated"]["since"]), str(e["deprecated"]["successor"]))
+                               if e.get("deprecated") else None)
              for name, e in data["machine_types"].items()}
     series = {name: Series(name, str(e["default_disk"]), tuple(e["disks"]),
                            {g: {int(c): int(v) for c, v in counts.items()}

@@ -2,7 +2,8 @@
 --refresh`): three aggregated listings (machine types, accelerator types, disk types, 500 to a page) give
 the zones, every machine type with its vCPUs, memory and built-in GPUs, the accelerator types with the
 zones that offer them, and the disk types. Types the API marks OBSOLETE or DELETED are kept apart, with
-their replacement, so a configuration naming one is refused before apply. The series rules (boot disk
+their replacement, so a configuration naming one is refused before apply; DEPRECATED ones stay, marked,
+and a plan that creates or keeps one says so. The series rules (boot disk
 types, N1's GPU counts) are not listed by any API: they are carried over from the current table.
 """
 
@@ -57,8 +58,11 @@ def build(previous: Mapping[str, Any], machine_types: Mapping[str, list[dict[str
         for item in items:
             if _gone(item):
                 retired_types[str(item["name"])] = _retired(item, today)
-            else:
-                types.setdefault(str(item["name"]), _machine_entry(item))
+                continue
+            entry = types.setdefault(str(item["name"]), _machine_entry(item))
+            if (item.get("deprecated") or {}).get("state") == "DEPRECATED":
+                gone = _retired(item, today)
+                entry["deprecated"] = {"since": gone["unavailable_after"], "successor": gone["successor"]}
     accs: dict[str, dict[str, Any]] = {}
     for zone, items in accelerators.items():
         for item in items:

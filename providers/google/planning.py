@@ -14,6 +14,7 @@ from typing import Any
 
 from providers.base import PlanRequest, PlanResponse
 from providers.google.attributes import candidate_zones, desired, gpus_of, run_state
+from providers.google.catalog import catalog
 from reconciler.values import UNKNOWN
 
 # attribute -> why it cannot change in place
@@ -107,6 +108,11 @@ def plan_one(request: PlanRequest, default_zone: str | None) -> PlanResponse:
     elif len(zones) > 1 and zone is UNKNOWN:
         notes.append(f"lands in the first of {', '.join(zones)} with capacity")
     planned = desired(request.config, zone)
+    kind = catalog().machine_types.get(str(planned["machine_type"]))
+    if kind is not None and kind.deprecated is not None:
+        since, successor = kind.deprecated
+        notes.append(f"machine_type: {kind.name} is deprecated since {since} (catalogue of {catalog().date}); "
+                     f"move to {successor} before it is withdrawn")
     if prior is None:
         return PlanResponse(request.address, planned, (), tuple(notes))
     planned = {**fill(planned, prior), "zone": zone}  # an undecided zone stays undecided

@@ -11,6 +11,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from gce_support import (
     PROJECT,
     TYPE,
@@ -23,10 +24,11 @@ from gce_support import (
 )
 
 from providers.base import ApplyRequest, PlanRequest, RecordedResource, RefreshRequest
-from providers.google import RetryPolicy
+from providers.google import RetryPolicy, planning
 from providers.google.catalog import parse
 from providers.google.catalog_refresh import build, refresh_catalog
 from providers.google.emulator import Emulator, start_emulator
+from providers.google.planning import plan_one
 from providers.google.rules import check_instance
 from reconciler.actions import Action
 
@@ -187,3 +189,19 @@ def test_catalog_refresh_keeps_obsolete_types_apart_and_rules_refuse_them() -> N
     [problem] = check_instance(small_config("x", machine_type="n1-ultramem-40"), cat=table)
     assert problem.attribute == "machine_type" and "no longer offered (unavailable after 2026-06-01)" in problem.message
     assert problem.hint == "use n4-standard-2"
+
+
+def test_a_deprecated_machine_type_is_noted_in_the_plan(monkeypatch: pytest.MonkeyPatch) -> None:
+    previous = json.loads((Path(__file__).resolve().parents[3] / "providers/google/catalog.json").read_text())
+    deprecated = {"state": "DEPRECATED", "deprecated": "2026-09-01T00:00:00Z",
+                  "replacement": "zones/z/machineTypes/n4-standard-2"}
+    machines = {ZONE: [{"name": "n2-standard-2", "guestCpus": 2, "memoryMb": 8192, "deprecated": deprecated},
+                       {"name": "n4-standard-2", "guestCpus": 2, "memoryMb": 8192}]}
+    table = parse(build(previous, machines, {}, {}, "2026-12-02"))
+    assert table.machine_types["n2-standard-2"].deprecated == ("2026-09-01", "n4-standard-2")
+    monkeypatch.setattr(planning, "catalog", lambda: table)
+    answer = plan_one(PlanRequest(ADDR, TYPE, small_config("web", machine_type="n2-standard-2"), None), None)
+    assert answer.notes == ("machine_type: n2-standard-2 is deprecated since 2026-09-01 (catalogue of 2026-12-02); "
+                            "move to n4-standard-2 before it is withdrawn",)
+    assert plan_one(PlanRequest(ADDR, TYPE, small_config("web", machine_type="n4-standard-2"), None), None).notes == ()
+    assert check_instance(small_config("web", machine_type="n2-standard-2"), cat=table) == []  # still offered
