@@ -5,7 +5,9 @@ the `instances.insert` request body).
 
 Apply and refresh both go through `observed`, so an untouched instance refreshes to exactly what apply
 recorded. The API does not report a boot disk's image or type; those are carried over from the record
-(None when there is none: an imported or adopted instance).
+(None when there is none: an imported or adopted instance). Without a configured disk type the series'
+default is used (catalog.json); `desired_status` is RUNNING, observed as TERMINATED or SUSPENDED when the
+instance was stopped outside reconciler; a Spot instance is preemptible, as the API reports it.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """A Compute Engine API emulator on loopback: the v1 REST subset the google provider uses (instances insert,
-get, delete, list, aggregatedList, setLabels, setMetadata; zoneOperations get and wait; zones,
-machineTypes and acceleratorTypes), served over HTTP so the real `google-cloud-compute` client can talk to it.
+get, delete, list, aggregatedList, setLabels, setMetadata, setTags, start; zoneOperations get and wait;
+zones, machineTypes, acceleratorTypes, diskTypes, images get and getFromFamily), served over HTTP so the
+real `google-cloud-compute` client can talk to it. `Emulator.terminate` (or `POST /_emulator/terminate`)
+stops an instance the way host maintenance or a Spot preemption does.
 
 Start it in-process with `start_emulator(port=0, **knobs)` (a context manager; `.endpoint` goes into
 `provider "google" { endpoint = ... }`) or standalone with `python -m providers.google.emulator --port N`.

@@ -1,5 +1,6 @@
-"""The emulator's knobs: emulated time, injected faults (403 rate limits, 5xx, latency), capacity stockouts
-per zone and machine type or accelerator, quotas, and the addresses handed out as NAT IPs.
+"""The emulator's knobs: emulated time, injected faults (403 rate limits, 429 RESOURCE_EXHAUSTED, 5xx,
+latency), resourceNotReady while an instance is busy, capacity stockouts per zone and machine type or
+accelerator, quotas, the project's networks and own images, and the addresses handed out as NAT IPs.
 
 Knobs are plain data so they can be set in-process (`Emulator.set_knobs(...)`) or over HTTP
 (`POST /_emulator/knobs` with a JSON object); `Knobs.updated` validates the names.

@@ -1,6 +1,6 @@
-"""What the emulator does with an `instances.insert` body: validate it the way Compute Engine does (400s
-with the API's wording), fill in the server-side defaults, build the Instance resource, and count what
-it uses against quotas. Errors are `ApiError`s, rendered as the API's JSON error body.
+"""What the emulator does with an `instances.insert` body: validate it the way Compute Engine does (the
+rules are in emulator_rules, with the API's wording), fill in the server-side defaults, build the Instance
+resource, and count what it uses against quotas. Errors are `ApiError`s, rendered as the API's JSON body.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from gce_support import (
 
 from providers.base import ApplyRequest, PlanRequest, RecordedResource, RefreshRequest
 from providers.google import RetryPolicy, planning
+from providers.google.attributes import desired
 from providers.google.catalog import parse
 from providers.google.catalog_refresh import build, refresh_catalog
 from providers.google.emulator import Emulator, start_emulator
@@ -205,3 +206,20 @@ def test_a_deprecated_machine_type_is_noted_in_the_plan(monkeypatch: pytest.Monk
                             "move to n4-standard-2 before it is withdrawn",)
     assert plan_one(PlanRequest(ADDR, TYPE, small_config("web", machine_type="n4-standard-2"), None), None).notes == ()
     assert check_instance(small_config("web", machine_type="n2-standard-2"), cat=table) == []  # still offered
+
+
+def test_records_written_before_these_rules_plan_no_change() -> None:
+    """A state from before: no desired_status, Spot recorded as not preemptible, the boot disk made with the old
+    pd-standard default. None of it is a change, and nothing is replaced."""
+    config = small_config("web", scheduling=[{"provisioning_model": "SPOT"}])
+    old = desired(config, ZONE)
+    old.pop("desired_status")
+    old["scheduling"] = [{**old["scheduling"][0], "preemptible": False}]
+    old["boot_disk"][0]["initialize_params"][0].update(type="pd-standard", size=10)
+    old.update(id=f"projects/{PROJECT}/zones/{ZONE}/instances/web", instance_id="1", status="RUNNING")
+    old["network_interface"] = [{"network": "default", "subnetwork": "default", "network_ip": "10.0.0.2",
+                                 "access_config": [{"nat_ip": "203.0.113.1", "network_tier": "PREMIUM"}]}]
+    answer = plan_one(PlanRequest(ADDR, TYPE, config, recorded(ADDR, old["id"], old)), None)
+    assert answer.requires_replace == ()
+    assert "desired_status" not in answer.planned
+    assert answer.planned["boot_disk"][0]["initialize_params"][0]["type"] == "pd-standard"
