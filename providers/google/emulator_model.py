@@ -32,6 +32,7 @@ from providers.google.emulator_resources import (
     last_segment,
     metadata_resource,
     not_found,
+    stockout_error,
     validate_labels,
 )
 
@@ -220,7 +221,7 @@ class ComputeModel:
                 proj.nat_in_use.difference_update(taken)
             stockout = next((s for s in self.knobs.stockouts if s.matches(zone, machine, list(usage.gpus))), None)
             if stockout is not None and stockout.at_once:
-                raise self._stockout_error(project, zone, machine, usage)
+                raise stockout_error(project, zone, machine, usage)
             quota = exceeded_quota(self.knobs.quotas, (i.usage for i in proj.instances.values()), usage)
             if quota is not None and not self.knobs.quota_in_operation:
                 raise ApiError(403, quota["message"], "quotaExceeded", domain="usageLimits")
@@ -235,7 +236,7 @@ class ComputeModel:
             inst = _Instance(resource, usage, staging_at=op.start_at + (op.done_at - op.start_at) / 2, busy=op)
             proj.instances[(zone, name)] = inst
             if stockout is not None:
-                error = self._stockout_error(project, zone, machine, usage)
+                error = stockout_error(project, zone, machine, usage)
                 op.error = {"errors": [{"code": "ZONE_RESOURCE_POOL_EXHAUSTED", "message": error.message,
                                         "errorDetails": error.details}]}
                 op.http_error = (503, "SERVICE UNAVAILABLE")
@@ -243,15 +244,6 @@ class ComputeModel:
             else:
                 op.effect = lambda: self._started(inst)
             return self._render_op(op)
-
-    def _stockout_error(self, project: str, zone: str, machine: str, usage: Usage) -> ApiError:
-        attachment = ",".join(f"{k}:{v}" for k, v in sorted(usage.gpus.items()))
-        message = (f"The zone 'projects/{project}/zones/{zone}' does not have enough resources available to "
-                   "fulfill the request.  Try a different zone, or try again later.")
-        info = {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "resource_availability",
-                "domain": "compute.googleapis.com",
-                "metadata": {"zone": zone, "vmType": machine, **({"attachment": attachment} if attachment else {})}}
-        return ApiError(503, message, "ZONE_RESOURCE_POOL_EXHAUSTED", details=[info])
 
     def _started(self, inst: _Instance) -> None:
         if not inst.deleting:

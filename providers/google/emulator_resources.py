@@ -33,7 +33,7 @@ from providers.google.emulator_rules import (
 )
 
 __all__ = ["HTTP_STATUS_TEXT", "ApiError", "Usage", "build_instance", "exceeded_quota", "fingerprint", "invalid",
-           "last_segment", "metadata_resource", "not_found", "validate_labels"]
+           "last_segment", "metadata_resource", "not_found", "stockout_error", "validate_labels"]
 NAME_RE = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 
@@ -62,6 +62,17 @@ class Usage:
         if total:
             out[("GPUS_ALL_REGIONS", None)] = total
         return out
+
+
+def stockout_error(project: str, zone: str, machine: str, usage: Usage) -> ApiError:
+    """The 503 (or operation error) of a zone without capacity, as GCE words it."""
+    attachment = ",".join(f"{k}:{v}" for k, v in sorted(usage.gpus.items()))
+    message = (f"The zone 'projects/{project}/zones/{zone}' does not have enough resources available to "
+               "fulfill the request.  Try a different zone, or try again later.")
+    info = {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "resource_availability",
+            "domain": "compute.googleapis.com",
+            "metadata": {"zone": zone, "vmType": machine, **({"attachment": attachment} if attachment else {})}}
+    return ApiError(503, message, "ZONE_RESOURCE_POOL_EXHAUSTED", details=[info])
 
 
 def quota_error(metric: str, region: str | None, limit: float) -> dict[str, Any]:
