@@ -48,6 +48,7 @@ class Knobs:
     rate_limit_next: int = 0  # the next N API requests are answered 403 rateLimitExceeded
     error_next: int = 0  # the next N API requests are answered 503
     exhausted_next: int = 0  # the next N API requests are answered 429 RESOURCE_EXHAUSTED
+    staging_after_done: float = 0.0  # emulated seconds an instance stays STAGING after its insert/start is DONE
     not_ready_while_busy: bool = True  # a change to an instance with a running operation: 400 resourceNotReady
     networks: tuple[str, ...] = ()  # networks besides "default" (auto mode: a same-named subnetwork per region)
     images: Mapping[str, str] = field(default_factory=dict)  # the project's own images: name -> family

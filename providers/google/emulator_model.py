@@ -62,6 +62,7 @@ class _Instance:
     staging_at: float = 0.0
     deleting: bool = False
     busy: _Operation | None = None  # the operation on it that is still running
+    running_at: float = 0.0  # when a STAGING instance whose operation is done becomes RUNNING
 
 
 @dataclass
@@ -171,6 +172,8 @@ class ComputeModel:
         return inst
 
     def _render_instance(self, inst: _Instance) -> dict[str, Any]:
+        if inst.resource["status"] == "STAGING" and inst.running_at and self.clock() >= inst.running_at:
+            inst.resource["status"] = "RUNNING"
         out = json.loads(json.dumps(inst.resource))
         if out["status"] == "PROVISIONING" and self.clock() >= inst.staging_at:
             out["status"] = "STAGING"
@@ -247,7 +250,9 @@ class ComputeModel:
 
     def _started(self, inst: _Instance) -> None:
         if not inst.deleting:
-            inst.resource["status"] = "RUNNING"
+            staging = self._seconds(self.knobs.staging_after_done)
+            inst.resource["status"] = "STAGING" if staging else "RUNNING"
+            inst.running_at = self.clock() + staging
             inst.resource["lastStartTimestamp"] = _now_text()
 
     def _remove(self, project: str, zone: str, name: str, inst: _Instance) -> None:
@@ -347,6 +352,7 @@ class ComputeModel:
             inst.busy = op
             if inst.resource["status"] == "TERMINATED":
                 inst.resource["status"] = "STAGING"
+                inst.running_at = 0.0  # until the start operation is done
                 op.effect = lambda: self._started(inst)
             return self._render_op(op)
 

@@ -223,7 +223,7 @@ class GoogleProvider:
                 continue
             if outcome is not None:
                 raise as_provider_error(outcome, f"{request.address}: creating {name} in {zone}")
-            inst = await self._run(self.api.get, zone, name)
+            inst = await self._running(zone, name, journal)
             if inst is None:
                 raise ProviderError(f"{request.address}: {name} vanished from {zone} right after it was created",
                                     retryable=True)
@@ -233,6 +233,18 @@ class GoogleProvider:
         raise ProviderError(f"{request.address}: no capacity for {what} in {', '.join(exhausted)} "
                             "(ZONE_RESOURCE_POOL_EXHAUSTED)", code="ZONE_RESOURCE_POOL_EXHAUSTED", retryable=True,
                             hint="add zones to zones = [...] or try again later")
+
+    async def _running(self, zone: str, name: str, journal: Journal) -> dict[str, Any] | None:
+        """The instance once it is past PROVISIONING and STAGING (its operation can be done before), or as it
+        is when the operation time allowed runs out; None if it is gone."""
+        deadline = time.monotonic() + self.operation_timeout
+        inst = await self._run(self.api.get, zone, name)
+        while inst is not None and inst.get("status") in ("PROVISIONING", "STAGING") and \
+                time.monotonic() < deadline:
+            journal.phase(f"{name} is {inst.get('status')}")
+            await asyncio.sleep(self.retry.status_poll)
+            inst = await self._run(self.api.get, zone, name)
+        return inst
 
     async def _source_image(self, request: ApplyRequest) -> str | None:
         """The configured image resolved as Terraform's google provider does (image first, then family)."""

@@ -16,5 +16,6 @@ class RetryPolicy:
     attempts: int = 8
     not_ready_delay: float = 2.0  # seconds between tries while another operation holds the instance
     not_ready_attempts: int = 60
+    status_poll: float = 2.0  # seconds between reads of an instance still PROVISIONING or STAGING
     wait_call_timeout: float = 180.0  # HTTP timeout of one zoneOperations.wait (the API returns within ~2 min)
     call_timeout: float = 60.0

@@ -223,3 +223,21 @@ def test_records_written_before_these_rules_plan_no_change() -> None:
     assert answer.requires_replace == ()
     assert "desired_status" not in answer.planned
     assert answer.planned["boot_disk"][0]["initialize_params"][0]["type"] == "pd-standard"
+
+
+def test_create_waits_for_an_instance_still_staging_after_its_operation() -> None:
+    with _emulator() as emulator:
+        emulator.set_knobs(staging_after_done=100.0)  # 0.2 s of STAGING after the insert is DONE
+        journal = RecordingJournal(Action.CREATE)
+
+        async def scenario() -> str:
+            provider = make_provider(emulator, retry=RetryPolicy(base=0.001, cap=0.01, status_poll=0.02))
+            try:
+                answer = await provider.apply(create_request(ADDR, small_config("web")), journal)
+            finally:
+                await provider.close()
+            return str(answer.attributes["status"])
+
+        assert run(scenario()) == "RUNNING"
+        assert "web is STAGING" in journal.phases
+        assert emulator.calls["compute.instances.get"] >= 2
