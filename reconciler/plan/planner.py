@@ -92,6 +92,7 @@ class Planner:
         self.order = list(nx.lexicographical_topological_sort(self.graph))
         sensitive = frozenset(n for n, d in self.decls.variables.items() if d.sensitive)
         self._drifted: set[str] = set()
+        self._checkers: dict[str, ConfigChecker | None] = {}
         self.deps: dict[str, DeclDeps] = {a: decl_dependencies(d, self.decls.resources, sensitive)
                                           for a, d in self.decls.resources.items()}
 
@@ -225,8 +226,11 @@ class Planner:
     def _provider_checks(self, address: str, type_: str, provider: str, config: Mapping[str, Any],
                          pos_of: Any) -> list[ConfigError]:
         """What the provider knows its cloud would refuse (catalogue and compatibility rules), as config errors."""
-        checker = self.providers.get(provider)
-        if not isinstance(checker, ConfigChecker):
+        if provider not in self._checkers:
+            built = self.providers.get(provider)
+            self._checkers[provider] = built if isinstance(built, ConfigChecker) else None
+        checker = self._checkers[provider]
+        if checker is None:
             return []
         return [ConfigError(p.message, pos_of(p.attribute), hint=p.hint)
                 for p in checker.check_config(address, type_, config)]
