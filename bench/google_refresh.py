@@ -61,7 +61,7 @@ def show(title: str, counts: dict[str, int], extra: str) -> int:
 def seed(emu: Emulator, name: str, zone: str, machine: str, labels: dict[str, str]) -> None:
     emu.add_instance(PROJECT, zone, {
         "name": name, "machineType": f"zones/{zone}/machineTypes/{machine}",
-        "disks": [{"boot": True, "initializeParams": {"sourceImage": IMAGE}}],
+        "disks": [{"boot": True, "initializeParams": {"sourceImage": IMAGE, "diskType": "pd-balanced"}}],
         "networkInterfaces": [{"network": "global/networks/default"}], "labels": labels})
 
 

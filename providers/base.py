@@ -27,6 +27,8 @@ __all__ = [
     "UNKNOWN",
     "ApplyRequest",
     "ApplyResponse",
+    "ConfigChecker",
+    "ConfigProblem",
     "ImportRequest",
     "Journal",
     "ObservedResource",
@@ -116,6 +118,24 @@ class PlanResponse:
     planned: Mapping[str, Any]
     requires_replace: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One thing a provider knows the cloud would refuse in a resource's configuration, found before any
+    call: `attribute` (top-level name, "" for the whole block) lets the engine name the file and line."""
+
+    attribute: str
+    message: str
+    hint: str | None = None
+
+
+@runtime_checkable
+class ConfigChecker(Protocol):
+    """Optional: a provider that can check a configuration offline against its catalogue and the cloud's
+    rules. Called at `validate` and at plan with the values known then (UNKNOWN ones are skipped)."""
+
+    def check_config(self, address: str, type_: str, config: Mapping[str, Any]) -> list[ConfigProblem]: ...
 
 
 @dataclass(frozen=True)

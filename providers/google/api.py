@@ -121,7 +121,10 @@ class ComputeApi:
             kw: dict[str, Any] = {"credentials": creds, "transport": "rest", "client_options": options}
             clients = SimpleNamespace(instances=compute_v1.InstancesClient(**kw),
                                       operations=compute_v1.ZoneOperationsClient(**kw),
-                                      accelerators=compute_v1.AcceleratorTypesClient(**kw))
+                                      accelerators=compute_v1.AcceleratorTypesClient(**kw),
+                                      images=compute_v1.ImagesClient(**kw),
+                                      machine_types=compute_v1.MachineTypesClient(**kw),
+                                      disk_types=compute_v1.DiskTypesClient(**kw))
             self._local.clients = clients
             with self._lock:
                 self._sessions.extend(c.transport for c in vars(clients).values())
@@ -138,19 +141,27 @@ class ComputeApi:
         """Run one API call, retrying rate limits, 5xx and dropped connections with backoff; a failure that
         stays leaves as CallFailed (no SDK exception gets out of this module)."""
         delay = self.retry.base
-        for attempt in range(1, self.retry.attempts + 1):
+        attempt = not_ready = 0
+        while True:
             try:
                 return fn(self._clients())
             except gexc.GoogleAPICallError as e:
                 failure = from_exception(e)
-                if not failure.kind.retryable or attempt == self.retry.attempts:
+                if failure.kind is Kind.NOT_READY:  # another operation on the instance: wait for it, steadily
+                    not_ready += 1
+                    if not_ready >= self.retry.not_ready_attempts:
+                        raise CallFailed(failure) from e
+                    self._sleep(self.retry.not_ready_delay)
+                    continue
+                attempt += 1
+                if not failure.kind.retryable or attempt >= self.retry.attempts:
                     raise CallFailed(failure) from e
             except (rexc.ConnectionError, rexc.Timeout) as e:
-                if attempt == self.retry.attempts:
+                attempt += 1
+                if attempt >= self.retry.attempts:
                     raise ProviderError(f"cannot reach the Compute Engine API: {e}", retryable=True) from e
             self._sleep(min(self.retry.cap, delay) * (0.5 + random.random() / 2))
             delay *= 2
-        raise AssertionError("unreachable")
 
     # ------------------------------------------------------------------ calls
     def insert(self, zone: str, body: Mapping[str, Any], request_id: str) -> dict[str, Any]:
@@ -179,6 +190,27 @@ class ComputeApi:
             if e.failure.kind is Kind.NOT_FOUND:
                 return None
             raise
+
+    def start(self, zone: str, name: str, request_id: str) -> dict[str, Any]:
+        request = compute_v1.StartInstanceRequest(project=self.project, zone=zone, instance=name,
+                                                  request_id=request_id)
+        return _message(self.call(lambda c: c.instances.start_unary(request=request, retry=None,
+                                                                    timeout=self.retry.call_timeout)))
+
+    def image_exists(self, project: str, family: bool, name: str) -> bool:
+        """Whether `images.get` (or `images.getFromFamily`) finds the image (or family) in `project`."""
+        def ask(c: SimpleNamespace) -> Any:
+            if family:
+                return c.images.get_from_family(project=project, family=name, retry=None,
+                                                timeout=self.retry.call_timeout)
+            return c.images.get(project=project, image=name, retry=None, timeout=self.retry.call_timeout)
+        try:
+            self.call(ask)
+        except CallFailed as e:
+            if e.failure.kind in (Kind.NOT_FOUND, Kind.FORBIDDEN):
+                return False
+            raise
+        return True
 
     def set_labels(self, zone: str, name: str, labels: Mapping[str, str], fingerprint: str) -> dict[str, Any]:
         body = compute_v1.InstancesSetLabelsRequest(labels=dict(labels), label_fingerprint=fingerprint)
@@ -236,6 +268,24 @@ class ComputeApi:
             token = page.next_page_token
             if not token:
                 return out, pages
+
+    def aggregated(self, kind: str) -> dict[str, list[dict[str, Any]]]:
+        """zone -> every item of one catalogue listing ("machine_types", "accelerators" or "disk_types")."""
+        requests = {"machine_types": compute_v1.AggregatedListMachineTypesRequest,
+                    "accelerators": compute_v1.AggregatedListAcceleratorTypesRequest,
+                    "disk_types": compute_v1.AggregatedListDiskTypesRequest}
+        field = {"machine_types": "machine_types", "accelerators": "accelerator_types", "disk_types": "disk_types"}
+        found: dict[str, list[dict[str, Any]]] = {}
+        token = ""
+        while True:
+            request = requests[kind](project=self.project, max_results=PAGE_SIZE, page_token=token)
+            page = self.call(functools.partial(self._first_page, kind, request))
+            for scope, scoped in page.items.items():
+                found.setdefault(scope.rsplit("/", 1)[-1], []).extend(
+                    _message(item) for item in getattr(scoped, field[kind]))
+            token = page.next_page_token
+            if not token:
+                return found
 
     def accelerator_zones(self, names: list[str]) -> dict[str, set[str]]:
         """zone -> the given accelerator types offered there (one aggregatedList, filtered by name)."""

@@ -5,7 +5,9 @@ the `instances.insert` request body).
 
 Apply and refresh both go through `observed`, so an untouched instance refreshes to exactly what apply
 recorded. The API does not report a boot disk's image or type; those are carried over from the record
-(None when there is none: an imported or adopted instance).
+(None when there is none: an imported or adopted instance). Without a configured disk type the series'
+default is used (catalog.json); `desired_status` is RUNNING, observed as TERMINATED or SUSPENDED when the
+instance was stopped outside reconciler; a Spot instance is preemptible, as the API reports it.
 """
 
 from __future__ import annotations
@@ -14,11 +16,27 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from providers.base import LABEL_ADDRESS, LABEL_LINEAGE, LABEL_MANAGED_BY
+from providers.google.catalog import catalog
 from providers.google.prices import bundled_gpus
 from reconciler.values import UNKNOWN
 
 OWNERSHIP_KEYS = frozenset({LABEL_MANAGED_BY, LABEL_LINEAGE, LABEL_ADDRESS})
-DEFAULT_DISK_TYPE = "pd-standard"
+FALLBACK_DISK_TYPE = "pd-balanced"  # for a machine type the catalogue does not know
+STOPPED = {"STOPPING": "TERMINATED", "TERMINATED": "TERMINATED", "STOPPED": "TERMINATED",
+           "SUSPENDING": "SUSPENDED", "SUSPENDED": "SUSPENDED"}
+
+
+def default_disk_type(machine_type: Any) -> Any:
+    """The boot disk type a series takes when none is given (pd-balanced; hyperdisk-balanced for C3, N4...)."""
+    if not isinstance(machine_type, str):
+        return UNKNOWN
+    series = catalog().series_of(machine_type)
+    return series.default_disk if series is not None else FALLBACK_DISK_TYPE
+
+
+def run_state(status: Any) -> str:
+    """`desired_status` as observed: RUNNING unless the instance is stopped (host maintenance, preemption)."""
+    return STOPPED.get(str(status), "RUNNING")
 
 
 def short(value: Any) -> Any:
@@ -84,6 +102,8 @@ def _scheduling(given: Any, has_gpus: Any) -> Any:
         return UNKNOWN
     preemptible = given.get("preemptible") or False
     model = given.get("provisioning_model") or ("SPOT" if preemptible else "STANDARD")
+    if model == "SPOT":
+        preemptible = True  # the API reports a Spot instance as preemptible
     spot: Any = UNKNOWN if UNKNOWN in (preemptible, model) else (preemptible is True or model == "SPOT")
     ohm = given.get("on_host_maintenance")
     if not ohm:
@@ -95,12 +115,12 @@ def _scheduling(given: Any, has_gpus: Any) -> Any:
             "provisioning_model": model}
 
 
-def _boot_disk(boot: Any) -> Any:
+def _boot_disk(boot: Any, machine_type: Any) -> Any:
     if boot is UNKNOWN:
         return UNKNOWN
     params = _block(boot, "initialize_params")
     init = UNKNOWN if params is UNKNOWN else [{"image": params.get("image"), "size": params.get("size") or UNKNOWN,
-                                               "type": params.get("type") or DEFAULT_DISK_TYPE}]
+                                               "type": params.get("type") or default_disk_type(machine_type)}]
     return [{"auto_delete": boot.get("auto_delete", True), "initialize_params": init}]
 
 
@@ -117,16 +137,18 @@ def desired(config: Mapping[str, Any], zone: Any) -> dict[str, Any]:
                                                                       "count": a.get("count")})
     if accelerators is not UNKNOWN:
         accelerators.sort(key=lambda a: str(a["type"]))
+    machine_type = short(config.get("machine_type"))
     out: dict[str, Any] = {
         "name": config.get("name"),
-        "machine_type": short(config.get("machine_type")),
+        "machine_type": machine_type,
         "zone": zone,
-        "boot_disk": _boot_disk(_block(config, "boot_disk")),
+        "boot_disk": _boot_disk(_block(config, "boot_disk"), machine_type),
         "network_interface": _each(config.get("network_interface"), _nic),
         "guest_accelerator": accelerators,
         "labels": _copy(config.get("labels"), dict),
         "metadata": _copy(config.get("metadata"), dict),
         "tags": _copy(config.get("tags"), list),
+        "desired_status": config.get("desired_status") or "RUNNING",
         "id": UNKNOWN, "instance_id": UNKNOWN, "status": UNKNOWN,
     }
     gpus_known = accelerators is not UNKNOWN and (accelerators or out["machine_type"] is not UNKNOWN)
@@ -197,6 +219,7 @@ def observed(project: str, instance: Mapping[str, Any], carried: Mapping[str, An
         "labels": labels,
         "metadata": {str(i.get("key")): str(i.get("value", "")) for i in items},
         "tags": list((instance.get("tags") or {}).get("items") or []),
+        "desired_status": run_state(instance.get("status")),
         "id": instance_id(project, zone, str(instance.get("name"))),
         "instance_id": str(instance.get("id", "")),
         "status": instance.get("status"),
@@ -226,12 +249,17 @@ def _network_path(value: str, project: str) -> str:
     return value if value.startswith(("https://", "projects/", "global/")) else f"global/networks/{value}"
 
 
-def insert_body(attrs: Mapping[str, Any], project: str, zone: str, labels: Mapping[str, str]) -> dict[str, Any]:
-    """The Instance resource to insert (JSON field names) for canonical, fully known attributes."""
+def insert_body(attrs: Mapping[str, Any], project: str, zone: str, labels: Mapping[str, str],
+                source_image: str | None = None) -> dict[str, Any]:
+    """The Instance resource to insert (JSON field names) for canonical, fully known attributes;
+    `source_image` is the configured image resolved by the API (images.resolve)."""
     boot = attrs["boot_disk"][0]
     params = boot["initialize_params"][0]
-    init: dict[str, Any] = {"diskType": f"zones/{zone}/diskTypes/{params.get('type') or DEFAULT_DISK_TYPE}"}
-    if params.get("image"):
+    disk_type = params.get("type") or default_disk_type(attrs["machine_type"])
+    init: dict[str, Any] = {"diskType": f"zones/{zone}/diskTypes/{disk_type}"}
+    if source_image:
+        init["sourceImage"] = source_image
+    elif params.get("image"):
         init["sourceImage"] = image_path(str(params["image"]), project)
     if isinstance(params.get("size"), int):
         init["diskSizeGb"] = str(params["size"])

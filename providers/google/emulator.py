@@ -1,6 +1,8 @@
 """A Compute Engine API emulator on loopback: the v1 REST subset the google provider uses (instances insert,
-get, delete, list, aggregatedList, setLabels, setMetadata; zoneOperations get and wait; zones,
-machineTypes and acceleratorTypes), served over HTTP so the real `google-cloud-compute` client can talk to it.
+get, delete, list, aggregatedList, setLabels, setMetadata, setTags, start; zoneOperations get and wait;
+zones, machineTypes, acceleratorTypes, diskTypes, images get and getFromFamily), served over HTTP so the
+real `google-cloud-compute` client can talk to it. `Emulator.terminate` (or `POST /_emulator/terminate`)
+stops an instance the way host maintenance or a Spot preemption does.
 
 Start it in-process with `start_emulator(port=0, **knobs)` (a context manager; `.endpoint` goes into
 `provider "google" { endpoint = ... }`) or standalone with `python -m providers.google.emulator --port N`.
@@ -33,6 +35,10 @@ from providers.google.emulator_routes import PREFIX, Query, find_route
 def _fault_error(kind: str) -> ApiError:
     if kind == "rate_limit":
         return ApiError(403, "Rate Limit Exceeded", "rateLimitExceeded", domain="usageLimits")
+    if kind == "exhausted":
+        return ApiError(429, "Quota exceeded for quota metric 'Queries' and limit 'Queries per minute' of service "
+                        "'compute.googleapis.com' for consumer 'project_number:0'.", "rateLimitExceeded",
+                        domain="usageLimits")
     return ApiError(503, "Internal error. Please try again or contact Google Support. (Code: 'emulated')",
                     "backendError")
 
@@ -141,6 +147,11 @@ class Emulator:
     def instances(self, project: str) -> list[dict[str, Any]]:
         return self.model.instances(project)
 
+    def terminate(self, project: str, zone: str, name: str, reason: str = "maintenance") -> dict[str, Any]:
+        """Stop an instance as GCE does on its own: "maintenance" (a GPU host's maintenance event, for
+        instances that cannot migrate) or "preemption" (Spot); it stays TERMINATED until started."""
+        return self.model.terminate(project, zone, name, reason)
+
     def add_instance(self, project: str, zone: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """Create an instance at once (its operation finished), without counting a request: for seeding."""
         op = self.model.insert(project, zone, body, None)
@@ -170,6 +181,8 @@ class Emulator:
             return fn(self, params, query, body)
         except ApiError as e:
             return e.status, e.body()
+        except Exception as e:  # a server answers a bug with a 500, never a dropped connection
+            return 500, ApiError(500, f"Internal error: {type(e).__name__}: {e}", "backendError").body()
 
     def _control(self, method: str, what: str, body: Any) -> tuple[int, Any]:
         try:
@@ -184,7 +197,13 @@ class Emulator:
                 return 200, {}
             if what.startswith("instances/"):
                 return 200, {"items": self.instances(what.split("/", 1)[1])}
-        except (TypeError, ValueError) as e:
+            if what == "terminate" and method == "POST":
+                given = dict(body or {})
+                return 200, self.terminate(str(given["project"]), str(given["zone"]), str(given["name"]),
+                                           str(given.get("reason", "maintenance")))
+        except ApiError as e:
+            return e.status, e.body()
+        except (TypeError, ValueError, KeyError) as e:
             return 400, {"error": {"code": 400, "message": str(e)}}
         return 404, {"error": {"code": 404, "message": f"unknown control path /_emulator/{what}"}}
 

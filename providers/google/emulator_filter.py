@@ -1,4 +1,4 @@
-"""The `filter` expression of Compute Engine list calls, for the emulator: comparisons `field = "v"`,
+"""The `filter` expression and paging of Compute Engine list calls, for the emulator: comparisons `field = "v"`,
 `field != v`, `field : v` (`:*` tests presence) and the legacy `field eq regex` / `ne`, joined by `AND`
 (or plain juxtaposition), `OR`, `NOT` and parentheses, evaluated against a resource's JSON form.
 
@@ -8,11 +8,16 @@ false. Malformed filters raise `FilterError`, which the emulator answers with 40
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from providers.google.emulator_errors import ApiError, invalid
+
 Predicate = Callable[[Mapping[str, Any]], bool]
+MAX_PAGE = 500
 
 _TOKEN = re.compile(r'\s*(?:(?P<lp>\()|(?P<rp>\))|(?P<str>"(?:[^"\\]|\\.)*")|(?P<op>!=|=|:)|(?P<word>[^\s()"=!:]+))')
 
@@ -54,6 +59,12 @@ def _text(value: Any) -> str:
 
 
 def _comparison(field: str, op: str, literal: str) -> Predicate:
+    pattern = re.compile("")
+    if op in ("eq", "ne"):
+        try:
+            pattern = re.compile(literal)
+        except re.error as e:
+            raise FilterError(f"Invalid regular expression {literal!r}: {e}") from e
     def test(resource: Mapping[str, Any]) -> bool:
         present, value = _lookup(resource, field)
         if op == ":":
@@ -67,7 +78,7 @@ def _comparison(field: str, op: str, literal: str) -> Predicate:
         if not present:
             return op in ("!=", "ne")
         if op in ("eq", "ne"):
-            matched = re.fullmatch(literal, _text(value)) is not None
+            matched = pattern.fullmatch(_text(value)) is not None
             return matched if op == "eq" else not matched
         return (_text(value) == literal) == (op == "=")
 
@@ -139,3 +150,30 @@ def compile_filter(text: str | None) -> Predicate:
     if not text or not text.strip():
         return lambda _r: True
     return _Parser(_tokens(text)).parse()
+
+
+def page(items: list[dict[str, Any]], filter_: str | None, max_results: int | None,
+         token: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    """Filter, then cut one page; the token carries the offset and the filter it belongs to."""
+    try:
+        predicate = compile_filter(filter_)
+    except FilterError as e:
+        raise invalid("filter", filter_, f"Invalid list filter expression. {e}") from e
+    if max_results is not None and not 0 <= max_results <= MAX_PAGE:
+        raise invalid("maxResults", max_results, f"Must be less than or equal to {MAX_PAGE}.")
+    size = MAX_PAGE if not max_results else min(int(max_results), MAX_PAGE)
+    offset = 0
+    if token:
+        try:
+            data = json.loads(base64.urlsafe_b64decode(token.encode()))
+            offset, token_filter = int(data["o"]), data["f"]
+        except (ValueError, KeyError, TypeError) as e:
+            raise ApiError(400, "Invalid value for field 'pageToken': '" + token + "'.", "invalid") from e
+        if token_filter != (filter_ or ""):
+            raise ApiError(400, "The page token does not belong to this filter.", "invalid")
+    matched = [i for i in items if predicate(i)]
+    chunk = matched[offset:offset + size]
+    next_token = None
+    if offset + size < len(matched):
+        next_token = base64.urlsafe_b64encode(json.dumps({"o": offset + size, "f": filter_ or ""}).encode())
+    return chunk, next_token.decode() if next_token else None

@@ -1,5 +1,6 @@
-"""The emulator's knobs: emulated time, injected faults (403 rate limits, 5xx, latency), capacity stockouts
-per zone and machine type or accelerator, quotas, and the addresses handed out as NAT IPs.
+"""The emulator's knobs: emulated time, injected faults (403 rate limits, 429 RESOURCE_EXHAUSTED, 5xx,
+latency), resourceNotReady while an instance is busy, capacity stockouts per zone and machine type or
+accelerator, quotas, the project's networks and own images, and the addresses handed out as NAT IPs.
 
 Knobs are plain data so they can be set in-process (`Emulator.set_knobs(...)`) or over HTTP
 (`POST /_emulator/knobs` with a JSON object); `Knobs.updated` validates the names.
@@ -34,7 +35,8 @@ class Stockout:
 
 
 # emulated seconds an operation of each type takes before it is DONE (scaled by time_scale)
-DEFAULT_DURATIONS = {"insert": 12.0, "delete": 8.0, "setLabels": 2.0, "setMetadata": 2.0, "setTags": 2.0}
+DEFAULT_DURATIONS = {"insert": 12.0, "delete": 8.0, "setLabels": 2.0, "setMetadata": 2.0, "setTags": 2.0,
+                     "start": 6.0}
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,11 @@ class Knobs:
     error_rate: float = 0.0  # share of API requests answered 503 backendError
     rate_limit_next: int = 0  # the next N API requests are answered 403 rateLimitExceeded
     error_next: int = 0  # the next N API requests are answered 503
+    exhausted_next: int = 0  # the next N API requests are answered 429 RESOURCE_EXHAUSTED
+    staging_after_done: float = 0.0  # emulated seconds an instance stays STAGING after its insert/start is DONE
+    not_ready_while_busy: bool = True  # a change to an instance with a running operation: 400 resourceNotReady
+    networks: tuple[str, ...] = ()  # networks besides "default" (auto mode: a same-named subnetwork per region)
+    images: Mapping[str, str] = field(default_factory=dict)  # the project's own images: name -> family
     stockouts: tuple[Stockout, ...] = ()
     quotas: Mapping[str, float] = field(default_factory=dict)  # GPUS_ALL_REGIONS, CPUS, NVIDIA_L4_GPUS, ...
     quota_in_operation: bool = True  # quota failures inside the operation (else a 403 at once)
@@ -67,6 +74,10 @@ class Knobs:
             values["withdrawn"] = tuple((str(z), str(a)) for z, a in values["withdrawn"])
         if "nat_ips" in values:
             values["nat_ips"] = tuple(values["nat_ips"])
+        if "networks" in values:
+            values["networks"] = tuple(str(n) for n in values["networks"])
+        if "images" in values:
+            values["images"] = {str(k): str(v) for k, v in values["images"].items()}
         if "quotas" in values:
             values["quotas"] = {str(k): float(v) for k, v in values["quotas"].items()}
         if "durations" in values:
@@ -77,6 +88,8 @@ class Knobs:
         out: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
         out["stockouts"] = [vars(s) for s in self.stockouts]
         out["nat_ips"] = list(self.nat_ips)
+        out["networks"] = list(self.networks)
+        out["images"] = dict(self.images)
         out["withdrawn"] = [list(w) for w in self.withdrawn]
         out["quotas"] = dict(self.quotas)
         out["durations"] = dict(self.durations)
@@ -93,9 +106,11 @@ class FaultDice:
         self.random.seed(seed)
 
     def pick(self, knobs: Knobs) -> tuple[Knobs, str | None]:
-        """(knobs with one-shot counters consumed, "rate_limit" | "error" | None)."""
+        """(knobs with one-shot counters consumed, "rate_limit" | "exhausted" | "error" | None)."""
         if knobs.rate_limit_next > 0:
             return replace(knobs, rate_limit_next=knobs.rate_limit_next - 1), "rate_limit"
+        if knobs.exhausted_next > 0:
+            return replace(knobs, exhausted_next=knobs.exhausted_next - 1), "exhausted"
         if knobs.error_next > 0:
             return replace(knobs, error_next=knobs.error_next - 1), "error"
         roll = self.random.random()

@@ -9,7 +9,6 @@ the effects of operations whose end has passed (`_tick`). All state sits behind 
 
 from __future__ import annotations
 
-import base64
 import heapq
 import json
 import random
@@ -22,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from providers.google.emulator_catalog import API_ROOT, all_zones, region_of
-from providers.google.emulator_filter import FilterError, compile_filter
+from providers.google.emulator_filter import page
 from providers.google.emulator_knobs import Knobs
 from providers.google.emulator_resources import (
     ApiError,
@@ -33,11 +32,11 @@ from providers.google.emulator_resources import (
     last_segment,
     metadata_resource,
     not_found,
+    stockout_error,
     validate_labels,
 )
 
 NAT_POOLS = ("203.0.113", "198.51.100", "192.0.2")  # the documentation ranges (RFC 5737)
-MAX_PAGE = 500
 Key = tuple[str, str, str]  # project, zone, name
 
 
@@ -62,6 +61,8 @@ class _Instance:
     usage: Usage
     staging_at: float = 0.0
     deleting: bool = False
+    busy: _Operation | None = None  # the operation on it that is still running
+    running_at: float = 0.0  # when a STAGING instance whose operation is done becomes RUNNING
 
 
 @dataclass
@@ -162,7 +163,17 @@ class ComputeModel:
             raise not_found(f"projects/{project}/zones/{zone}/instances/{name}")
         return inst
 
+    def _mutable(self, project: str, zone: str, name: str) -> _Instance:
+        """The instance, if no operation on it is still running (else 400 resourceNotReady, as GCE answers)."""
+        inst = self._instance(project, zone, name)
+        if self.knobs.not_ready_while_busy and inst.busy is not None and not inst.busy.finished:
+            raise ApiError(400, f"The resource 'projects/{project}/zones/{zone}/instances/{name}' is not ready",
+                           "resourceNotReady")
+        return inst
+
     def _render_instance(self, inst: _Instance) -> dict[str, Any]:
+        if inst.resource["status"] == "STAGING" and inst.running_at and self.clock() >= inst.running_at:
+            inst.resource["status"] = "RUNNING"
         out = json.loads(json.dumps(inst.resource))
         if out["status"] == "PROVISIONING" and self.clock() >= inst.staging_at:
             out["status"] = "STAGING"
@@ -206,12 +217,14 @@ class ComputeModel:
             try:
                 resource, usage = build_instance(project, zone, body, instance_id=instance_id,
                                                  created=_now_text(), network_ip="", nat_ip=nat,
-                                                 withdrawn=self.knobs.withdrawn)
+                                                 withdrawn=self.knobs.withdrawn,
+                                                 networks=("default", *self.knobs.networks),
+                                                 images=self.knobs.images)
             finally:
                 proj.nat_in_use.difference_update(taken)
             stockout = next((s for s in self.knobs.stockouts if s.matches(zone, machine, list(usage.gpus))), None)
             if stockout is not None and stockout.at_once:
-                raise self._stockout_error(project, zone, machine, usage)
+                raise stockout_error(project, zone, machine, usage)
             quota = exceeded_quota(self.knobs.quotas, (i.usage for i in proj.instances.values()), usage)
             if quota is not None and not self.knobs.quota_in_operation:
                 raise ApiError(403, quota["message"], "quotaExceeded", domain="usageLimits")
@@ -223,10 +236,10 @@ class ComputeModel:
                 nic["networkIP"] = self._internal_ip(proj, region_of(zone))
                 for ac in nic.get("accessConfigs", []):
                     proj.nat_in_use.add(ac["natIP"])
-            inst = _Instance(resource, usage, staging_at=op.start_at + (op.done_at - op.start_at) / 2)
+            inst = _Instance(resource, usage, staging_at=op.start_at + (op.done_at - op.start_at) / 2, busy=op)
             proj.instances[(zone, name)] = inst
             if stockout is not None:
-                error = self._stockout_error(project, zone, machine, usage)
+                error = stockout_error(project, zone, machine, usage)
                 op.error = {"errors": [{"code": "ZONE_RESOURCE_POOL_EXHAUSTED", "message": error.message,
                                         "errorDetails": error.details}]}
                 op.http_error = (503, "SERVICE UNAVAILABLE")
@@ -235,18 +248,11 @@ class ComputeModel:
                 op.effect = lambda: self._started(inst)
             return self._render_op(op)
 
-    def _stockout_error(self, project: str, zone: str, machine: str, usage: Usage) -> ApiError:
-        attachment = ",".join(f"{k}:{v}" for k, v in sorted(usage.gpus.items()))
-        message = (f"The zone 'projects/{project}/zones/{zone}' does not have enough resources available to "
-                   "fulfill the request.  Try a different zone, or try again later.")
-        info = {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "resource_availability",
-                "domain": "compute.googleapis.com",
-                "metadata": {"zone": zone, "vmType": machine, **({"attachment": attachment} if attachment else {})}}
-        return ApiError(503, message, "ZONE_RESOURCE_POOL_EXHAUSTED", details=[info])
-
     def _started(self, inst: _Instance) -> None:
         if not inst.deleting:
-            inst.resource["status"] = "RUNNING"
+            staging = self._seconds(self.knobs.staging_after_done)
+            inst.resource["status"] = "STAGING" if staging else "RUNNING"
+            inst.running_at = self.clock() + staging
             inst.resource["lastStartTimestamp"] = _now_text()
 
     def _remove(self, project: str, zone: str, name: str, inst: _Instance) -> None:
@@ -263,10 +269,11 @@ class ComputeModel:
             again = self._deduped(project, request_id)
             if again is not None:
                 return again
-            inst = self._instance(project, zone, name)
+            inst = self._mutable(project, zone, name)
             inst.deleting = True
             inst.resource["status"] = "STOPPING"
             op = self._operation(project, zone, "delete", name, inst.resource["id"], request_id)
+            inst.busy = op
             op.effect = lambda: self._remove(project, zone, name, inst)
             return self._render_op(op)
 
@@ -277,7 +284,7 @@ class ComputeModel:
             again = self._deduped(project, request_id)
             if again is not None:
                 return again
-            inst = self._instance(project, zone, name)
+            inst = self._mutable(project, zone, name)
             if body.get("labelFingerprint") != inst.resource["labelFingerprint"]:
                 raise ApiError(412, "Labels fingerprint either invalid or resource labels have changed",
                                "conditionNotMet")
@@ -290,6 +297,8 @@ class ComputeModel:
                 inst.resource["labelFingerprint"] = fingerprint(labels)
 
             op = self._operation(project, zone, "setLabels", name, inst.resource["id"], request_id)
+
+            inst.busy = op
             op.effect = effect
             return self._render_op(op)
 
@@ -300,12 +309,13 @@ class ComputeModel:
             again = self._deduped(project, request_id)
             if again is not None:
                 return again
-            inst = self._instance(project, zone, name)
+            inst = self._mutable(project, zone, name)
             if body.get("fingerprint") != inst.resource["metadata"]["fingerprint"]:
                 raise ApiError(412, "Supplied fingerprint does not match current metadata fingerprint.",
                                "conditionNotMet")
             metadata = metadata_resource(body.get("items"))
             op = self._operation(project, zone, "setMetadata", name, inst.resource["id"], request_id)
+            inst.busy = op
             op.effect = lambda: inst.resource.__setitem__("metadata", metadata)
             return self._render_op(op)
 
@@ -316,15 +326,51 @@ class ComputeModel:
             again = self._deduped(project, request_id)
             if again is not None:
                 return again
-            inst = self._instance(project, zone, name)
+            inst = self._mutable(project, zone, name)
             if body.get("fingerprint") != inst.resource["tags"]["fingerprint"]:
                 raise ApiError(412, "Supplied fingerprint does not match current tags fingerprint.",
                                "conditionNotMet")
             items = [str(t) for t in body.get("items") or []]
             tags = {"items": items, "fingerprint": fingerprint(items)} if items else {"fingerprint": fingerprint(items)}
             op = self._operation(project, zone, "setTags", name, inst.resource["id"], request_id)
+            inst.busy = op
             op.effect = lambda: inst.resource.__setitem__("tags", tags)
             return self._render_op(op)
+
+    def start(self, project: str, zone: str, name: str, request_id: str | None) -> dict[str, Any]:
+        """instances.start: a TERMINATED instance goes STAGING, then RUNNING; a running one stays as it is."""
+        with self.cond:
+            self._tick()
+            again = self._deduped(project, request_id)
+            if again is not None:
+                return again
+            inst = self._mutable(project, zone, name)
+            if inst.resource["status"] == "STOPPING":
+                raise ApiError(400, f"The resource 'projects/{project}/zones/{zone}/instances/{name}' is not ready",
+                               "resourceNotReady")
+            op = self._operation(project, zone, "start", name, inst.resource["id"], request_id)
+            inst.busy = op
+            if inst.resource["status"] == "TERMINATED":
+                inst.resource["status"] = "STAGING"
+                inst.running_at = 0.0  # until the start operation is done
+                op.effect = lambda: self._started(inst)
+            return self._render_op(op)
+
+    def terminate(self, project: str, zone: str, name: str, reason: str) -> dict[str, Any]:
+        """What GCE does on its own: stop a GPU instance for host maintenance, or preempt a Spot one."""
+        with self.cond:
+            self._tick()
+            inst = self._instance(project, zone, name)
+            sched = inst.resource["scheduling"]
+            if reason == "preemption" and not sched.get("preemptible"):
+                raise ValueError(f"{name} is neither Spot nor preemptible: it cannot be preempted")
+            if reason == "maintenance" and sched.get("onHostMaintenance") != "TERMINATE":
+                raise ValueError(f"{name} live-migrates (onHostMaintenance MIGRATE): maintenance does not stop it")
+            if reason not in ("maintenance", "preemption"):
+                raise ValueError(f"unknown reason {reason!r} (maintenance or preemption)")
+            inst.resource.update(status="TERMINATED", lastStopTimestamp=_now_text())
+            self.cond.notify_all()
+            return self._render_instance(inst)
 
     def get_instance(self, project: str, zone: str, name: str) -> dict[str, Any]:
         with self.cond:
@@ -355,32 +401,12 @@ class ComputeModel:
                 self.cond.wait(timeout=max(0.0, min(op.done_at, deadline) - now) + 0.001)
 
     # ------------------------------------------------------------------ listings
+    def page(self, items: list[dict[str, Any]], filter_: str | None, max_results: int | None,
+             token: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        return page(items, filter_, max_results, token)
+
     def instances(self, project: str, zone: str | None = None) -> list[dict[str, Any]]:
         with self.cond:
             self._tick()
             items = sorted(self._project(project).instances.items())
             return [self._render_instance(i) for (z, _), i in items if zone is None or z == zone]
-
-    def page(self, items: list[dict[str, Any]], filter_: str | None, max_results: int | None,
-             token: str | None) -> tuple[list[dict[str, Any]], str | None]:
-        """Filter, then cut one page; the token carries the offset and the filter it belongs to."""
-        try:
-            predicate = compile_filter(filter_)
-        except FilterError as e:
-            raise ApiError(400, str(e), "invalid") from e
-        size = MAX_PAGE if not max_results else min(int(max_results), MAX_PAGE)
-        offset = 0
-        if token:
-            try:
-                data = json.loads(base64.urlsafe_b64decode(token.encode()))
-                offset, token_filter = int(data["o"]), data["f"]
-            except (ValueError, KeyError, TypeError) as e:
-                raise ApiError(400, "Invalid value for field 'pageToken': '" + token + "'.", "invalid") from e
-            if token_filter != (filter_ or ""):
-                raise ApiError(400, "The page token does not belong to this filter.", "invalid")
-        matched = [i for i in items if predicate(i)]
-        chunk = matched[offset:offset + size]
-        next_token = None
-        if offset + size < len(matched):
-            next_token = base64.urlsafe_b64encode(json.dumps({"o": offset + size, "f": filter_ or ""}).encode())
-        return chunk, next_token.decode() if next_token else None

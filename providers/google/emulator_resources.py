@@ -1,6 +1,6 @@
-"""What the emulator does with an `instances.insert` body: validate it the way Compute Engine does (400s
-with the API's wording), fill in the server-side defaults, build the Instance resource, and count what
-it uses against quotas. Errors are `ApiError`s, rendered as the API's JSON error body.
+"""What the emulator does with an `instances.insert` body: validate it the way Compute Engine does (the
+rules are in emulator_rules, with the API's wording), fill in the server-side defaults, build the Instance
+resource, and count what it uses against quotas. Errors are `ApiError`s, rendered as the API's JSON body.
 """
 
 from __future__ import annotations
@@ -20,54 +20,26 @@ from providers.google.emulator_catalog import (
     region_of,
     zone_offers_machine_type,
 )
+from providers.google.emulator_errors import HTTP_STATUS_TEXT, ApiError, invalid, last_segment, not_found
+from providers.google.emulator_rules import (
+    check_accelerators,
+    check_disk_type,
+    check_fields,
+    check_image,
+    check_labels,
+    check_metadata,
+    check_network,
+    scheduling,
+)
 
+__all__ = ["HTTP_STATUS_TEXT", "ApiError", "Usage", "build_instance", "exceeded_quota", "fingerprint", "invalid",
+           "last_segment", "metadata_resource", "not_found", "stockout_error", "validate_labels"]
 NAME_RE = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
-LABEL_KEY_RE = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
-LABEL_VALUE_RE = re.compile(r"^[a-z0-9_-]{0,63}$")
-
-HTTP_STATUS_TEXT = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 409: "ALREADY_EXISTS",
-                    412: "FAILED_PRECONDITION", 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}
-
-
-class ApiError(Exception):
-    """An error answer of the API: HTTP status plus the JSON `error` object."""
-
-    def __init__(self, status: int, message: str, reason: str, *, domain: str = "global",
-                 details: list[dict[str, Any]] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.reason = reason
-        self.domain = domain
-        self.details = details or []
-
-    def body(self) -> dict[str, Any]:
-        error: dict[str, Any] = {"code": self.status, "message": self.message,
-                                 "errors": [{"message": self.message, "domain": self.domain, "reason": self.reason}]}
-        if self.status in HTTP_STATUS_TEXT:
-            error["status"] = HTTP_STATUS_TEXT[self.status]
-        if self.details:
-            error["details"] = self.details
-        return {"error": error}
-
-
-def not_found(path: str) -> ApiError:
-    return ApiError(404, f"The resource '{path}' was not found", "notFound")
-
-
-def invalid(field: str, value: Any, why: str) -> ApiError:
-    return ApiError(400, f"Invalid value for field '{field}': '{value}'. {why}", "invalid")
 
 
 def fingerprint(value: Any) -> str:
     digest = hashlib.sha256(json.dumps(value, sort_keys=True).encode()).digest()[:8]
     return base64.b64encode(digest).decode()
-
-
-def last_segment(url: str, collection: str) -> str:
-    """`zones/z/machineTypes/n2-standard-2`, a full URL or a bare name -> the name after `collection/`."""
-    marker = f"{collection}/"
-    return url.rsplit(marker, 1)[1] if marker in url else url.rsplit("/", 1)[-1]
 
 
 @dataclass(frozen=True)
@@ -90,6 +62,17 @@ class Usage:
         if total:
             out[("GPUS_ALL_REGIONS", None)] = total
         return out
+
+
+def stockout_error(project: str, zone: str, machine: str, usage: Usage) -> ApiError:
+    """The 503 (or operation error) of a zone without capacity, as GCE words it."""
+    attachment = ",".join(f"{k}:{v}" for k, v in sorted(usage.gpus.items()))
+    message = (f"The zone 'projects/{project}/zones/{zone}' does not have enough resources available to "
+               "fulfill the request.  Try a different zone, or try again later.")
+    info = {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "resource_availability",
+            "domain": "compute.googleapis.com",
+            "metadata": {"zone": zone, "vmType": machine, **({"attachment": attachment} if attachment else {})}}
+    return ApiError(503, message, "ZONE_RESOURCE_POOL_EXHAUSTED", details=[info])
 
 
 def quota_error(metric: str, region: str | None, limit: float) -> dict[str, Any]:
@@ -136,59 +119,12 @@ def _subnetwork_url(project: str, region: str, value: str | None, network: str) 
     return f"{API_ROOT}/projects/{project}/regions/{region}/subnetworks/{network.rsplit('/', 1)[-1]}"
 
 
-def _accelerators(zone: str, body: Mapping[str, Any], machine: str, withdrawn: Iterable[tuple[str, str]]
-                  ) -> dict[str, int]:
-    wanted: dict[str, int] = {}
-    for i, acc in enumerate(body.get("guestAccelerators") or []):
-        name = last_segment(str(acc.get("acceleratorType", "")), "acceleratorTypes")
-        count = int(acc.get("acceleratorCount", 0))
-        field = f"resource.guestAccelerators[{i}].acceleratorType"
-        kind = ACCELERATOR_TYPES.get(name)
-        if kind is None or zone not in kind.zones or (zone, name) in withdrawn:
-            raise invalid(field, acc.get("acceleratorType"),
-                          f"Accelerator type '{name}' does not exist in zone '{zone}'.")
-        if not 1 <= count <= kind.max_per_instance:
-            raise invalid(f"resource.guestAccelerators[{i}].acceleratorCount", count,
-                          f"Accelerator count must be between 1 and {kind.max_per_instance}.")
-        wanted[name] = wanted.get(name, 0) + count
-    mtype = MACHINE_TYPES[machine]
-    if mtype.accelerator is not None:
-        bundled = {mtype.accelerator: mtype.accelerator_count}
-        if wanted and wanted != bundled:
-            raise invalid("resource.guestAccelerators", json.dumps(body.get("guestAccelerators")),
-                          f"Machine type {machine} comes with {mtype.accelerator_count} x {mtype.accelerator} "
-                          "and accepts no other accelerators.")
-        return bundled
-    return wanted
-
-
-def _scheduling(body: Mapping[str, Any], has_gpus: bool) -> dict[str, Any]:
-    given = dict(body.get("scheduling") or {})
-    spot = given.get("provisioningModel") == "SPOT" or bool(given.get("preemptible"))
-    default_ohm = "TERMINATE" if (spot or has_gpus) else "MIGRATE"
-    out = {"onHostMaintenance": given.get("onHostMaintenance", default_ohm),
-           "automaticRestart": given.get("automaticRestart", not spot),
-           "preemptible": bool(given.get("preemptible", False)),
-           "provisioningModel": given.get("provisioningModel", "SPOT" if given.get("preemptible") else "STANDARD")}
-    if has_gpus and out["onHostMaintenance"] != "TERMINATE":
-        raise ApiError(400, "Instances with guest accelerators do not support live migration.", "badRequest")
-    if spot and out["automaticRestart"]:
-        raise invalid("resource.scheduling.automaticRestart", "true",
-                      "Preemptible and Spot instances cannot be automatically restarted.")
-    return out
-
-
 def validate_labels(value: Any) -> dict[str, str]:
-    labels = dict(value or {})
-    for k, v in labels.items():
-        if not LABEL_KEY_RE.match(k) or not LABEL_VALUE_RE.match(str(v)):
-            raise invalid(f"resource.labels.{k}", v, "Label keys and values must match [a-z0-9_-] and start "
-                                                    "with a letter (keys).")
-    return {str(k): str(v) for k, v in labels.items()}
+    return check_labels(value)
 
 
 def metadata_resource(items: Any) -> dict[str, Any]:
-    pairs = [{"key": str(i["key"]), "value": str(i.get("value", ""))} for i in (items or [])]
+    pairs = check_metadata(items)
     out: dict[str, Any] = {"kind": "compute#metadata", "fingerprint": fingerprint(pairs)}
     if pairs:
         out["items"] = pairs
@@ -196,11 +132,14 @@ def metadata_resource(items: Any) -> dict[str, Any]:
 
 
 def build_instance(project: str, zone: str, body: Mapping[str, Any], *, instance_id: str, created: str,
-                   network_ip: str, nat_ip: Any, withdrawn: Iterable[tuple[str, str]] = ()
+                   network_ip: str, nat_ip: Any, withdrawn: Iterable[tuple[str, str]] = (),
+                   networks: Iterable[str] = ("default",), images: Mapping[str, str] | None = None
                    ) -> tuple[dict[str, Any], Usage]:
     """The Instance resource for a valid insert body (status PROVISIONING) and its quota usage.
 
-    `nat_ip` is called once per access config that asks for an ephemeral address."""
+    `nat_ip` is called once per access config that asks for an ephemeral address; `networks` are the
+    project's networks, `images` its own images (name -> family)."""
+    check_fields(body)
     name = str(body.get("name") or "")
     if not NAME_RE.match(name):
         raise invalid("resource.name", name, "Must be a match of regex '(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)'")
@@ -217,7 +156,9 @@ def build_instance(project: str, zone: str, body: Mapping[str, Any], *, instance
     nics = list(body.get("networkInterfaces") or [])
     if not nics:
         raise invalid("resource.networkInterfaces", "", "At least one network interface is required.")
-    gpus = _accelerators(zone, body, machine, withdrawn)
+    gpus = check_accelerators(zone, body, mtype, withdrawn)
+    check_disk_type(params, mtype)
+    check_image(project, params, images or {})
     region = region_of(zone)
     base = f"{API_ROOT}/projects/{project}/zones/{zone}"
     size = int(params.get("diskSizeGb") or 10)
@@ -225,8 +166,9 @@ def build_instance(project: str, zone: str, body: Mapping[str, Any], *, instance
     out_nics = []
     for i, nic in enumerate(nics):
         network = _network_url(project, nic.get("network"))
-        entry: dict[str, Any] = {"kind": "compute#networkInterface", "network": network,
-                                 "subnetwork": _subnetwork_url(project, region, nic.get("subnetwork"), network),
+        subnetwork = _subnetwork_url(project, region, nic.get("subnetwork"), network)
+        check_network(i, network, subnetwork, networks)
+        entry: dict[str, Any] = {"kind": "compute#networkInterface", "network": network, "subnetwork": subnetwork,
                                  "networkIP": network_ip if i == 0 else f"10.{200 + i}.0.2", "name": f"nic{i}",
                                  "stackType": "IPV4_ONLY"}
         configs = []
@@ -238,7 +180,7 @@ def build_instance(project: str, zone: str, body: Mapping[str, Any], *, instance
             entry["accessConfigs"] = configs
         entry["fingerprint"] = fingerprint(entry)
         out_nics.append(entry)
-    labels = validate_labels(body.get("labels"))
+    labels = check_labels(body.get("labels"))
     tags = [str(t) for t in ((body.get("tags") or {}).get("items") or [])]
     instance: dict[str, Any] = {
         "kind": "compute#instance", "id": instance_id, "creationTimestamp": created, "name": name,
@@ -251,7 +193,7 @@ def build_instance(project: str, zone: str, body: Mapping[str, Any], *, instance
                    "index": 0, "boot": True, "autoDelete": bool(boot.get("autoDelete", True)),
                    "interface": "SCSI", "diskSizeGb": str(size)}],
         "metadata": metadata_resource((body.get("metadata") or {}).get("items")),
-        "selfLink": f"{base}/instances/{name}", "scheduling": _scheduling(body, bool(gpus)),
+        "selfLink": f"{base}/instances/{name}", "scheduling": scheduling(body, bool(gpus)),
         "cpuPlatform": "Intel Cascade Lake", "labelFingerprint": fingerprint(labels),
         "startRestricted": False, "deletionProtection": bool(body.get("deletionProtection", False)),
         "fingerprint": fingerprint([name, instance_id]),

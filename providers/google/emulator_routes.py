@@ -12,16 +12,20 @@ from typing import TYPE_CHECKING, Any
 from providers.google.emulator_catalog import (
     ACCELERATOR_TYPES,
     API_ROOT,
+    DISK_TYPES,
     MACHINE_TYPES,
     AcceleratorType,
     accelerator_type_resource,
     accelerators_in,
     all_zones,
+    disk_type_resource,
+    image_resource,
     machine_type_resource,
     zone_offers_machine_type,
     zone_resource,
 )
-from providers.google.emulator_resources import not_found
+from providers.google.emulator_errors import not_found
+from providers.google.emulator_rules import find_image
 
 if TYPE_CHECKING:
     from providers.google.emulator import Emulator
@@ -113,6 +117,11 @@ def _get_instance(emu: Emulator, p: dict[str, str], q: Query, body: Any) -> tupl
 @_route("DELETE", "projects/{project}/zones/{zone}/instances/{instance}", "compute.instances.delete")
 def _delete_instance(emu: Emulator, p: dict[str, str], q: Query, body: Any) -> tuple[int, Any]:
     return 200, emu.model.delete(p["project"], p["zone"], p["instance"], q.get("requestId"))
+
+
+@_route("POST", "projects/{project}/zones/{zone}/instances/{instance}/start", "compute.instances.start")
+def _start_instance(emu: Emulator, p: dict[str, str], q: Query, body: Any) -> tuple[int, Any]:
+    return 200, emu.model.start(p["project"], p["zone"], p["instance"], q.get("requestId"))
 
 
 @_route("POST", "projects/{project}/zones/{zone}/instances/{instance}/setLabels", "compute.instances.setLabels")
@@ -209,3 +218,35 @@ def _get_accelerator_type(emu: Emulator, p: dict[str, str], q: Query, body: Any)
 def _aggregated_accelerator_types(emu: Emulator, p: dict[str, str], q: Query, body: Any) -> tuple[int, Any]:
     items = [(z, accelerator_type_resource(p["project"], z, a)) for z in all_zones() for a in _offered(emu, z)]
     return 200, _aggregated(emu, p["project"], "compute#acceleratorTypeAggregatedList", "acceleratorTypes", items, q)
+
+
+# ---------------------------------------------------------------------------- images and disk types
+@_route("GET", "projects/{project}/global/images/family/{family}", "compute.images.getFromFamily")
+def _image_from_family(emu: Emulator, p: dict[str, str], q: Query, body: Any) -> tuple[int, Any]:
+    found = find_image(p["project"], f"projects/{p['project']}/global/images/family/{p['family']}", emu.knobs.images)
+    if found is None:
+        raise not_found(f"projects/{p['project']}/global/images/family/{p['family']}")
+    return 200, image_resource(found[0], found[1], emu.knobs.images)
+
+
+@_route("GET", "projects/{project}/global/images/{image}", "compute.images.get")
+def _image(emu: Emulator, p: dict[str, str], q: Query, body: Any) -> tuple[int, Any]:
+    found = find_image(p["project"], f"projects/{p['project']}/global/images/{p['image']}", emu.knobs.images)
+    if found is None:
+        raise not_found(f"projects/{p['project']}/global/images/{p['image']}")
+    return 200, image_resource(found[0], found[1], emu.knobs.images)
+
+
+@_route("GET", "projects/{project}/zones/{zone}/diskTypes", "compute.diskTypes.list")
+def _list_disk_types(emu: Emulator, p: dict[str, str], q: Query, body: Any) -> tuple[int, Any]:
+    _zone(emu, p, q, body)
+    items = [disk_type_resource(p["project"], p["zone"], name) for name in DISK_TYPES]
+    page, token = emu.model.page(items, q.get("filter"), _int(q.get("maxResults")), q.get("pageToken"))
+    return 200, _list("compute#diskTypeList", f"{API_ROOT}/projects/{p['project']}/zones/{p['zone']}/diskTypes",
+                      page, token)
+
+
+@_route("GET", "projects/{project}/aggregated/diskTypes", "compute.diskTypes.aggregatedList")
+def _aggregated_disk_types(emu: Emulator, p: dict[str, str], q: Query, body: Any) -> tuple[int, Any]:
+    items = [(z, disk_type_resource(p["project"], z, name)) for z in all_zones() for name in DISK_TYPES]
+    return 200, _aggregated(emu, p["project"], "compute#diskTypeAggregatedList", "diskTypes", items, q)

@@ -26,13 +26,15 @@ class Kind(Enum):
     RATE_LIMIT = "rate_limit"
     SERVER = "server"
     NOT_FOUND = "not_found"
+    FORBIDDEN = "forbidden"
+    NOT_READY = "not_ready"  # resourceNotReady: another operation on the instance is still running
     CONFLICT = "conflict"
     PRECONDITION = "precondition"
     OTHER = "other"
 
     @property
     def retryable(self) -> bool:
-        return self in (Kind.RATE_LIMIT, Kind.SERVER)
+        return self in (Kind.RATE_LIMIT, Kind.SERVER, Kind.NOT_READY)
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,9 @@ def from_exception(exc: Any) -> Failure:
         return Failure(Kind.QUOTA, "QUOTA_EXCEEDED", message, _quota_metric(message))
     if status == 429 or any(r in RATE_LIMIT_REASONS for r in reasons):
         return Failure(Kind.RATE_LIMIT, code, message)
-    kind = {404: Kind.NOT_FOUND, 409: Kind.CONFLICT, 412: Kind.PRECONDITION}.get(status)
+    if "resourceNotReady" in reasons:
+        return Failure(Kind.NOT_READY, "resourceNotReady", message)
+    kind = {403: Kind.FORBIDDEN, 404: Kind.NOT_FOUND, 409: Kind.CONFLICT, 412: Kind.PRECONDITION}.get(status)
     if kind is None:
         kind = Kind.SERVER if status >= 500 else Kind.OTHER
     return Failure(kind, code, message)

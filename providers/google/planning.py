@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from providers.base import PlanRequest, PlanResponse
-from providers.google.attributes import candidate_zones, desired, gpus_of
+from providers.google.attributes import candidate_zones, desired, gpus_of, run_state
+from providers.google.catalog import catalog
 from reconciler.values import UNKNOWN
 
 # attribute -> why it cannot change in place
@@ -62,9 +63,37 @@ def _forget_computed(value: Any) -> Any:
     return value
 
 
+def _as_recorded(prior: dict[str, Any]) -> dict[str, Any]:
+    """A record in today's shape: states written before `desired_status` existed, or before Spot instances
+    were recorded as preemptible (as the API reports them), compare as what the API reports now."""
+    out = dict(prior)
+    out.setdefault("desired_status", run_state(prior.get("status")))
+    sched = out.get("scheduling")
+    if isinstance(sched, list) and sched and isinstance(sched[0], Mapping) and \
+            sched[0].get("provisioning_model") == "SPOT" and sched[0].get("preemptible") is False:
+        out["scheduling"] = [{**sched[0], "preemptible": True}]
+    return out
+
+
+def _keep_default_disk(planned: dict[str, Any], config: Mapping[str, Any], prior: Mapping[str, Any]) -> None:
+    """No boot disk type configured: the instance keeps the one it was created with (the default then)."""
+    boot = config.get("boot_disk")
+    params = boot[0].get("initialize_params") if isinstance(boot, list) and boot and isinstance(boot[0], Mapping) \
+        else None
+    given = params[0].get("type") if isinstance(params, list) and params and isinstance(params[0], Mapping) else None
+    try:
+        was = prior["boot_disk"][0]["initialize_params"][0]["type"]
+        now = planned["boot_disk"][0]["initialize_params"][0]
+    except (KeyError, IndexError, TypeError):
+        return
+    if given is None and isinstance(was, str) and isinstance(now, dict):
+        now["type"] = was
+
+
 def plan_one(request: PlanRequest, default_zone: str | None) -> PlanResponse:
     zones = candidate_zones(request.config, default_zone)
-    prior = dict(request.prior.attributes) if request.prior is not None and request.prior.id is not None else None
+    record = request.prior.attributes if request.prior is not None and request.prior.id is not None else None
+    prior = _as_recorded(dict(record)) if record is not None else None
     prior_zone = prior.get("zone") if prior else None
     notes: list[str] = []
     if prior_zone in zones:
@@ -79,9 +108,20 @@ def plan_one(request: PlanRequest, default_zone: str | None) -> PlanResponse:
     elif len(zones) > 1 and zone is UNKNOWN:
         notes.append(f"lands in the first of {', '.join(zones)} with capacity")
     planned = desired(request.config, zone)
+    kind = catalog().machine_types.get(str(planned["machine_type"]))
+    if kind is not None and kind.deprecated is not None:
+        since, successor = kind.deprecated
+        notes.append(f"machine_type: {kind.name} is deprecated since {since} (catalogue of {catalog().date}); "
+                     f"move to {successor} before it is withdrawn")
     if prior is None:
         return PlanResponse(request.address, planned, (), tuple(notes))
     planned = {**fill(planned, prior), "zone": zone}  # an undecided zone stays undecided
+    _keep_default_disk(planned, request.config, prior)
+    if record is not None and "desired_status" not in record and prior["desired_status"] == "RUNNING":
+        planned.pop("desired_status", None)  # an older record: nothing to compare it with
+    if planned.get("desired_status") == "RUNNING" and prior.get("desired_status") != "RUNNING":
+        notes.append(f"desired_status: the instance is {prior.get('status')} (stopped outside reconciler: host "
+                     "maintenance or preemption); apply starts it again")
     replace: list[str] = []
     if prior_zone is not None and zones and prior_zone not in zones:
         replace.append("zone")

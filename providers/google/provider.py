@@ -23,6 +23,7 @@ from providers.base import (
     LABEL_LINEAGE,
     ApplyRequest,
     ApplyResponse,
+    ConfigProblem,
     ImportRequest,
     Journal,
     ObservedResource,
@@ -49,10 +50,13 @@ from providers.google.attributes import (
     short,
 )
 from providers.google.failures import CallFailed, Kind, as_provider_error, from_operation
+from providers.google.images import Kind as ImageKind
+from providers.google.images import resolve as resolve_image
 from providers.google.planning import fill, plan_one
 from providers.google.prices import monthly_price
 from providers.google.refresh import AcceleratorCatalog, refresh_instances
 from providers.google.retry import RetryPolicy
+from providers.google.rules import check_instance
 from reconciler.actions import Action
 from reconciler.errors import ProviderError
 from reconciler.values import UNKNOWN
@@ -89,11 +93,17 @@ class GoogleProvider:
         self.retry = retry or RetryPolicy()
         self._api: ComputeApi | None = None
         self._catalog = AcceleratorCatalog()
+        self._images: dict[str, str] = {}  # configured image -> resolved source image, for this run
+        self._image_lock: asyncio.Lock | None = None  # one resolution of each image, however many creates
         self._executor: ThreadPoolExecutor | None = None
 
     # ------------------------------------------------------------------ offline
     def types(self) -> Mapping[str, TypeInfo]:
         return TYPES
+
+    def check_config(self, address: str, type_: str, config: Mapping[str, Any]) -> list[ConfigProblem]:
+        """What Compute Engine would refuse, from the dated catalogue (rules.py); no network."""
+        return check_instance(config, self.settings.get("zone")) if type_ == TYPE else []
 
     def plan(self, requests: Sequence[PlanRequest]) -> list[PlanResponse]:
         return [plan_one(r, self.settings.get("zone")) for r in requests]
@@ -185,12 +195,14 @@ class GoogleProvider:
         if pending.get("request_id") and pending.get("zone") in zones:
             start, reuse = zones.index(pending["zone"]), str(pending["request_id"])
         exhausted: list[str] = []
+        source = await self._source_image(request)
         for zone in zones[start:]:
             want = desired(config, zone)
             request_id, reuse = reuse or str(uuid.uuid4()), None
             journal.intend(request_id=request_id, zone=zone, name=name)
             try:
-                op = await self._run(self.api.insert, zone, insert_body(want, project, zone, labels), request_id)
+                op = await self._run(self.api.insert, zone, insert_body(want, project, zone, labels, source),
+                                     request_id)
             except CallFailed as e:
                 failure = e.failure
                 if failure.kind is Kind.STOCKOUT:
@@ -211,7 +223,7 @@ class GoogleProvider:
                 continue
             if outcome is not None:
                 raise as_provider_error(outcome, f"{request.address}: creating {name} in {zone}")
-            inst = await self._run(self.api.get, zone, name)
+            inst = await self._running(zone, name, journal)
             if inst is None:
                 raise ProviderError(f"{request.address}: {name} vanished from {zone} right after it was created",
                                     retryable=True)
@@ -221,6 +233,46 @@ class GoogleProvider:
         raise ProviderError(f"{request.address}: no capacity for {what} in {', '.join(exhausted)} "
                             "(ZONE_RESOURCE_POOL_EXHAUSTED)", code="ZONE_RESOURCE_POOL_EXHAUSTED", retryable=True,
                             hint="add zones to zones = [...] or try again later")
+
+    async def _running(self, zone: str, name: str, journal: Journal) -> dict[str, Any] | None:
+        """The instance once it is past PROVISIONING and STAGING (its operation can be done before), or as it
+        is when the operation time allowed runs out; None if it is gone."""
+        deadline = time.monotonic() + self.operation_timeout
+        inst = await self._run(self.api.get, zone, name)
+        while inst is not None and inst.get("status") in ("PROVISIONING", "STAGING") and \
+                time.monotonic() < deadline:
+            journal.phase(f"{name} is {inst.get('status')}")
+            await asyncio.sleep(self.retry.status_poll)
+            inst = await self._run(self.api.get, zone, name)
+        return inst
+
+    async def _source_image(self, request: ApplyRequest) -> str | None:
+        """The configured image resolved as Terraform's google provider does (image first, then family)."""
+        try:
+            image = request.planned["boot_disk"][0]["initialize_params"][0]["image"]
+        except (KeyError, IndexError, TypeError):
+            return None
+        if not isinstance(image, str) or not image:
+            return None
+        if self._image_lock is None:
+            self._image_lock = asyncio.Lock()
+        async with self._image_lock:
+            if image not in self._images:
+                self._images[image] = await self._resolve(request.address, image)
+        return self._images[image]
+
+    async def _resolve(self, address: str, image: str) -> str:
+        api = self.api
+
+        def exists(project: str, kind: ImageKind, name: str) -> bool:
+            return api.image_exists(project, kind is ImageKind.FAMILY, name)
+
+        try:
+            return await self._run(resolve_image, image, api.project, exists)
+        except CallFailed:
+            raise
+        except ProviderError as e:
+            raise ProviderError(f"{address}: {e.message}", hint=e.hint) from e
 
     async def _claim(self, request: ApplyRequest, journal: Journal, zone: str, want: dict[str, Any]) -> ApplyResponse:
         """The name is taken in `zone`: take the instance over if an earlier attempt of ours made it."""
@@ -283,6 +335,10 @@ class GoogleProvider:
                     op = await self._run(self.api.set_tags, zone, name, list(want["tags"]),
                                          (inst.get("tags") or {}).get("fingerprint", ""))
                     await self._finish(op, journal, request.address, "setting tags")
+                if want.get("desired_status") == "RUNNING" and now["desired_status"] != "RUNNING":
+                    # stopped by host maintenance (GPUs cannot migrate) or Spot preemption: start it again
+                    op = await self._run(self.api.start, zone, name, str(uuid.uuid4()))
+                    await self._finish(op, journal, request.address, f"starting {name} ({now['status']})")
             except CallFailed as e:
                 if e.failure.kind is Kind.PRECONDITION:
                     continue  # changed under us: read the fingerprints again

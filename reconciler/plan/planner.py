@@ -12,7 +12,7 @@ from typing import Any
 
 import networkx as nx
 
-from providers.base import PlanRequest, ResourceKind
+from providers.base import ConfigChecker, PlanRequest, ResourceKind
 from reconciler.actions import Action
 from reconciler.config.decls import ResourceDecl
 from reconciler.config.gcpause import gc_paused
@@ -92,6 +92,7 @@ class Planner:
         self.order = list(nx.lexicographical_topological_sort(self.graph))
         sensitive = frozenset(n for n, d in self.decls.variables.items() if d.sensitive)
         self._drifted: set[str] = set()
+        self._checkers: dict[str, ConfigChecker | None] = {}
         self.deps: dict[str, DeclDeps] = {a: decl_dependencies(d, self.decls.resources, sensitive)
                                           for a, d in self.decls.resources.items()}
 
@@ -189,7 +190,10 @@ class Planner:
                 def pos_of(attr: str, decl: ResourceDecl = decl) -> Any:
                     return decl.attribute_pos.get(attr.split(".")[0], decl.pos)
 
-                walk.errors.extend(schema.check(config, pos_of, settings=self.provider_settings.get(decl.provider)))
+                problems = schema.check(config, pos_of, settings=self.provider_settings.get(decl.provider))
+                if not problems:
+                    problems = self._provider_checks(spec.address, decl.type, decl.provider, config, pos_of)
+                walk.errors.extend(problems)
                 upstream = next((d for d in deps if walk.status.get(d) in ("disabled", "dormant")), None)
                 if not enabled or upstream is not None:
                     walk.status[spec.address] = "disabled" if not enabled else "dormant"
@@ -218,6 +222,18 @@ class Planner:
             responses = provider.plan(requests)
             for (spec, config, deps), resp in zip(items, responses, strict=True):
                 self._decide(spec, config, deps, resp, state, walk)
+
+    def _provider_checks(self, address: str, type_: str, provider: str, config: Mapping[str, Any],
+                         pos_of: Any) -> list[ConfigError]:
+        """What the provider knows its cloud would refuse (catalogue and compatibility rules), as config errors."""
+        if provider not in self._checkers:
+            built = self.providers.get(provider)
+            self._checkers[provider] = built if isinstance(built, ConfigChecker) else None
+        checker = self._checkers[provider]
+        if checker is None:
+            return []
+        return [ConfigError(p.message, pos_of(p.attribute), hint=p.hint)
+                for p in checker.check_config(address, type_, config)]
 
     def _decide(self, spec: InstanceSpec, config: Mapping[str, Any], deps: tuple[str, ...], resp: Any,
                 state: StateDoc, walk: _Walk) -> None:

@@ -96,5 +96,6 @@ def seed(emulator: Emulator, name: str, zone: str, labels: Mapping[str, str], ma
     emulator.add_instance(PROJECT, zone, {
         "name": name, "machineType": f"zones/{zone}/machineTypes/{machine}",
         "disks": [{"boot": True,
-                   "initializeParams": {"sourceImage": "projects/debian-cloud/global/images/family/debian-12"}}],
+                   "initializeParams": {"sourceImage": "projects/debian-cloud/global/images/family/debian-12",
+                                        "diskType": f"zones/{zone}/diskTypes/pd-balanced"}}],
         "networkInterfaces": [{"network": "global/networks/default"}], "labels": dict(labels)})

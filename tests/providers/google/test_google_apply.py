@@ -295,7 +295,9 @@ def test_a_fault_that_does_not_stop_is_a_retryable_provider_error(emulator: Emul
     with pytest.raises(ProviderError) as err:
         run(scenario())
     assert err.value.retryable
-    assert emulator.calls["compute.instances.insert"] == 8  # the policy's attempts
+    # the first call, resolving "debian-cloud/debian-12" (an image of that name, else the family), is tried
+    # the policy's number of attempts
+    assert emulator.calls["compute.images.get"] == 8 and "compute.instances.insert" not in emulator.calls
 
 
 def test_an_operation_that_does_not_finish_ends_in_a_retryable_error_after_bounded_waits(emulator: Emulator) -> None:

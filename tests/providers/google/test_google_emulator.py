@@ -40,7 +40,9 @@ class Clock:
 def body(name: str, machine: str = "e2-small", **extra: Any) -> dict[str, Any]:
     out: dict[str, Any] = {
         "name": name, "machineType": f"zones/{ZONE}/machineTypes/{machine}",
-        "disks": [{"boot": True, "initializeParams": {"sourceImage": "projects/debian-cloud/global/images/family/d"}}],
+        "disks": [{"boot": True, "initializeParams": {
+            "sourceImage": "projects/debian-cloud/global/images/family/debian-12",
+            "diskType": f"zones/{ZONE}/diskTypes/pd-balanced"}}],
         "networkInterfaces": [{"network": "global/networks/default", "accessConfigs": [{"type": "ONE_TO_ONE_NAT"}]}]}
     out.update(extra)
     return out
@@ -286,10 +288,11 @@ def test_catalogue_through_the_client(emulator: Emulator) -> None:
     with pytest.raises(gexc.NotFound):
         compute_v1.MachineTypesClient(**opts).get(project=PROJECT, zone="us-central1-f", machine_type="g2-standard-4")
     accelerators = compute_v1.AcceleratorTypesClient(**opts)
-    assert {a.name for a in accelerators.list(project=PROJECT, zone="us-central1-f")} == {"nvidia-tesla-t4",
-                                                                                          "nvidia-tesla-a100"}
+    assert {a.name for a in accelerators.list(project=PROJECT, zone="us-central1-f")} == {
+        "nvidia-tesla-v100", "nvidia-tesla-p100", "nvidia-tesla-t4", "nvidia-tesla-a100"}
     emulator.set_knobs(withdrawn=[("us-central1-f", "nvidia-tesla-t4")])
-    assert {a.name for a in accelerators.list(project=PROJECT, zone="us-central1-f")} == {"nvidia-tesla-a100"}
+    assert {a.name for a in accelerators.list(project=PROJECT, zone="us-central1-f")} == {
+        "nvidia-tesla-v100", "nvidia-tesla-p100", "nvidia-tesla-a100"}
 
 
 def test_standalone_command_serves_until_terminated() -> None:

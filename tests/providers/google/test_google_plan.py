@@ -49,7 +49,7 @@ def test_create_plan_fills_defaults_and_leaves_computed_unknown() -> None:
     assert p["id"] is UNKNOWN and p["instance_id"] is UNKNOWN and p["status"] is UNKNOWN
     assert p["network_interface"][0]["network_ip"] is UNKNOWN
     assert p["network_interface"][0]["access_config"][0]["nat_ip"] is UNKNOWN
-    assert p["boot_disk"][0]["initialize_params"][0]["type"] == "pd-standard"
+    assert p["boot_disk"][0]["initialize_params"][0]["type"] == "pd-balanced"  # the E2 series' default
     assert p["scheduling"] == [{"on_host_maintenance": "MIGRATE", "automatic_restart": True, "preemptible": False,
                                 "provisioning_model": "STANDARD"}]
     assert p["labels"] == {} and plan.requires_replace == ()
@@ -60,7 +60,7 @@ def test_gpu_and_spot_instances_default_to_terminate_on_maintenance() -> None:
     spot = desired(small_config("s", scheduling=[{"provisioning_model": "SPOT"}]), "europe-west4-a")
     assert gpu["scheduling"][0]["on_host_maintenance"] == "TERMINATE"
     assert spot["scheduling"][0] == {"on_host_maintenance": "TERMINATE", "automatic_restart": False,
-                                     "preemptible": False, "provisioning_model": "SPOT"}
+                                     "preemptible": True, "provisioning_model": "SPOT"}
 
 
 def test_unchanged_config_plans_exactly_the_record() -> None:
