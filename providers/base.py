@@ -27,6 +27,7 @@ __all__ = [
     "UNKNOWN",
     "ApplyRequest",
     "ApplyResponse",
+    "AttributeProblem",
     "ImportRequest",
     "Journal",
     "ObservedResource",
@@ -105,17 +106,34 @@ class PlanRequest:
 
 
 @dataclass(frozen=True)
+class AttributeProblem:
+    """A value the provider refuses at plan time (the cloud would refuse it at apply).
+
+    The engine turns it into a configuration error at the line of `attribute` (the top-level attribute
+    name); `hint` names the allowed choices.
+    """
+
+    attribute: str
+    message: str
+    hint: str | None = None
+
+
+@dataclass(frozen=True)
 class PlanResponse:
     """`planned`: the attributes after apply (defaults filled in, computed ones carried over or UNKNOWN).
 
     `requires_replace`: names of changed attributes that cannot change in place. `notes`: short remarks
-    for the plan (e.g. "lands in the first of zones with capacity").
+    for the plan (e.g. "lands in the first of zones with capacity"). `warnings`: remarks for the whole plan
+    (the engine adds them to the plan's warnings). `problems`: values the cloud would refuse; with any, the
+    plan fails with one line per problem naming file and line.
     """
 
     address: str
     planned: Mapping[str, Any]
     requires_replace: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()  # shown once per plan under "Warning:" (e.g. a deprecated server type)
+    problems: tuple[AttributeProblem, ...] = ()  # configuration errors; the engine names file and line
 
 
 @dataclass(frozen=True)

@@ -81,7 +81,7 @@ def test_a_503_after_a_run_of_429s_is_still_retried(cli: Cli, hcloud: Emulator) 
     cli.write(hcloud_provider(hcloud.endpoint) + """
 resource "hcloud_server" "one" {
   name        = "one"
-  server_type = "cx22"
+  server_type = "cx23"
   image       = "debian-12"
   location    = "fsn1"
 }
