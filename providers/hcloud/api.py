@@ -215,7 +215,6 @@ class HcloudApi:
                             "memory": m.memory, "disk": m.disk, "architecture": m.architecture,
                             "cpu_type": m.cpu_type, "category": getattr(m, "category", None),
                             "storage_type": m.storage_type, "prices": list(m.prices or []),
-                            "deprecation": _deprecation(m.deprecation),
                             "locations": [{"name": loc.location.name, "deprecation": _deprecation(loc.deprecation)}
                                           for loc in getattr(m, "locations", None) or []]})
             return out

@@ -9,7 +9,7 @@ from __future__ import annotations
 SERVER = """
 resource "hcloud_server" "a" {
   name        = "a"
-  server_type = "cx23"
+  server_type = "cx22"
   image       = "ubuntu-24.04"
 }
 """
@@ -55,7 +55,7 @@ CASES: list[tuple[str, dict[str, str], list[str], str, str]] = [
     ("json_not_object", {"config.tf.json": "[1, 2]\n"}, V, "config.tf.json:1", ""),
     ("json_unknown_top_level", {"config.tf.json": '{\n  "resources": {}\n}\n'}, V, "config.tf.json:", "resources"),
     ("duplicate_attribute", {"main.tf": 'resource "hcloud_server" "a" {\n  name = "a"\n  name = "b"\n'
-                                        '  server_type = "cx23"\n  image = "x"\n}\n'}, V, "main.tf:3", "twice"),
+                                        '  server_type = "cx22"\n  image = "x"\n}\n'}, V, "main.tf:3", "twice"),
     # --- structure
     ("unknown_block_type", {"main.tf": 'resorce "hcloud_server" "a" {\n}\n'}, V, "main.tf:1", 'did you mean "resource"'),
     ("unknown_resource_type", {"main.tf": 'resource "hcloud_servr" "a" {\n  name = "a"\n}\n'}, V, "main.tf:1",
@@ -105,13 +105,13 @@ CASES: list[tuple[str, dict[str, str], list[str], str, str]] = [
     ("for_each_list_of_numbers", {"main.tf": SERVER.replace('name        = "a"', 'for_each = [1, 2]\n  name = "a"')},
      P, "main.tf:3", "for_each needs a map or a set of strings"),
     # --- references and cycles
-    ("undeclared_variable", {"main.tf": SERVER.replace('"cx23"', "var.type")}, V, "main.tf:4",
+    ("undeclared_variable", {"main.tf": SERVER.replace('"cx22"', "var.type")}, V, "main.tf:4",
      'undeclared variable "var.type"'),
-    ("undeclared_local", {"main.tf": SERVER.replace('"cx23"', "local.type")}, V, "main.tf:4",
+    ("undeclared_local", {"main.tf": SERVER.replace('"cx22"', "local.type")}, V, "main.tf:4",
      'undeclared local value "local.type"'),
     ("undeclared_resource", {"main.tf": MACHINE.replace('"10.0.0.1"', "hcloud_server.missing.ipv4_address")}, V,
      "main.tf:3", 'undeclared resource "hcloud_server.missing"'),
-    ("unknown_root_name", {"main.tf": SERVER.replace('"cx23"', "foo.bar")}, V, "main.tf:4", 'unknown name "foo"'),
+    ("unknown_root_name", {"main.tf": SERVER.replace('"cx22"', "foo.bar")}, V, "main.tf:4", 'unknown name "foo"'),
     ("count_index_without_count", {"main.tf": SERVER.replace('"a"\n', '"a-${count.index}"\n', 1)}, V, "main.tf:3",
      "count.index"),
     ("each_without_for_each", {"main.tf": SERVER.replace('"a"\n', "each.key\n", 1)}, V, "main.tf:3", '"each"'),
@@ -120,11 +120,11 @@ CASES: list[tuple[str, dict[str, str], list[str], str, str]] = [
     ("cycle_between_resources", {"main.tf": 'resource "nixos_machine" "a" {\n  target_host = nixos_machine.b.target_host\n'
                                             '}\nresource "nixos_machine" "b" {\n  target_host = nixos_machine.a.target_host\n}\n'},
      V, "main.tf:1", "dependency cycle"),
-    ("self_reference", {"main.tf": SERVER.replace('"cx23"', "hcloud_server.a.name")}, V, "main.tf:4", "refers to itself"),
+    ("self_reference", {"main.tf": SERVER.replace('"cx22"', "hcloud_server.a.name")}, V, "main.tf:4", "refers to itself"),
     # --- functions and expressions
-    ("unknown_function", {"main.tf": SERVER.replace('"cx23"', 'lenght("x")')}, V, "main.tf:4", 'unknown function "lenght"'),
-    ("function_wrong_args", {"main.tf": SERVER.replace('"cx23"', 'upper(1, 2)')}, V, "main.tf:4", "upper"),
-    ("bad_index", {"main.tf": 'locals {\n  l = ["a"]\n}\n' + SERVER.replace('"cx23"', "local.l[3]")}, V, "main.tf:7",
+    ("unknown_function", {"main.tf": SERVER.replace('"cx22"', 'lenght("x")')}, V, "main.tf:4", 'unknown function "lenght"'),
+    ("function_wrong_args", {"main.tf": SERVER.replace('"cx22"', 'upper(1, 2)')}, V, "main.tf:4", "upper"),
+    ("bad_index", {"main.tf": 'locals {\n  l = ["a"]\n}\n' + SERVER.replace('"cx22"', "local.l[3]")}, V, "main.tf:7",
      "index"),
     ("file_missing", {"main.tf": 'locals {\n  k = file("nope.pub")\n}\n'}, V, "main.tf:2", "nope.pub"),
     ("jsondecode_bad", {"main.tf": 'locals {\n  j = jsondecode("{x")\n}\n'}, V, "main.tf:2", "jsondecode"),
@@ -145,9 +145,9 @@ CASES: list[tuple[str, dict[str, str], list[str], str, str]] = [
     ("bad_type_constraint", {"main.tf": 'variable "n" {\n  type = lst(string)\n}\n'}, V, "main.tf:2", ""),
     ("prevent_destroy_blocks_plan", {"main.tf": SERVER.replace('image       = "ubuntu-24.04"',
                                                                'image = "x"\n  lifecycle {\n    prevent_destroy = true\n  }')
-                                     .replace('"cx23"', '"cx23"\n  enabled = false'),
+                                     .replace('"cx22"', '"cx22"\n  enabled = false'),
                                      "reconciler.state.json": '{"version": 1, "serial": 1, "lineage": "l", "resources": '
                                      '{"hcloud_server.a": {"type": "hcloud_server", "id": "1", "attributes": '
-                                     '{"name": "a", "server_type": "cx23", "image": "x"}}}, "outputs": {}}'},
+                                     '{"name": "a", "server_type": "cx22", "image": "x"}}}, "outputs": {}}'},
      P, "main.tf:2", "prevent_destroy"),
 ]

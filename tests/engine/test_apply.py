@@ -24,14 +24,14 @@ resource "hcloud_ssh_key" "admin" {
 resource "hcloud_server" "web" {
   for_each    = toset(["a", "b"])
   name        = "web-${each.key}"
-  server_type = "cx23"
+  server_type = "cx22"
   image       = "ubuntu-24.04"
   ssh_keys    = [hcloud_ssh_key.admin.name]
 }
 resource "hcloud_server" "gpu" {
   enabled     = var.gpu
   name        = "gpu"
-  server_type = "cx33"
+  server_type = "cx32"
   image       = "ubuntu-24.04"
 }
 resource "nixos_machine" "web" {

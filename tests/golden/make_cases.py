@@ -43,7 +43,7 @@ resource "hcloud_server" "node" {
   count       = var.n
   enabled     = var.on
   name        = "node-${count.index}"
-  server_type = "cx23"
+  server_type = "cx22"
   image       = "ubuntu-24.04"
   ssh_keys    = [hcloud_ssh_key.admin.name]
   labels      = { role = "node" }
@@ -121,7 +121,7 @@ def definitions() -> dict[str, Case]:
         "dormant_chain": Case(ex.replace('resource "nixos_machine" "scheelite" {',
                                          'resource "hcloud_server" "gpu_sidecar" {\n'
                                          '  name        = "sidecar-${google_compute_instance.gpu.name}"\n'
-                                         '  server_type = "cx23"\n  image       = "ubuntu-24.04"\n}\n\n'
+                                         '  server_type = "cx22"\n  image       = "ubuntu-24.04"\n}\n\n'
                                          'resource "nixos_machine" "scheelite" {')),
         "stale_plan_serial_moved": Case(SMALL, prior=SMALL, vars=("n=3",), state_moves_on={"serial": 99}),
         "stale_plan_lineage_changed": Case(SMALL, prior=SMALL, vars=("n=3",), state_moves_on={

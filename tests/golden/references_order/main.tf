@@ -15,7 +15,7 @@ resource "hcloud_server" "node" {
   count       = var.n
   enabled     = var.on
   name        = "node-${count.index}"
-  server_type = "cx23"
+  server_type = "cx22"
   image       = "ubuntu-24.04"
   ssh_keys    = [hcloud_ssh_key.admin.name]
   labels      = { role = "node" }

@@ -158,7 +158,7 @@ def test_prices_offline_and_from_the_api(emulator: Emulator) -> None:
     provider = make_provider(emulator)
     offline = provider.price("hcloud_server", {"server_type": "cx23", "location": "fsn1"})
     assert offline is not None and offline.currency == "EUR" and "prices.json" in offline.source
-    assert offline.monthly == round(3.79 * 1.19, 4)
+    assert offline.monthly == round(5.49 * 1.19, 4)
     us = provider.price("hcloud_server", {"server_type": "cpx11", "locations": ["ash"]})
     eu = provider.price("hcloud_server", {"server_type": "cpx11", "location": "nbg1"})
     assert us is not None and eu is not None and us.monthly > eu.monthly
