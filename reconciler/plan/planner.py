@@ -225,6 +225,8 @@ class Planner:
                     pos = spec.decl.attribute_pos
                     walk.errors.extend(ConfigError(f"{spec.address}: {p.message}", pos.get(p.attribute, spec.decl.pos),
                                                    hint=p.hint) for p in resp.problems)
+                    walk.values[spec.address] = decide.with_unknown_computed(
+                        config, self.providers.type_info(spec.decl.type))
                     continue
                 self._decide(spec, config, deps, resp, state, walk)
 
