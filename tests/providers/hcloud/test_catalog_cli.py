@@ -41,7 +41,8 @@ def cli(directory: Path, *args: str, code: int = 0) -> subprocess.CompletedProce
 
 
 def state_keeping(server_type: str) -> dict[str, object]:
-    attrs = {"name": "web", "server_type": server_type, "image": "debian-12", "location": "fsn1", "id": "7",
+    attrs: dict[str, object] = {
+        "name": "web", "server_type": server_type, "image": "debian-12", "location": "fsn1", "id": "7",
              "ipv4_address": "203.0.113.7", "ipv6_address": "2001:db8::1", "status": "running", "labels": {},
              "ssh_keys": [], "user_data": None, "firewall_ids": [], "backups": False,
              "public_net": [{"ipv4_enabled": True, "ipv6_enabled": True}]}

@@ -24,7 +24,8 @@ def plan(config: dict[str, object], prior: RecordedResource | None = None, today
 
 
 def kept(server_type: str, location: str) -> RecordedResource:
-    attrs = {"name": "web", "server_type": server_type, "image": "debian-12", "location": location, "id": "7",
+    attrs: dict[str, object] = {
+        "name": "web", "server_type": server_type, "image": "debian-12", "location": location, "id": "7",
              "ipv4_address": "203.0.113.7", "ipv6_address": "2001:db8::1", "status": "running", "labels": {},
              "ssh_keys": [], "user_data": None, "firewall_ids": [], "backups": False,
              "public_net": [{"ipv4_enabled": True, "ipv6_enabled": True}]}
