@@ -29,15 +29,19 @@ COMPUTE="$(floor google-cloud-compute)"
 printf 'hcloud==%s\ngoogle-cloud-compute==%s\n' "$HCLOUD" "$COMPUTE" > "$WORK/constraints.txt"
 echo "floors: hcloud==$HCLOUD google-cloud-compute==$COMPUTE"
 
+START=$SECONDS
 "$PY" -m venv "$WORK/venv"
-PIP=("$WORK/venv/bin/python" -m pip install -q --disable-pip-version-check --constraint "$WORK/constraints.txt")
+PIP=("$WORK/venv/bin/python" -m pip install -q --disable-pip-version-check --prefer-binary
+     --constraint "$WORK/constraints.txt")
 "${PIP[@]}" "$ROOT" pytest pytest-timeout
 "$WORK/venv/bin/python" - "$HCLOUD" "$COMPUTE" <<'PYEOF'
 import importlib.metadata as m, sys
+from packaging.version import Version
 got = (m.version("hcloud"), m.version("google-cloud-compute"))
-assert got == tuple(sys.argv[1:3]), f"installed {got}, wanted the floors {sys.argv[1:3]}"
+assert tuple(map(Version, got)) == tuple(map(Version, sys.argv[1:3])), f"installed {got}, wanted {sys.argv[1:3]}"
 print(f"installed: hcloud {got[0]}, google-cloud-compute {got[1]}")
 PYEOF
+echo "floors: venv ready in $((SECONDS - START)) s"
 
 # The tests run from the source tree (they import tests.*; the CLI they start finds reconciler through
 # PYTHONPATH), with the floors' SDKs from the throwaway venv.
