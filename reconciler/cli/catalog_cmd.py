@@ -15,9 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol, cast
 
-from reconciler.cli import context as ctx
 from reconciler.cli.console import Out
-from reconciler.config.variables import cli_sources
 from reconciler.errors import ProviderError, ReconcilerError
 
 CLOUDS = ("hcloud", "google")
@@ -55,6 +53,9 @@ def _module(cloud: str) -> CatalogRefresh | None:
 
 
 def _settings(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    from reconciler.cli import context as ctx
+    from reconciler.config.variables import cli_sources
+
     directory: Path = args.dir
     if not any(directory.glob("*.tf")) and not any(directory.glob("*.tf.json")):
         return {}
