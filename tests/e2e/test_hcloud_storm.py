@@ -30,7 +30,7 @@ resource "hcloud_ssh_key" "admin" {{
 resource "hcloud_server" "node" {{
   for_each    = toset([{nodes}])
   name        = each.key
-  server_type = "cpx11"
+  server_type = "cpx12"
   image       = "debian-12"
   locations   = ["fsn1", "nbg1"]
   ssh_keys    = [hcloud_ssh_key.admin.id]
