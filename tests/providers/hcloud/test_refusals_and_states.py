@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import requests
 
-from providers.base import ApplyRequest, RecordedResource
+from providers.base import ApplyRequest, RecordedResource, RefreshRequest
 from providers.hcloud.emulator import Emulator, start_emulator
 from providers.hcloud.views import ActionView
 from providers.hcloud.waiter import ActionWaiter
@@ -23,6 +23,7 @@ from tests.providers.hcloud.conftest import (
     create,
     make_provider,
     owned_servers,
+    plan_one,
     recorded,
     run,
     server_config,
@@ -173,3 +174,12 @@ def test_the_waiter_asks_for_at_most_25_ids_a_request() -> None:
     waiter = ActionWaiter(fetch, base=0.001, cap=0.001)
     done = asyncio.run(waiter.wait(list(range(1, 61)), "sixty creates"))
     assert len(done) == 60 and asked == [25, 25, 10]
+
+
+def test_the_catalogue_read_during_a_refresh_carries_the_deprecations(emulator: Emulator) -> None:
+    provider = make_provider(emulator)
+    run(provider.refresh(RefreshRequest((), ((ADDR, "hcloud_server"),))))
+    assert provider.catalog.source.startswith("api /server_types")
+    [problem] = plan_one(provider, ADDR, server_config(server_type="cx22"), None).problems
+    assert "no new servers after 2025-12-31" in problem.message and problem.hint == "use cx23, its successor"
+    assert not plan_one(provider, ADDR, server_config(server_type="cpx11", location="hil"), None).problems
