@@ -25,7 +25,7 @@ terraform {
 
 variable "nodes" {
   type    = map(object({ type = string, location = optional(string, "fsn1") }))
-  default = { m1 = { type = "cx23" } }
+  default = { m1 = { type = "cx22" } }
   validation {
     condition     = length(var.nodes) > 0
     error_message = "At least one node."
@@ -116,7 +116,7 @@ FLEET_JSON = {
     "variable": {
         "nodes": {
             "type": 'map(object({ type = string, location = optional(string, "fsn1") }))',
-            "default": {"m1": {"type": "cx23"}},
+            "default": {"m1": {"type": "cx22"}},
             "validation": [{"condition": "${length(var.nodes) > 0}", "error_message": "At least one node."}],
         },
         "count_n": {"type": "number", "default": 2},
