@@ -62,7 +62,7 @@ def refresh_bench(n: int, scale: float) -> bool:
         records = []
         for i in range(n):
             address = f"hcloud_server.m[{i}]"
-            made = emu.add_server({"name": f"m{i:04d}", "server_type": "cx22", "image": "ubuntu-24.04",
+            made = emu.add_server({"name": f"m{i:04d}", "server_type": "cx23", "image": "ubuntu-24.04",
                                    "location": "fsn1", "labels": ownership_labels(LINEAGE, address)})
             records.append(RecordedResource(address, "hcloud_server", str(made["server"]["id"]),
                                             {"name": f"m{i:04d}", "image": "ubuntu-24.04"}))
@@ -81,7 +81,7 @@ def create_bench(n: int, scale: float, action_seconds: float) -> bool:
                         durations={"create_server": action_seconds, "start_server": 0.0,
                                    "delete_server": action_seconds}) as emu:
         provider = provider_for(emu, scale)
-        config = {"server_type": "cx22", "image": "ubuntu-24.04", "location": "fsn1"}
+        config = {"server_type": "cx23", "image": "ubuntu-24.04", "location": "fsn1"}
 
         async def create_all() -> list[Any]:
             return list(await asyncio.gather(*(provider.apply(ApplyRequest(

@@ -24,7 +24,7 @@ def fleet(n: int) -> dict[str, object]:
     machines = {}
     for i in range(n):
         name = f"m{i:05d}"
-        servers[name] = {"name": name, "server_type": "cx22", "image": "ubuntu-24.04", "location": "fsn1",
+        servers[name] = {"name": name, "server_type": "cx23", "image": "ubuntu-24.04", "location": "fsn1",
                          "labels": {"fleet": "bench", "rack": f"r{i % 40}"}, "ssh_keys": ["admin"]}
         machines[name] = {"target_host": f"${{hcloud_server.{name}.ipv4_address}}", "flake": f".#{name}",
                           "tags": ["all", f"rack-r{i % 40}"]}

@@ -107,20 +107,6 @@ class PlanRequest:
 
 
 @dataclass(frozen=True)
-class PlanResponse:
-    """`planned`: the attributes after apply (defaults filled in, computed ones carried over or UNKNOWN).
-
-    `requires_replace`: names of changed attributes that cannot change in place. `notes`: short remarks
-    for the plan (e.g. "lands in the first of zones with capacity").
-    """
-
-    address: str
-    planned: Mapping[str, Any]
-    requires_replace: tuple[str, ...] = ()
-    notes: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
 class ConfigProblem:
     """One thing a provider knows the cloud would refuse in a resource's configuration, found before any
     call: `attribute` (top-level name, "" for the whole block) lets the engine name the file and line."""
@@ -128,6 +114,24 @@ class ConfigProblem:
     attribute: str
     message: str
     hint: str | None = None
+
+
+@dataclass(frozen=True)
+class PlanResponse:
+    """`planned`: the attributes after apply (defaults filled in, computed ones carried over or UNKNOWN).
+
+    `requires_replace`: names of changed attributes that cannot change in place. `notes`: short remarks
+    for the plan (e.g. "lands in the first of zones with capacity"). `warnings`: remarks for the whole plan
+    (the engine adds them to the plan's warnings). `problems`: values the cloud would refuse; with any, the
+    plan fails with one line per problem naming file and line.
+    """
+
+    address: str
+    planned: Mapping[str, Any]
+    requires_replace: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()  # shown once per plan under "Warning:" (e.g. a deprecated server type)
+    problems: tuple[ConfigProblem, ...] = ()  # configuration errors; the engine names file and line
 
 
 @runtime_checkable

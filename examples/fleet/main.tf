@@ -26,7 +26,7 @@ resource "hcloud_ssh_key" "admin" {
 resource "hcloud_server" "web" {
   for_each    = var.web_nodes
   name        = each.key
-  server_type = "cx22"
+  server_type = "cx23"
   image       = "ubuntu-24.04"
   locations   = ["fsn1", "nbg1", "hel1"]
   ssh_keys    = [hcloud_ssh_key.admin.name]

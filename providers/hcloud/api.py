@@ -156,9 +156,9 @@ class HcloudApi:
 
     # ------------------------------------------------------------------------------------ actions
     def get_actions(self, ids: Sequence[int]) -> list[ActionView]:
-        """Up to 50 actions in one request (`GET /actions?id=..&id=..`)."""
+        """Up to 25 actions in one request (`GET /actions?id=..&id=..`; the API takes no more ids at once)."""
         def get(c: Client) -> list[ActionView]:
-            payload = c.request("GET", "/actions", params={"id": list(ids), "per_page": 50})
+            payload = c.request("GET", "/actions", params={"id": list(ids), "per_page": 25})
             return [ActionView(int(a["id"]), a["command"], a["status"],
                                (a.get("error") or {}).get("message")) for a in payload["actions"]]
 
@@ -206,16 +206,41 @@ class HcloudApi:
 
     # ------------------------------------------------------------------------------------ catalogue
     def server_types(self) -> list[dict[str, Any]]:
+        """Every server type as plain JSON in the API's shape (prices, per-location deprecations)."""
         def get(c: Client) -> list[dict[str, Any]]:
             out = []
             for t in c.server_types.get_all():
                 m = t.data_model
-                out.append({"id": m.id, "name": m.name, "cores": m.cores, "memory": m.memory, "disk": m.disk,
-                            "architecture": m.architecture, "cpu_type": m.cpu_type, "category": m.category,
-                            "prices": list(m.prices or [])})
+                out.append({"id": m.id, "name": m.name, "description": m.description, "cores": m.cores,
+                            "memory": m.memory, "disk": m.disk, "architecture": m.architecture,
+                            "cpu_type": m.cpu_type, "category": getattr(m, "category", None),
+                            "storage_type": m.storage_type, "prices": list(m.prices or []),
+                            "locations": [{"name": loc.location.name, "deprecation": _deprecation(loc.deprecation)}
+                                          for loc in getattr(m, "locations", None) or []]})
             return out
 
         return self.call("read server types", get)
+
+    def locations(self) -> list[dict[str, Any]]:
+        """Every location as plain JSON in the API's shape."""
+        def get(c: Client) -> list[dict[str, Any]]:
+            return [{"id": loc.data_model.id, "name": loc.data_model.name,
+                     "description": loc.data_model.description, "country": loc.data_model.country,
+                     "city": loc.data_model.city, "latitude": loc.data_model.latitude,
+                     "longitude": loc.data_model.longitude, "network_zone": loc.data_model.network_zone}
+                    for loc in c.locations.get_all()]
+
+        return self.call("read locations", get)
+
+    def vat_rate(self) -> str:
+        return self.call("read pricing", lambda c: str(c.request("GET", "/pricing")["pricing"]["vat_rate"]))
+
+
+def _deprecation(info: Any) -> dict[str, str] | None:
+    if info is None or info.unavailable_after is None:
+        return None
+    announced = info.announced or info.unavailable_after
+    return {"announced": announced.isoformat(), "unavailable_after": info.unavailable_after.isoformat()}
 
 
 def server_view(bound: Any) -> ServerView:

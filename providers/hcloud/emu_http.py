@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from providers.hcloud import emu_ops
-from providers.hcloud.emu_model import ApiError, invalid_input, render_server, render_ssh_key
+from providers.hcloud.emu_model import ApiError, invalid_input, render_ssh_key
 from providers.hcloud.emu_world import World
 from providers.hcloud.label_selector import matches
 
@@ -58,9 +58,17 @@ def _int(query: dict[str, list[str]], name: str, default: int) -> int:
         raise invalid_input(name, "must be an integer") from None
 
 
+MAX_PER_PAGE = 50
+MAX_ACTION_IDS = 25  # ids per GET /actions request
+
+
 def paginate(items: Sequence[Any], query: dict[str, list[str]], key: str) -> dict[str, Any]:
-    page = max(1, _int(query, "page", 1))
-    per_page = min(50, max(1, _int(query, "per_page", 25)))
+    page = _int(query, "page", 1)
+    per_page = _int(query, "per_page", 25)
+    if page < 1:
+        raise invalid_input("page", "must be at least 1")
+    if not 1 <= per_page <= MAX_PER_PAGE:
+        raise invalid_input("per_page", f"must be between 1 and {MAX_PER_PAGE}")
     total = len(items)
     last = max(1, math.ceil(total / per_page))
     chunk = items[(page - 1) * per_page: page * per_page]
@@ -107,14 +115,21 @@ class Routes:
                 if found is None:
                     raise ApiError(404, "not_found", f"action with ID '{ident}' not found")
                 return 200, {"action": found.render(w.now())}
-            ids = {int(i) for i in query.get("id", []) if i.isdigit()}
+            if not query.get("id"):
+                raise ApiError(410, "deprecated_api_endpoint", "API functionality was removed",
+                               {"announcement": "https://docs.hetzner.cloud/changelog#2025-01-30-listing-arbitrary-"
+                                                "actions-in-the-actions-list-endpoint-is-removed"})
+            if not all(i.isdigit() for i in query["id"]):
+                raise invalid_input("id", "must be an integer")
+            ids = {int(i) for i in query["id"]}
+            if len(ids) > MAX_ACTION_IDS:
+                raise invalid_input("id", f"at most {MAX_ACTION_IDS} ids per request")
             statuses = set(query.get("status", []))
-            actions = [a for a in w.actions.values() if (not ids or a.id in ids)
-                       and (not statuses or a.status in statuses)]
+            actions = [a for a in w.actions.values() if a.id in ids and (not statuses or a.status in statuses)]
             now = w.now()
             return 200, paginate([a.render(now) for a in sorted(actions, key=lambda a: a.id)], query, "actions")
         if head == "server_types":
-            types = [w.catalog.server_type(s, w.knobs.unavailable) for s in w.catalog.catalog.types.values()]
+            types = [w.catalog.server_type(s, w.knobs.unavailable, w.today()) for s in w.catalog.types.values()]
             return self._list_or_one(types, ident, query, "server_types", "server_type")
         if head == "locations":
             return self._list_or_one(list(w.catalog.locations.values()), ident, query, "locations", "location")
@@ -151,13 +166,13 @@ class Routes:
                      and ("name" not in query or s.name == query["name"][0])
                      and (not statuses or s.status in statuses)]
             found = _sorted(sorted(found, key=lambda s: s.id), query, lambda s, f: getattr(s, f))
-            rendered = [render_server(s, w.catalog, w.knobs.unavailable) for s in found]
+            rendered = [w.render(s) for s in found]
             return 200, paginate(rendered, query, "servers")
         if ident is None:
             raise ApiError(404, "not_found", "not found")
         if len(rest) == 1:
             if method == "GET":
-                return 200, {"server": render_server(w.server(ident), w.catalog, w.knobs.unavailable)}
+                return 200, {"server": w.render(w.server(ident))}
             if method == "PUT":
                 return 200, emu_ops.update_server(w, ident, body)
             if method == "DELETE":
@@ -269,6 +284,9 @@ class Handler(BaseHTTPRequestHandler):
                     headers = world.budget.headers(world.knobs, exhausted=storm)
                     raise ApiError(429, "rate_limit_exceeded", "limit of requests per hour reached")
                 headers = world.budget.headers(world.knobs)
+                if world.knobs.maintenance > 0:
+                    world.knobs.maintenance -= 1
+                    raise ApiError(503, "maintenance", "cannot perform operation due to maintenance")
                 if world.knobs.error_rate > 0 and self.server.rng.random() < world.knobs.error_rate:
                     status_code, code, message = self.server.rng.choice(SERVER_ERRORS)
                     if code is None:
@@ -293,7 +311,7 @@ class Handler(BaseHTTPRequestHandler):
                                                                            world.knobs.readonly_token)):
             raise ApiError(401, "unauthorized", "unable to authenticate")
         if token == world.knobs.readonly_token and method != "GET":
-            raise ApiError(403, "token_readonly", "the token is only allowed to perform GET requests")
+            raise ApiError(401, "token_readonly", "the token is only allowed to perform GET requests")
 
 
 def random_source(seed: int) -> random.Random:

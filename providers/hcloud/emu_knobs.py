@@ -41,6 +41,12 @@ class Knobs:
     token: str | None = None  # when set, any other bearer token is unauthorized
     readonly_token: str | None = None  # a token that may only GET (token_readonly)
     server_ips: list[str] = field(default_factory=list)  # IPv4 addresses to hand out first, in order
+    firewalls: list[int] = field(default_factory=list)  # ids of the firewalls that exist in the project
+    protected: list[str] = field(default_factory=list)  # names of servers with delete protection on
+    lock_writes: int = 0  # the next N PUT/DELETE/POST on a server answer 423 locked (an action we did not start)
+    conflict_writes: int = 0  # the next N PUT/DELETE/POST on a server answer 409 conflict
+    maintenance: int = 0  # the next N API requests answer 503 maintenance
+    placement_error: int = 0  # the next N POST /servers answer 412 placement_error
     seed: int = 0  # for the random 5xx choice
 
     def update(self, changes: dict[str, Any]) -> None:

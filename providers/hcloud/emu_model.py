@@ -1,17 +1,19 @@
-"""The emulator's records (servers, SSH keys, actions), its static catalogue (locations, datacenters, images,
-server types, pricing) and how each renders as the JSON the Hetzner Cloud API sends.
+"""The emulator's records (servers, SSH keys, actions), its static catalogue (locations, images, server
+types, pricing) and how each renders as the JSON the Hetzner Cloud API sends.
 
 Shapes follow the public API reference (https://docs.hetzner.cloud) closely enough for the official
-`hcloud` client to parse every answer; prices and server types come from the bundled `prices.json`.
+`hcloud` client to parse every answer; server types, their per-location deprecations and prices come from
+the emulator's own `emu_catalog` (not from the provider's tables). A server has no `datacenter` (the API
+dropped it on 2026-07-01), only its `location`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from providers.hcloud.catalog import Catalog, ServerTypeSpec, bundled
+from providers.hcloud.emu_catalog import DATE, LOCATIONS, SERVER_TYPES, VAT, EmuType
 
 IMAGES: tuple[tuple[str, str, str], ...] = (  # name, os_flavor, os_version
     ("ubuntu-22.04", "ubuntu", "22.04"),
@@ -22,7 +24,6 @@ IMAGES: tuple[tuple[str, str, str], ...] = (  # name, os_flavor, os_version
     ("rocky-9", "rocky", "9"),
     ("alma-9", "alma", "9"),
 )
-DATACENTER_NUMBER = {"fsn1": 14, "nbg1": 3, "hel1": 2, "ash": 1, "hil": 1, "sin": 1}
 
 
 class ApiError(Exception):
@@ -40,7 +41,7 @@ class ApiError(Exception):
 
 
 def invalid_input(field_name: str, message: str) -> ApiError:
-    return ApiError(400, "invalid_input", f"invalid input in field '{field_name}': {message}",
+    return ApiError(422, "invalid_input", f"invalid input in field '{field_name}': {message}",
                     {"fields": [{"name": field_name, "messages": [message]}]})
 
 
@@ -86,6 +87,7 @@ class ServerRec:
     user_data: str | None = None
     ipv4_id: int = 0
     ipv6_id: int = 0
+    delete_protected: bool = False
 
 
 @dataclass
@@ -99,11 +101,11 @@ class SshKeyRec:
 
 
 class StaticCatalog:
-    """Locations, datacenters, images and server types, rendered once."""
+    """Locations, images and server types, rendered once."""
 
-    def __init__(self, catalog: Catalog | None = None) -> None:
-        self.catalog = catalog or bundled()
-        self.locations = {loc["name"]: dict(loc) for loc in self.catalog.locations}
+    def __init__(self) -> None:
+        self.types: dict[str, EmuType] = {t.name: t for t in SERVER_TYPES}
+        self.locations = {str(loc["name"]): dict(loc) for loc in LOCATIONS}
         self.images: dict[int, dict[str, Any]] = {}
         next_id = 1000
         for arch in ("x86", "arm"):
@@ -120,13 +122,8 @@ class StaticCatalog:
     def location(self, name: str) -> dict[str, Any]:
         return self.locations[name]
 
-    def datacenter(self, location: str) -> dict[str, Any]:
-        n = DATACENTER_NUMBER.get(location, 1)
-        return {"id": 100 + self.locations[location]["id"], "name": f"{location}-dc{n}",
-                "description": f"{self.locations[location]['city']} DC {n}", "location": self.location(location)}
-
-    def find_type(self, ref: Any) -> ServerTypeSpec | None:
-        for spec in self.catalog.types.values():
+    def find_type(self, ref: Any) -> EmuType | None:
+        for spec in self.types.values():
             if str(ref) in (spec.name, str(spec.id)):
                 return spec
         return None
@@ -140,40 +137,43 @@ class StaticCatalog:
                 return image
         return None
 
-    def prices(self, spec: ServerTypeSpec) -> list[dict[str, Any]]:
+    @staticmethod
+    def prices(spec: EmuType) -> list[dict[str, Any]]:
         out = []
-        for loc, p in spec.prices.items():
+        for loc, net in spec.net.items():
+            hourly = round(net / 632.0, 4)
             out.append({"location": loc,
-                        "price_hourly": {"net": f"{p.hourly_net:.10f}", "gross": f"{p.hourly_gross:.16f}"},
-                        "price_monthly": {"net": f"{p.monthly_net:.10f}", "gross": f"{p.monthly_gross:.16f}"},
-                        "included_traffic": p.included_traffic,
-                        "price_per_tb_traffic": {"net": f"{p.per_tb_traffic_net:.10f}",
-                                                 "gross": f"{p.per_tb_traffic_net * 1.19:.16f}"}})
+                        "price_hourly": {"net": f"{hourly:.10f}", "gross": f"{hourly * (1 + VAT):.16f}"},
+                        "price_monthly": {"net": f"{net:.10f}", "gross": f"{net * (1 + VAT):.16f}"},
+                        "included_traffic": int(spec.traffic_tb[loc] * 1024**4),
+                        "price_per_tb_traffic": {"net": "1.0000000000", "gross": f"{1 + VAT:.16f}"}})
         return out
 
-    def server_type(self, spec: ServerTypeSpec, unavailable: dict[str, list[str]]) -> dict[str, Any]:
+    def server_type(self, spec: EmuType, unavailable: dict[str, list[str]], today: date) -> dict[str, Any]:
         def available(loc: str) -> bool:
             blocked = unavailable.get(loc)
-            return blocked is None or (bool(blocked) and spec.name not in blocked and "*" not in blocked)
+            free = blocked is None or (bool(blocked) and spec.name not in blocked and "*" not in blocked)
+            return free and spec.orderable(loc, today)
 
+        everywhere = spec.deprecated_in and set(spec.deprecated_in) == set(spec.net)
         return {"id": spec.id, "name": spec.name, "description": spec.name.upper(), "category": spec.category,
-                "cores": spec.cores, "memory": spec.memory, "disk": spec.disk, "deprecated": False,
-                "deprecation": None, "prices": self.prices(spec), "storage_type": "local",
+                "cores": spec.cores, "memory": spec.memory, "disk": spec.disk,
+                "deprecated": bool(everywhere), "deprecation": spec.deprecation(spec.deprecated_in[0])
+                if everywhere else None, "prices": self.prices(spec), "storage_type": "local",
                 "cpu_type": spec.cpu_type, "architecture": spec.architecture,
-                "locations": [{"id": self.locations[loc]["id"], "name": loc, "deprecation": None,
-                               "available": available(loc), "recommended": available(loc)} for loc in spec.prices]}
+                "locations": [{"id": self.locations[loc]["id"], "name": loc, "deprecation": spec.deprecation(loc),
+                               "available": available(loc), "recommended": available(loc)} for loc in spec.net]}
 
     def pricing(self) -> dict[str, Any]:
-        vat = self.catalog.vat_rate
-        return {"currency": self.catalog.currency, "vat_rate": f"{vat * 100:.2f}",
+        return {"currency": "EUR", "vat_rate": f"{VAT * 100:.2f}",
                 "server_backup": {"percentage": "20.0000000000"},
                 "primary_ips": [], "floating_ips": [],
                 "image": {"price_per_gb_month": {"net": "0.0119000000", "gross": "0.0141610000000000"}},
-                "server_types": [{"id": s.id, "name": s.name, "prices": self.prices(s)}
-                                 for s in self.catalog.types.values()]}
+                "server_types": [{"id": s.id, "name": s.name, "prices": self.prices(s)} for s in self.types.values()],
+                "date": DATE}
 
 
-def render_server(s: ServerRec, cat: StaticCatalog, unavailable: dict[str, list[str]]) -> dict[str, Any]:
+def render_server(s: ServerRec, cat: StaticCatalog, unavailable: dict[str, list[str]], today: date) -> dict[str, Any]:
     spec = cat.find_type(s.server_type)
     assert spec is not None
     ipv4 = ({"id": s.ipv4_id, "ip": s.ipv4, "blocked": False, "dns_ptr": f"static.{s.ipv4}.clients.example"}
@@ -183,13 +183,13 @@ def render_server(s: ServerRec, cat: StaticCatalog, unavailable: dict[str, list[
         "id": s.id, "name": s.name, "status": s.status, "created": iso(s.created),
         "public_net": {"ipv4": ipv4, "ipv6": ipv6, "floating_ips": [],
                        "firewalls": [{"id": f, "status": "applied"} for f in s.firewalls]},
-        "private_net": [], "server_type": cat.server_type(spec, unavailable),
-        "datacenter": cat.datacenter(s.location), "location": cat.location(s.location),
+        "private_net": [], "server_type": cat.server_type(spec, unavailable, today),
+        "location": cat.location(s.location),
         "image": cat.images.get(s.image_id), "iso": None, "rescue_enabled": False, "locked": False,
         "backup_window": s.backup_window, "outgoing_traffic": 0, "ingoing_traffic": 0,
-        "included_traffic": spec.prices[s.location].included_traffic if s.location in spec.prices else 0,
-        "protection": {"delete": False, "rebuild": False}, "labels": dict(s.labels), "volumes": [],
-        "load_balancers": [], "primary_disk_size": s.primary_disk_size, "placement_group": None,
+        "included_traffic": int(spec.traffic_tb.get(s.location, 0) * 1024**4),
+        "protection": {"delete": s.delete_protected, "rebuild": s.delete_protected}, "labels": dict(s.labels),
+        "volumes": [], "load_balancers": [], "primary_disk_size": s.primary_disk_size, "placement_group": None,
     }
 
 

@@ -17,14 +17,25 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime
 from typing import Any
 
 from providers.hcloud.emu_knobs import Knobs
-from providers.hcloud.emu_model import ActionRec, ApiError, ServerRec, SshKeyRec, StaticCatalog, invalid_input
+from providers.hcloud.emu_model import (
+    ActionRec,
+    ApiError,
+    ServerRec,
+    SshKeyRec,
+    StaticCatalog,
+    invalid_input,
+    render_server,
+)
 from providers.hcloud.label_selector import LabelSelectorError, parse
 
-HOSTNAME = re.compile(r"^(?=.{1,63}$)[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$")
-LABEL_KEY = re.compile(r"^([a-z0-9]([a-z0-9.-]*[a-z0-9])?/)?[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$")
+_LABEL = r"[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
+HOSTNAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*$")  # RFC 1123: dots allowed
+LABEL_KEY = re.compile(r"^((?=[^/]{1,253}/)[a-z0-9]([a-z0-9.-]*[a-z0-9])?/)?"
+                       r"[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$")
 LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?$")
 FALLBACK_NETS = ("203.0.113.0/24", "198.51.100.0/24", "192.0.2.0/24", "100.64.0.0/10")
 
@@ -100,6 +111,12 @@ class World:
     # ------------------------------------------------------------------------------------ clock
     def now(self) -> float:
         return self._emu0 + (time.monotonic() - self._real0) * self.knobs.time_scale
+
+    def today(self) -> date:
+        return datetime.fromtimestamp(self.now(), UTC).date()
+
+    def render(self, server: ServerRec) -> dict[str, Any]:
+        return render_server(server, self.catalog, self.knobs.unavailable, self.today())
 
     def set_knobs(self, changes: dict[str, Any]) -> None:
         with self.lock:

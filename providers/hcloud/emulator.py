@@ -21,7 +21,7 @@ from typing import Any
 from providers.hcloud import emu_ops
 from providers.hcloud.emu_http import Handler, RequestLog, Routes, random_source
 from providers.hcloud.emu_knobs import Knobs
-from providers.hcloud.emu_model import render_server, render_ssh_key
+from providers.hcloud.emu_model import render_ssh_key
 from providers.hcloud.emu_world import World
 
 __all__ = ["Emulator", "Knobs", "main", "start_emulator"]
@@ -59,8 +59,7 @@ class _Server(ThreadingHTTPServer):
         if path == "/_emulator/servers":
             with world.lock:
                 world.tick()
-                return 200, {"servers": [render_server(s, world.catalog, world.knobs.unavailable)
-                                         for s in world.servers.values()]}
+                return 200, {"servers": [world.render(s) for s in world.servers.values()]}
         if path == "/_emulator/ssh_keys":
             with world.lock:
                 return 200, {"ssh_keys": [render_ssh_key(k) for k in world.ssh_keys.values()]}
@@ -105,8 +104,7 @@ class Emulator:
         """Every server as the API would render it now (finished actions applied)."""
         with self.world.lock:
             self.world.tick()
-            return [render_server(s, self.world.catalog, self.world.knobs.unavailable)
-                    for s in self.world.servers.values()]
+            return [self.world.render(s) for s in self.world.servers.values()]
 
     def add_server(self, body: dict[str, Any]) -> dict[str, Any]:
         """Create a server directly (as `POST /servers` would, without HTTP and uncounted), e.g. to fill a

@@ -49,7 +49,12 @@ def api_error(code: str | int, message: str, details: Any, what: str) -> Provide
                              hint="add fallback locations with locations = [...] or choose another server_type")
     if code_s == "not_found":
         return ProviderError(f"{what}: not found ({message})", code=code_s)
-    if code_s in ("invalid_server_type", "server_not_stopped", "locked", "protected"):
+    if code_s == "protected":
+        return ProviderError(f"{what}: Hetzner Cloud refuses, the server is protected ({message})",
+                             hint="turn off its delete protection (Cloud Console: server > Protection, or "
+                                  "`hcloud server disable-protection NAME delete rebuild`), then apply again",
+                             code=code_s)
+    if code_s in ("invalid_server_type", "server_not_stopped", "locked"):
         return ProviderError(f"{what}: {message} ({code_s})", code=code_s)
     return ProviderError(f"{what}: Hetzner Cloud API error {code_s}: {message}", code=code_s,
                          retryable=code_s in ("rate_limit_exceeded", "conflict", "server_error", "unavailable",

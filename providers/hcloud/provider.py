@@ -81,9 +81,10 @@ class HcloudProvider:
     # ------------------------------------------------------------------------------------ plan
     def plan(self, requests: Sequence[PlanRequest]) -> list[PlanResponse]:
         out = []
+        today = datetime.now(UTC).date()  # deprecations are judged by the day the plan is made
         for req in requests:
             if req.type == SERVER:
-                out.append(plan_server(req, self.catalog))
+                out.append(plan_server(req, self.catalog, today))
             elif req.type == SSH_KEY:
                 out.append(plan_ssh_key(req))
             else:

@@ -12,9 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
+from datetime import UTC, date, datetime
 from typing import Any
 
 from providers.base import LABEL_ADDRESS, LABEL_LINEAGE, LABEL_MANAGED_BY, PlanRequest, PlanResponse
+from providers.hcloud import type_rules
 from providers.hcloud.addresses import ipv6_first
 from providers.hcloud.catalog import Catalog
 from providers.hcloud.views import ServerView
@@ -82,7 +84,30 @@ def configured(cfg: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def plan_server(req: PlanRequest, catalog: Catalog) -> PlanResponse:
+def plan_server(req: PlanRequest, catalog: Catalog, today: date | None = None) -> PlanResponse:
+    """The planned server, with the catalogue's rules on its type (`type_rules`) as problems and warnings."""
+    resp = _plan_server(req, catalog)
+    day = today or datetime.now(UTC).date()
+    stype, cands = req.config.get("server_type"), candidates(req.config)
+    if not isinstance(stype, str) or not is_known(cands):
+        return resp
+    prior = req.prior
+    landed = prior.attributes.get("location") if prior is not None else None
+    warnings: list[str] = []
+    if prior is None or resp.requires_replace:
+        problems, warnings = type_rules.check_new(req.address, stype, [str(c) for c in cands],
+                                                  req.config.get("location") is not None, catalog, day)
+    elif stype == prior.attributes.get("server_type"):
+        problems, warnings = [], type_rules.check_kept(req.address, stype, landed, catalog, day)
+    else:
+        problems = type_rules.check_rescale(stype, landed, catalog, day)
+    if not problems and not warnings:
+        return resp
+    return PlanResponse(resp.address, resp.planned, resp.requires_replace, resp.notes, tuple(warnings),
+                        tuple(problems))
+
+
+def _plan_server(req: PlanRequest, catalog: Catalog) -> PlanResponse:
     cfg = req.config
     if cfg.get("location") is not None and cfg.get("locations") is not None:
         raise ProviderError(f"{req.address}: set either location or locations, not both",

@@ -10,8 +10,8 @@ and relabel in place, switch backups, rescale (power off, change type, power on)
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from providers.base import (
     LABEL_LINEAGE,
@@ -44,6 +44,8 @@ if TYPE_CHECKING:
     from providers.hcloud.api import HcloudApi
 
 NOT_UPDATABLE = ("image", "ssh_keys", "user_data", "firewall_ids", "public_net")
+LOCKED_TRIES = 6  # a write answered `locked` waits for the server's running actions, then tries again
+T = TypeVar("T")
 
 
 class ServerOps:
@@ -51,6 +53,22 @@ class ServerOps:
         self.api = api
         self.waiter = waiter
         self.lineage = lineage
+
+    async def unlocked(self, sid: int, what: str, call: Callable[[], T]) -> T:
+        """`call()` (a blocking write on server `sid`); while the API answers `locked` (an action of the server
+        is running: a start, a backup, one started by someone else), wait for its actions and try again."""
+        for attempt in range(LOCKED_TRIES):
+            try:
+                return await asyncio.to_thread(call)
+            except ProviderError as e:
+                if e.code != "locked" or attempt == LOCKED_TRIES - 1:
+                    raise
+            running = await asyncio.to_thread(self.api.running_actions, sid)
+            if running:
+                await self.waiter.wait(running, what)
+            else:  # locked by something that is not an action we can see: back off a little
+                await asyncio.sleep(self.waiter.base * 2 ** attempt)
+        raise AssertionError("unreachable")
 
     def owned_selector(self) -> str:
         return render({LABEL_MANAGED_BY: MANAGED_BY, LABEL_LINEAGE: self.lineage})
@@ -155,7 +173,7 @@ class ServerOps:
             view = await asyncio.to_thread(self.api.get_server, sid) or view
         wanted_labels = self.labels_for(req.address, cfg, view.labels.get(LABEL_INPUTS))
         if view.name != cfg["name"] or dict(view.labels) != wanted_labels:
-            view = await asyncio.to_thread(self.api.update_server, what, sid, cfg["name"], wanted_labels)
+            view = await self.unlocked(sid, what, lambda: self.api.update_server(what, sid, cfg["name"], wanted_labels))
         if bool(cfg["backups"]) != (view.backup_window is not None):
             verb = "enable_backup" if cfg["backups"] else "disable_backup"
             journal.phase(verb.replace("_", " "))
@@ -170,7 +188,7 @@ class ServerOps:
         return await self._final(sid, basis, what, [])
 
     async def _act(self, sid: int, verb: str, what: str, **kwargs: Any) -> None:
-        action = await asyncio.to_thread(self.api.server_action, what, sid, verb, **kwargs)
+        action = await self.unlocked(sid, what, lambda: self.api.server_action(what, sid, verb, **kwargs))
         await self.waiter.wait([action], what)
 
     async def _rescale(self, view: ServerView, server_type: str, what: str, journal: Journal) -> None:
@@ -188,7 +206,8 @@ class ServerOps:
     async def delete(self, req: ApplyRequest, journal: Journal) -> ApplyResponse:
         assert req.prior is not None and req.prior.id is not None
         what = f"delete of {req.address} (server {req.prior.id})"
-        action = await asyncio.to_thread(self.api.delete_server, what, int(req.prior.id))
+        sid = int(req.prior.id)
+        action = await self.unlocked(sid, what, lambda: self.api.delete_server(what, sid))
         if action is not None:
             journal.phase(f"waiting for server {req.prior.id} to be deleted")
             await self.waiter.wait([action], what)

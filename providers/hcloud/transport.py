@@ -1,6 +1,7 @@
 """Pacing and retries below the `hcloud` client: a requests transport adapter that waits for a token of a
 bucket driven by the API's `RateLimit-Limit/Remaining/Reset` headers before each request, and retries 429,
-5xx, `conflict`, `locked` and connection failures with jittered exponential backoff.
+5xx, `conflict`, `maintenance` and connection failures with jittered exponential backoff. (`locked` is left to
+the provider, which waits for the server's running actions instead of guessing how long they take.)
 
 When it gives up it raises `GaveUp` (a requests exception that is not a timeout), so the client's own
 retry loop, which sleeps real seconds, never runs on top of ours.
@@ -19,7 +20,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-RETRY_CODES = frozenset({"rate_limit_exceeded", "conflict", "locked", "timeout", "server_error", "unavailable",
+RETRY_CODES = frozenset({"rate_limit_exceeded", "conflict", "timeout", "server_error", "unavailable",
                          "service_error", "maintenance", "robot_unavailable"})
 
 

@@ -1,9 +1,9 @@
 """Wait for Hetzner Cloud actions with one poller per provider instead of one per server.
 
 Each watched action has its own backoff schedule (first look after `base`, doubling to `cap`). When any
-action is due, one `GET /actions?id=..` (50 ids a request) reads every running action at once, and every
-action that was at least half-way to its next look counts as looked at, so twenty servers created together
-share their polls instead of multiplying them.
+action is due, one `GET /actions?id=..` (25 ids a request, the API's limit) reads every running action at
+once, and every action that was at least half-way to its next look counts as looked at, so twenty servers
+created together share their polls instead of multiplying them.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from providers.hcloud.views import ActionView
 from reconciler.errors import ProviderError
 
-CHUNK = 50
+CHUNK = 25
 
 
 @dataclass

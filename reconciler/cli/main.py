@@ -169,11 +169,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("force-unlock", "release a stale state lock")
     p.add_argument("lock_id", metavar="LOCK_ID")
+
+    from reconciler.cli import catalog_cmd
+
+    catalog_cmd.add_parser(sub, common)
     return parser
 
 
 def _commands() -> dict[str, Command]:
-    from reconciler.cli import commands, extra_cmds, machines, sandbox, state_cmds, vars_cmds
+    from reconciler.cli import catalog_cmd, commands, extra_cmds, machines, sandbox, state_cmds, vars_cmds
 
     return {
         "validate": commands.cmd_validate, "plan": commands.cmd_plan, "apply": commands.cmd_apply,
@@ -181,6 +185,7 @@ def _commands() -> dict[str, Command]:
         "state": state_cmds.cmd_state, "force-unlock": state_cmds.cmd_force_unlock,
         "machines": machines.cmd_machines, "vars": vars_cmds.cmd_vars,
         "cost": extra_cmds.cmd_cost, "import": extra_cmds.cmd_import, "sandbox": sandbox.cmd_sandbox,
+        "providers": catalog_cmd.cmd_providers,
     }
 
 

@@ -6,7 +6,7 @@ wants."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -60,6 +60,7 @@ class _Walk:
     status: dict[str, str]  # instance address -> "active" | "disabled" | "dormant"
     changes: dict[str, ResourceChange]
     errors: list[ConfigError]
+    warnings: list[str] = field(default_factory=list)  # from the providers' plan responses, in order
 
 
 def _evaluate(expr: Any, scope: ConfigScope, errors: list[ConfigError]) -> Any:
@@ -141,7 +142,8 @@ class Planner:
         # the walk builds a large graph of values that all live to the end: collecting cycles meanwhile only
         # rescans them (it was 40% of a 10,000-machine plan); reference counting still frees temporaries
         with gc_paused():
-            return replace(self._walk(state, expansions, options, refreshed), drift=found, warnings=warnings)
+            walked = self._walk(state, expansions, options, refreshed)
+            return replace(walked, drift=found, warnings=(*warnings, *walked.warnings))
 
     def _walk(self, state: StateDoc, expansions: dict[str, list[InstanceSpec]], options: PlanOptions,
               refreshed: StateDoc | None) -> Plan:
@@ -167,7 +169,8 @@ class Planner:
             changes = self._destroy_all(state)
         self._check_prevent_destroy(changes)
         changes = apply_targets(changes, options.targets)
-        return self._assemble(state, changes, options, refreshed, scope, expansions, walk)
+        plan = self._assemble(state, changes, options, refreshed, scope, expansions, walk)
+        return replace(plan, warnings=(*plan.warnings, *walk.warnings)) if walk.warnings else plan
 
     def _plan_generation(self, decls: list[ResourceDecl], expansions: Mapping[str, list[InstanceSpec]],
                          state: StateDoc, scope: ConfigScope, walk: _Walk, options: PlanOptions) -> None:
@@ -221,6 +224,14 @@ class Planner:
                         for spec, config, _ in items]
             responses = provider.plan(requests)
             for (spec, config, deps), resp in zip(items, responses, strict=True):
+                walk.warnings.extend(w for w in resp.warnings if w not in walk.warnings)
+                if resp.problems:
+                    pos = spec.decl.attribute_pos
+                    walk.errors.extend(ConfigError(f"{spec.address}: {p.message}", pos.get(p.attribute, spec.decl.pos),
+                                                   hint=p.hint) for p in resp.problems)
+                    walk.values[spec.address] = decide.with_unknown_computed(
+                        config, self.providers.type_info(spec.decl.type))
+                    continue
                 self._decide(spec, config, deps, resp, state, walk)
 
     def _provider_checks(self, address: str, type_: str, provider: str, config: Mapping[str, Any],

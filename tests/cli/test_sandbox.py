@@ -15,7 +15,7 @@ resource "hcloud_ssh_key" "admin" {
 }
 resource "hcloud_server" "web" {
   name        = "web"
-  server_type = "cx22"
+  server_type = "cx23"
   image       = "ubuntu-24.04"
   location    = "fsn1"
   ssh_keys    = [hcloud_ssh_key.admin.name]

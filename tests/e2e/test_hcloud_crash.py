@@ -28,7 +28,7 @@ def config(endpoint: str) -> str:
 resource "hcloud_server" "node" {
   for_each    = toset(["alpha", "beta"])
   name        = each.key
-  server_type = "cx22"
+  server_type = "cx23"
   image       = "debian-12"
   location    = "hel1"
   labels      = { role = "node" }

@@ -32,7 +32,7 @@ resource "hcloud_server" "web" {{
   for_each    = toset([{nodes}])
   enabled     = each.key == "galena" ? var.galena_enabled : true
   name        = each.key
-  server_type = "cx22"
+  server_type = "cx23"
   image       = "ubuntu-24.04"
   locations   = ["fsn1", "nbg1"]
   ssh_keys    = [hcloud_ssh_key.admin.id]
@@ -79,7 +79,7 @@ def check_fleet(emu: Emulator, state: dict[str, Any], nodes: tuple[str, ...]) ->
 
 
 def test_fleet_create_noop_toggle_off_and_on(cli: Cli, hcloud: Emulator) -> None:
-    hcloud.set_knobs(unavailable={"fsn1": ["cx22"]})
+    hcloud.set_knobs(unavailable={"fsn1": ["cx23"]})
     cli.write(fleet_config(hcloud.endpoint))
 
     planned = cli.run("plan", "--detailed-exitcode", code=2)

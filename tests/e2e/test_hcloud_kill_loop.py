@@ -37,7 +37,7 @@ resource "hcloud_server" "fleet" {{
   for_each    = toset([{nodes}])
   enabled     = !contains(var.off, each.key)
   name        = each.key
-  server_type = "cx22"
+  server_type = "cx23"
   image       = "debian-12"
   location    = "fsn1"
   labels      = {{ fleet = "kill-loop" }}

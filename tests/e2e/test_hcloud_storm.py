@@ -30,7 +30,7 @@ resource "hcloud_ssh_key" "admin" {{
 resource "hcloud_server" "node" {{
   for_each    = toset([{nodes}])
   name        = each.key
-  server_type = "cpx11"
+  server_type = "cpx12"
   image       = "debian-12"
   locations   = ["fsn1", "nbg1"]
   ssh_keys    = [hcloud_ssh_key.admin.id]
@@ -81,7 +81,7 @@ def test_a_503_after_a_run_of_429s_is_still_retried(cli: Cli, hcloud: Emulator) 
     cli.write(hcloud_provider(hcloud.endpoint) + """
 resource "hcloud_server" "one" {
   name        = "one"
-  server_type = "cx22"
+  server_type = "cx23"
   image       = "debian-12"
   location    = "fsn1"
 }

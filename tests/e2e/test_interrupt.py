@@ -12,7 +12,7 @@ SERVERS = """
 resource "hcloud_server" "s" {
   for_each    = toset(["a", "b", "c"])
   name        = "s-${each.key}"
-  server_type = "cx22"
+  server_type = "cx23"
   image       = "debian-12"
   location    = "fsn1"
 }

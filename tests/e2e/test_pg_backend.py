@@ -32,7 +32,7 @@ terraform {{
 }}
 resource "hcloud_server" "db" {{
   name        = "db"
-  server_type = "cx22"
+  server_type = "cx23"
   image       = "debian-12"
   location    = "fsn1"
 }}

@@ -21,7 +21,7 @@ resource "hcloud_ssh_key" "admin" {{
 resource "hcloud_server" "db" {{
   count       = 2
   name        = "db-${{count.index}}"
-  server_type = "cx32"
+  server_type = "cx33"
   image       = "debian-12"
   location    = "hel1"
   ssh_keys    = [hcloud_ssh_key.admin.id]

@@ -138,7 +138,7 @@ class FleetDir:
               for_each    = toset([{listed}])
               enabled     = each.key == "{toggled}" ? var.on_{toggled} : true
               name        = each.key
-              server_type = "cx22"
+              server_type = "cx23"
               image       = "ubuntu-24.04"
               location    = "nbg1"
               ssh_keys    = [hcloud_ssh_key.admin.id]

@@ -63,7 +63,7 @@ def make_provider(emu: Emulator, lineage: str = LINEAGE, **settings: Any) -> Hcl
 
 def server_config(**extra: Any) -> dict[str, Any]:
     """A small server configuration; keyword arguments override or add attributes."""
-    return {"name": "web", "server_type": "cx22", "image": "ubuntu-24.04", "location": "fsn1",
+    return {"name": "web", "server_type": "cx23", "image": "ubuntu-24.04", "location": "fsn1",
             "labels": {"role": "web"}, **extra}
 
 

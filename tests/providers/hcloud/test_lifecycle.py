@@ -70,7 +70,7 @@ def test_toggle_off_and_on(emulator: Emulator) -> None:
 def test_update_in_place_and_rescale(emulator: Emulator) -> None:
     provider = make_provider(emulator)
     created = run(create(provider, ADDR, server_config()))
-    config = server_config(name="web-renamed", labels={"role": "db"}, server_type="cx32", backups=True)
+    config = server_config(name="web-renamed", labels={"role": "db"}, server_type="cx33", backups=True)
     plan = plan_one(provider, ADDR, config, recorded(ADDR, created))
     assert plan.requires_replace == ()
     assert any("rescale in place" in n for n in plan.notes)
@@ -79,7 +79,7 @@ def test_update_in_place_and_rescale(emulator: Emulator) -> None:
     updated = run(provider.apply(ApplyRequest(ADDR, "hcloud_server", Action.UPDATE, config, recorded(ADDR, created)),
                                  journal))
     assert updated.id == created.id
-    assert updated.attributes["server_type"] == "cx32" and updated.attributes["status"] == "running"
+    assert updated.attributes["server_type"] == "cx33" and updated.attributes["status"] == "running"
     assert updated.attributes["name"] == "web-renamed" and updated.attributes["labels"] == {"role": "db"}
     assert updated.attributes["backups"] is True
     assert updated.private["primary_disk_size"] == 80
@@ -88,7 +88,7 @@ def test_update_in_place_and_rescale(emulator: Emulator) -> None:
     [server] = owned_servers(emulator)
     assert server["labels"]["reconciler-address"]  # a relabel keeps the ownership labels
 
-    smaller = plan_one(provider, ADDR, dict(config, server_type="cx22"), recorded(ADDR, updated))
+    smaller = plan_one(provider, ADDR, dict(config, server_type="cx23"), recorded(ADDR, updated))
     assert smaller.requires_replace == ("server_type",)
     assert any("cannot shrink" in n for n in smaller.notes)
     arm = plan_one(provider, ADDR, dict(config, server_type="cax41"), recorded(ADDR, updated))
@@ -156,16 +156,16 @@ def test_import_by_id_then_refresh_finds_it_without_labels(emulator: Emulator) -
 
 def test_prices_offline_and_from_the_api(emulator: Emulator) -> None:
     provider = make_provider(emulator)
-    offline = provider.price("hcloud_server", {"server_type": "cx22", "location": "fsn1"})
+    offline = provider.price("hcloud_server", {"server_type": "cx23", "location": "fsn1"})
     assert offline is not None and offline.currency == "EUR" and "prices.json" in offline.source
-    assert offline.monthly == round(3.79 * 1.19, 4)
+    assert offline.monthly == round(5.49 * 1.19, 4)
     us = provider.price("hcloud_server", {"server_type": "cpx11", "locations": ["ash"]})
     eu = provider.price("hcloud_server", {"server_type": "cpx11", "location": "nbg1"})
     assert us is not None and eu is not None and us.monthly > eu.monthly
     assert provider.price("hcloud_server", {"server_type": "no-such-type"}) is None
     assert provider.price("hcloud_ssh_key", {"name": "k"}) is not None
     run(provider.refresh(RefreshRequest((), ((ADDR, "hcloud_server"),))))
-    online = provider.price("hcloud_server", {"server_type": "cx22", "location": "fsn1"})
+    online = provider.price("hcloud_server", {"server_type": "cx23", "location": "fsn1"})
     assert online is not None and online.source.startswith("api /server_types")
     assert emulator.request_counts.get("GET /server_types") == 1
 

@@ -93,7 +93,7 @@ def test_name_taken_by_someone_else_fails_with_the_way_out(emulator: Emulator) -
 
 
 def test_location_fallback(emulator: Emulator) -> None:
-    emulator.set_knobs(unavailable={"fsn1": [], "nbg1": ["cx22"]})
+    emulator.set_knobs(unavailable={"fsn1": [], "nbg1": ["cx23"]})
     journal = Journal()
     config = {**server_config(), "location": None, "locations": ["fsn1", "nbg1", "hel1"]}
     result = run(create(make_provider(emulator), ADDR, config, journal))

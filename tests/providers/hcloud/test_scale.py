@@ -20,11 +20,11 @@ def test_refresh_of_1000_recorded_servers_takes_at_most_22_requests() -> None:
         records = []
         for i in range(1000):
             address = f"hcloud_server.m[{i}]"
-            made = emu.add_server({"name": f"m{i}", "server_type": "cx22", "image": "ubuntu-24.04",
+            made = emu.add_server({"name": f"m{i}", "server_type": "cx23", "image": "ubuntu-24.04",
                                    "labels": ownership_labels(LINEAGE, address)})
             records.append(RecordedResource(address, "hcloud_server", str(made["server"]["id"]),
                                             {"name": f"m{i}", "image": "ubuntu-24.04"}))
-        emu.add_server({"name": "not-ours", "server_type": "cx22", "image": "ubuntu-24.04"})
+        emu.add_server({"name": "not-ours", "server_type": "cx23", "image": "ubuntu-24.04"})
         provider = make_provider(emu, poll_interval=0.5 / 1000)
         answer = run(provider.refresh(RefreshRequest(tuple(records), ())))
         assert len(answer.found) == 1000 and not answer.gone and not answer.adopted
