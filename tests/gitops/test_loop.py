@@ -42,7 +42,7 @@ variable "gpu" {
 
 resource "hcloud_server" "web" {
   name        = "web"
-  server_type = "cx22"
+  server_type = "cx23"
   image       = "debian-12"
   location    = "fsn1"
   labels      = { fleet = "gitops" }
@@ -79,7 +79,7 @@ resource "google_compute_instance" "gpu" {
 SECOND_SERVER = """
 resource "hcloud_server" "api" {
   name        = "api"
-  server_type = "cx22"
+  server_type = "cx23"
   image       = "debian-12"
   location    = "fsn1"
 }
