@@ -77,11 +77,21 @@ def recordable(value: Any) -> Any:
     return value
 
 
+# Compute Engine's per-project rate quotas are 1,500 requests a minute for each group (mutations, reads,
+# operation reads). A step costs about 4 of them (an insert or delete, one or two bounded operation waits, a
+# get), so 375 steps may start within one minute; each in-flight step holds one thread in its operation
+# wait, which caps it lower.
+QUOTA_PER_MINUTE = 1500
+REQUESTS_PER_STEP = 4
+MAX_THREADS = 128
+DEFAULT_PARALLEL = min(QUOTA_PER_MINUTE // REQUESTS_PER_STEP, MAX_THREADS)
+
+
 class GoogleProvider:
     name = "google"
 
     def __init__(self, config: ProviderConfig, *, retry: RetryPolicy | None = None,
-                 operation_timeout: float = 1800.0, max_parallel: int = 8) -> None:
+                 operation_timeout: float = 1800.0, max_parallel: int = DEFAULT_PARALLEL) -> None:
         self.settings = dict(config.settings)
         self.lineage = config.lineage
         self.max_parallel = max_parallel

@@ -1,9 +1,15 @@
 """Wait for Hetzner Cloud actions with one poller per provider instead of one per server.
 
-Each watched action has its own backoff schedule (first look after `base`, doubling to `cap`). When any
-action is due, one `GET /actions?id=..` (50 ids a request) reads every running action at once, and every
-action that was at least half-way to its next look counts as looked at, so twenty servers created together
-share their polls instead of multiplying them.
+One `GET /actions?id=..` (50 ids a request) reads every running action at once whenever any of them is due,
+so two hundred servers created together share their polls instead of multiplying them. When each action is
+next due adapts to how long it is expected to take:
+
+- from its progress: an action at p % after t seconds should finish about t * 100 / p seconds after it
+  started, so the next look is then, and if it is still running, every `tail` seconds after that, so a step
+  ends within one short poll interval of its action;
+- without progress (0 %, or an API that reports none), from the observed duration of earlier actions of the
+  same command in this run;
+- knowing neither, a backoff schedule: first look after `base`, doubling to `cap` (0.5 s to 10 s).
 """
 
 from __future__ import annotations
@@ -23,9 +29,10 @@ CHUNK = 50
 @dataclass
 class _Watch:
     future: asyncio.Future[ActionView]
-    interval: float
+    interval: float  # of the backoff schedule
     due: float
     what: str
+    since: float  # when the wait began (the action started at about that moment)
 
 
 @dataclass
@@ -38,7 +45,9 @@ class ActionWaiter:
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     polls: int = 0
+    tail: float | None = None  # poll interval once an action is due to finish (default base / 5)
     _watches: dict[int, _Watch] = field(default_factory=dict)
+    _took: dict[str, float] = field(default_factory=dict)  # command -> how long its last action took
     _task: asyncio.Task[None] | None = None
     _wake: asyncio.Event | None = None
     _loop: asyncio.AbstractEventLoop | None = None
@@ -56,7 +65,7 @@ class ActionWaiter:
         for aid in action_ids:
             watch = self._watches.get(aid)
             if watch is None:
-                watch = _Watch(loop.create_future(), self.base, now + self.base, what)
+                watch = _Watch(loop.create_future(), self.base, now + self.base, what, now)
                 self._watches[aid] = watch
             futures.append(watch.future)
         assert self._wake is not None
@@ -111,11 +120,27 @@ class ActionWaiter:
                                                                  code="not_found"))
                 elif action.status != "running":
                     del self._watches[aid]
+                    self._took[action.command] = now - watch.since
                     if not watch.future.done():
                         watch.future.set_result(action)
-                elif watch.due <= now + watch.interval / 2:
-                    watch.interval = min(self.cap, watch.interval * 2)
-                    watch.due = now + watch.interval
+                else:
+                    self._schedule(watch, action, now)
+
+    def _schedule(self, watch: _Watch, action: ActionView, now: float) -> None:
+        """When to look at a running action next (see the module docstring)."""
+        tail = self.tail if self.tail is not None else self.base / 5
+        elapsed = now - watch.since
+        if action.progress > 0:
+            expected = elapsed * 100.0 / min(100.0, action.progress + 0.5)  # mid-point of a whole percentage
+            watch.due = now + min(self.cap, max(tail, expected - elapsed))
+            return
+        took = self._took.get(action.command)
+        if took is not None and elapsed < took:
+            watch.due = now + max(tail, took - elapsed)
+            return
+        if watch.due <= now + watch.interval / 2:  # it was (about) due: the next step of the backoff
+            watch.interval = min(self.cap, watch.interval * 2)
+            watch.due = now + watch.interval
 
     async def close(self) -> None:
         task = self._task
