@@ -4,9 +4,11 @@ a provider call receives (intent before the mutating call, the id the moment it 
 Inside an event loop the writer commits in groups: every change is in the live document at once, and one
 writer thread puts the newest document on disk whenever something changed since its last write, so two
 hundred steps that change state at the same moment cost a few atomic writes instead of two hundred fsyncs
-on the event loop. `await durable()` returns once everything changed before the call is on disk (the runner
-awaits it before each provider call and before a step counts as done); outside a loop every change is
-written at once, as before.
+on the event loop. Write-ahead still holds: `await durable()` returns once everything changed before the
+call is on disk (the runner awaits it before a step counts as done), and the `WriteAheadExecutor` the runner
+gives the loop holds every blocking provider call (`asyncio.to_thread`) until the state changed before it was
+submitted is on disk, so a journal's intent always reaches the disk before the request it announces leaves.
+Outside a loop every change is written at once.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
@@ -37,6 +39,7 @@ class StateWriter:
         self._executor: ThreadPoolExecutor | None = None
         self._flusher: asyncio.Task[None] | None = None
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
+        self._on_disk = threading.Condition()  # for threads waiting on a write (WriteAheadExecutor)
 
     def update(self, change: Callable[[StateDoc], StateDoc]) -> None:
         self.doc = change(self.doc)
@@ -48,6 +51,11 @@ class StateWriter:
             return
         if self._flusher is None or self._flusher.done():
             self._flusher = loop.create_task(self._flush_loop())
+
+    @property
+    def changed(self) -> int:
+        """The generation of the newest change (what `wait_on_disk` waits for)."""
+        return self._changed
 
     def put(self, res: ResourceState) -> None:
         self.update(lambda d: d.with_resource(res))
@@ -63,9 +71,25 @@ class StateWriter:
         with self._lock:
             if generation <= self._written:
                 return None
-            written = self.backend.write(doc)
-            self._written = generation
+            try:
+                written = self.backend.write(doc)
+            except Exception as e:
+                with self._on_disk:
+                    self._error = e
+                    self._on_disk.notify_all()
+                raise
+            with self._on_disk:
+                self._written = generation
+                self._on_disk.notify_all()
             return written
+
+    def wait_on_disk(self, generation: int) -> None:
+        """Block this (worker) thread until the changes up to `generation` are on disk."""
+        with self._on_disk:
+            while self._written < generation and self._error is None:
+                self._on_disk.wait()
+            if self._written < generation and self._error is not None:
+                raise self._error
 
     def flush(self) -> None:
         """Write whatever is not on disk yet, now, in this thread (raises what the backend raises)."""
@@ -121,6 +145,24 @@ class StateWriter:
             if self._executor is not None:
                 self._executor.shutdown(wait=True)
                 self._executor = None
+
+
+class WriteAheadExecutor(ThreadPoolExecutor):
+    """The apply loop's default executor: a call submitted after a state change starts only once that change is
+    on disk (a provider's `journal.intend(...)` then `await asyncio.to_thread(post, ...)` is write-ahead)."""
+
+    def __init__(self, writer: StateWriter, max_workers: int) -> None:
+        super().__init__(max_workers=max_workers, thread_name_prefix="apply-step")
+        self.writer = writer
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        writer, generation = self.writer, self.writer.changed
+
+        def after_write() -> Any:
+            writer.wait_on_disk(generation)
+            return fn(*args, **kwargs)
+
+        return super().submit(after_write)
 
 
 class StepJournal:

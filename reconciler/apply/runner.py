@@ -4,17 +4,15 @@ write-ahead journal, keep state written after every step, then record outputs.""
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
 from providers.base import ApplyRequest, PlanRequest, RefreshRequest, ResourceKind
 from reconciler.actions import Action
 from reconciler.apply.hooks import Hooks
-from reconciler.apply.journal import StateWriter, StepJournal
+from reconciler.apply.journal import StateWriter, StepJournal, WriteAheadExecutor
 from reconciler.apply.reevaluate import Reevaluator, inconsistencies
 from reconciler.apply.walker import WalkResult, walk
 from reconciler.errors import ReconcilerError
@@ -74,12 +72,11 @@ class Runner:
             self.writer.close()  # what an interrupted walk changed still reaches the disk
 
     def _size_threads(self) -> None:
-        """Every running step may block one thread (providers call their SDKs through asyncio.to_thread): give
-        the loop as many threads as steps may run at once, so threads never become a hidden, lower limit."""
+        """Providers make their blocking calls through the loop's default executor (asyncio.to_thread): make it
+        write-ahead (a call waits until the state changed before it is on disk) and as wide as the steps that
+        may run at once, up to MAX_THREADS, so threads are not a hidden, lower limit."""
         workers = min(max(1, self.options.parallelism), MAX_THREADS) + 4
-        if workers > min(32, (os.cpu_count() or 1) + 4):
-            asyncio.get_running_loop().set_default_executor(
-                ThreadPoolExecutor(max_workers=workers, thread_name_prefix="apply-step"))
+        asyncio.get_running_loop().set_default_executor(WriteAheadExecutor(self.writer, workers))
 
     def _adopt_refreshed(self) -> None:
         """Persist what the plan's refresh found (adoptions, vanished objects) before acting on it."""
