@@ -1,8 +1,8 @@
 """Wait for Hetzner Cloud actions with one poller per provider instead of one per server.
 
-One `GET /actions?id=..` (50 ids a request) reads every running action at once whenever any of them is due,
-so two hundred servers created together share their polls instead of multiplying them. When each action is
-next due adapts to how long it is expected to take:
+A look reads every action due then or soon (within its slack) with `GET /actions?id=..` (50 ids a request,
+the requests of one look sent together), so two hundred servers created together share their polls instead
+of multiplying them. When each action is next due adapts to how long it is expected to take:
 
 - from its progress: an action at p % after t seconds should finish about t * 100 / p seconds after it
   started, so the next look is then, and if it is still running, every `tail` seconds after that, so a step
@@ -33,6 +33,7 @@ class _Watch:
     due: float
     what: str
     since: float  # when the wait began (the action started at about that moment)
+    slack: float = 0.0  # how much earlier than `due` a look shared with other actions may read it
 
 
 @dataclass
@@ -65,7 +66,7 @@ class ActionWaiter:
         for aid in action_ids:
             watch = self._watches.get(aid)
             if watch is None:
-                watch = _Watch(loop.create_future(), self.base, now + self.base, what, now)
+                watch = _Watch(loop.create_future(), self.base, now + self.base, what, now, self.base / 2)
                 self._watches[aid] = watch
             futures.append(watch.future)
         assert self._wake is not None
@@ -96,13 +97,14 @@ class ActionWaiter:
                     waker.cancel()
                     sleeper.cancel()
                 continue
-            ids = sorted(self._watches)
+            # every action due now or soon (within its slack) is read by this look: they share its requests
+            ids = sorted(aid for aid, w in self._watches.items() if w.due <= now + w.slack)
             try:
                 found: dict[int, ActionView] = {}
-                for i in range(0, len(ids), CHUNK):
-                    self.polls += 1
-                    for a in await asyncio.to_thread(self.fetch, ids[i:i + CHUNK]):
-                        found[a.id] = a
+                chunks = [ids[i:i + CHUNK] for i in range(0, len(ids), CHUNK)]
+                self.polls += len(chunks)
+                for answer in await asyncio.gather(*(asyncio.to_thread(self.fetch, c) for c in chunks)):
+                    found.update((a.id, a) for a in answer)
             except Exception as e:  # every waiter must learn of it, or it would wait forever
                 for aid in ids:
                     watch = self._watches.pop(aid)
@@ -132,15 +134,15 @@ class ActionWaiter:
         elapsed = now - watch.since
         if action.progress > 0:
             expected = elapsed * 100.0 / min(100.0, action.progress + 0.5)  # mid-point of a whole percentage
-            watch.due = now + min(self.cap, max(tail, expected - elapsed))
+            watch.due, watch.slack = now + min(self.cap, max(tail, expected - elapsed)), tail / 2
             return
         took = self._took.get(action.command)
         if took is not None and elapsed < took:
-            watch.due = now + max(tail, took - elapsed)
+            watch.due, watch.slack = now + max(tail, took - elapsed), tail / 2
             return
         if watch.due <= now + watch.interval / 2:  # it was (about) due: the next step of the backoff
             watch.interval = min(self.cap, watch.interval * 2)
-            watch.due = now + watch.interval
+            watch.due, watch.slack = now + watch.interval, watch.interval / 2
 
     async def close(self) -> None:
         task = self._task
