@@ -30,9 +30,8 @@ from providers.hcloud import catalog as catalogs
 from providers.hcloud.refresh import SERVER, SSH_KEY, Refresher
 from providers.hcloud.server_attrs import UNREADABLE, observed, observed_private, plan_server
 from providers.hcloud.servers import ServerOps
-from providers.hcloud.settings import HcloudSettings
+from providers.hcloud.settings import DEFAULT_BUDGET, HcloudSettings
 from providers.hcloud.ssh_keys import SshKeyOps, observed_key, plan_ssh_key
-from providers.hcloud.transport import DEFAULT_BUDGET
 from providers.hcloud.waiter import ActionWaiter
 from reconciler.actions import Action
 from reconciler.errors import NotAvailableError, ProviderError

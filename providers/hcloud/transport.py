@@ -18,7 +18,8 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 
-DEFAULT_BUDGET = 3600.0  # requests an hour, one regained a second: Hetzner's default until its headers say
+from providers.hcloud.settings import DEFAULT_BUDGET
+
 POOL_SIZE = 128  # connections kept open: one per thread that may send at once (the apply's step threads)
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 RETRY_CODES = frozenset({"rate_limit_exceeded", "conflict", "locked", "timeout", "server_error", "unavailable",
