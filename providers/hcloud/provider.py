@@ -12,6 +12,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from providers.base import (
+    LABEL_LINEAGE,
+    LABEL_MANAGED_BY,
+    MANAGED_BY,
     ApplyRequest,
     ApplyResponse,
     ImportRequest,
@@ -27,6 +30,7 @@ from providers.base import (
     TypeInfo,
 )
 from providers.hcloud import catalog as catalogs
+from providers.hcloud.reader import ServerReader
 from providers.hcloud.refresh import SERVER, SSH_KEY, Refresher
 from providers.hcloud.server_attrs import UNREADABLE, observed, observed_private, plan_server
 from providers.hcloud.servers import ServerOps
@@ -62,6 +66,10 @@ class HcloudProvider:
         self._api: HcloudApi | None = None
         self.waiter = ActionWaiter(lambda ids: self.api.get_actions(ids), base=self.settings.poll_interval,
                                    cap=self.settings.poll_cap)
+        self.reader = ServerReader(lambda selector: self.api.list_servers(selector),
+                                   lambda sid: self.api.get_server(sid),
+                                   {LABEL_MANAGED_BY: MANAGED_BY, LABEL_LINEAGE: config.lineage},
+                                   window=self.settings.poll_interval / 100)
 
     @property
     def api(self) -> HcloudApi:
@@ -81,7 +89,7 @@ class HcloudProvider:
 
     @property
     def servers(self) -> ServerOps:
-        return ServerOps(self.api, self.waiter, self.config.lineage)
+        return ServerOps(self.api, self.waiter, self.config.lineage, self.reader)
 
     @property
     def ssh_keys(self) -> SshKeyOps:

@@ -134,3 +134,22 @@ def test_waiter_learns_a_command_s_duration_when_progress_is_not_reported() -> N
     # the second: its first look at +0.5 s, then at +3.5 s (how long the first took), where it is done
     assert now[0] == pytest.approx(3.5 + 3.5)
     assert [b for b in asked] == [[1], [1], [1], [2], [2]]
+
+
+def test_200_creates_share_their_final_reads() -> None:
+    """200 servers created together: the final reads go out as label listings of 50, not one GET each."""
+    scale = 300.0
+    with start_emulator(time_scale=scale, token="test-token",
+                        durations={"create_server": 3.0, "start_server": 0.0}) as emu:
+        provider = make_provider(emu, poll_interval=0.5 / scale)
+
+        async def go() -> list[str | None]:
+            results = await asyncio.gather(*(create(provider, f"hcloud_server.s{i}", server_config(name=f"s{i}"))
+                                             for i in range(200)))
+            return [r.id for r in results]
+
+        ids = run(go())
+        assert len(set(ids)) == 200
+        counts = emu.request_counts
+        assert counts.get("GET /servers/{id}", 0) + counts.get("GET /servers", 0) <= 200 // 50 * 3, counts
+        assert provider.reader.requests == counts.get("GET /servers/{id}", 0) + counts.get("GET /servers", 0)
