@@ -73,7 +73,7 @@ def child(directory: str, parallelism: int, timings: str) -> int:
 
     progress.PlainProgress.pre_step = timed_pre  # type: ignore[method-assign]
     progress.PlainProgress.post_step = timed_post  # type: ignore[method-assign]
-    progress.PlainProgress.on_phase = timed_phase  # type: ignore[method-assign]
+    progress.PlainProgress.on_phase = timed_phase  # type: ignore[method-assign,assignment]
     argv = ["apply", "-C", directory, "--auto-approve", "--no-color", "--parallelism", str(parallelism)]
     profile = os.environ.get("APPLY_BENCH_PROFILE")  # a file: where the first apply's cProfile goes
     if profile and not Path(profile).exists():
@@ -113,6 +113,12 @@ def run_apply(directory: Path, parallelism: int) -> tuple[int, float, float, dic
     return proc.returncode, wall, cpu, spans
 
 
+def cpu_of(pid: int) -> float:
+    """CPU seconds (user + sys) a running process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def bench(n: int, create_seconds: float, parallelism: int) -> bool:
     knobs = {"durations": {"create_server": create_seconds, "start_server": 0.0}}
     emu = subprocess.Popen([sys.executable, "-m", "providers.hcloud.emulator", "--knobs", json.dumps(knobs)],
@@ -123,7 +129,9 @@ def bench(n: int, create_seconds: float, parallelism: int) -> bool:
         with tempfile.TemporaryDirectory(prefix="apply-bench-") as tmp:
             directory = Path(tmp)
             (directory / "main.tf").write_text(config(endpoint, n))
+            emu_before = cpu_of(emu.pid)
             code, wall, cpu, spans = run_apply(directory, parallelism)
+            emu_cpu = cpu_of(emu.pid) - emu_before
             requests = control(endpoint, "/_emulator/requests")["requests"]
             if code != 0 or len(spans) != n:
                 print(f"apply of {n} servers FAILED (exit {code}, {len(spans)} steps timed)")
@@ -147,6 +155,8 @@ def bench(n: int, create_seconds: float, parallelism: int) -> bool:
                   f"{posted[len(posted) // 2]:.2f} / {posted[-1]:.2f} s")
             print(f"  step end - (POST answer + create), min / median / max  {lag[0]:.2f} / "
                   f"{lag[len(lag) // 2]:.2f} / {lag[-1]:.2f} s")
+            print(f"  emulator process: cpu {emu_cpu:.2f} s; load average {os.getloadavg()[0]:.1f} on "
+                  f"{os.cpu_count()} cores")
             print(f"  whole process: wall {wall:.2f} s, cpu {cpu:.2f} s; {sum(requests.values())} requests "
                   f"({', '.join(f'{k} {v}' for k, v in sorted(requests.items()))})")
             control(endpoint, "/_emulator/requests", "DELETE")
