@@ -37,8 +37,8 @@ resource "hcloud_server" "web" {
 }
 """
 
-HEAVY = ("hcl2", "jsonschema", "networkx", "asyncssh", "rich", "hcloud", "requests", "google.cloud.compute_v1", "psycopg", "pyrage",
-         "reconciler.apply.runner", "reconciler.nixos")
+HEAVY = ("hcl2", "jsonschema", "networkx", "asyncssh", "rich", "hcloud", "requests", "google.cloud.compute_v1",
+         "psycopg", "pyrage", "reconciler.apply.runner", "reconciler.nixos")
 
 PROBE = """
 import json, runpy, sys
