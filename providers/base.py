@@ -216,7 +216,11 @@ class Price:
 @runtime_checkable
 class Provider(Protocol):
     name: str
-    max_parallel: int  # at most this many apply calls at once for this provider
+
+    @property
+    def max_parallel(self) -> int:
+        """At most this many apply calls at once for this provider: what its API allows (a request budget, an
+        operation limit), read when an apply's walk starts; `--parallelism` bounds all providers together."""
 
     def types(self) -> Mapping[str, TypeInfo]: ...
 

@@ -25,14 +25,16 @@ from google.api_core import exceptions as gexc
 from google.api_core.client_options import ClientOptions
 from google.auth.credentials import AnonymousCredentials, Credentials
 from google.auth.exceptions import GoogleAuthError
-from google.cloud import compute_v1
 from google.oauth2 import service_account
 from google.oauth2.credentials import Credentials as UserCredentials
 from requests import exceptions as rexc
 
 from providers.google.failures import CallFailed, Kind, from_exception
 from providers.google.retry import RetryPolicy
+from providers.google.sdk import load as load_compute
 from reconciler.errors import ProviderError
+
+compute_v1 = load_compute()  # only the three services used, not the SDK's ~90 (see providers/google/sdk.py)
 
 T = TypeVar("T")
 SCOPES = ["https://www.googleapis.com/auth/compute"]

@@ -85,6 +85,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # listen backlog: socketserver's default of 5 drops the SYNs of a burst of new connections (an apply's
+    # threads connecting at once), and each dropped one costs the client a 1 s retransmission
+    request_queue_size = 256
     block_on_close = False
 
     def __init__(self, address: tuple[str, int], emulator: Emulator) -> None:

@@ -15,7 +15,6 @@ import functools
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from providers.base import (
@@ -81,11 +80,21 @@ def recordable(value: Any) -> Any:
     return value
 
 
+# Compute Engine's per-project rate quotas are 1,500 requests a minute for each group (mutations, reads,
+# operation reads). A step costs about 4 of them (an insert or delete, one or two bounded operation waits, a
+# get), so 375 steps may start within one minute; each in-flight step holds one of the apply's threads in
+# its operation wait (the engine gives an apply at most 32), which caps it lower.
+QUOTA_PER_MINUTE = 1500
+REQUESTS_PER_STEP = 4
+MAX_THREADS = 32
+DEFAULT_PARALLEL = min(QUOTA_PER_MINUTE // REQUESTS_PER_STEP, MAX_THREADS)
+
+
 class GoogleProvider:
     name = "google"
 
     def __init__(self, config: ProviderConfig, *, retry: RetryPolicy | None = None,
-                 operation_timeout: float = 1800.0, max_parallel: int = 8) -> None:
+                 operation_timeout: float = 1800.0, max_parallel: int = DEFAULT_PARALLEL) -> None:
         self.settings = dict(config.settings)
         self.lineage = config.lineage
         self.max_parallel = max_parallel
@@ -95,7 +104,6 @@ class GoogleProvider:
         self._catalog = AcceleratorCatalog()
         self._images: dict[str, str] = {}  # configured image -> resolved source image, for this run
         self._image_lock: asyncio.Lock | None = None  # one resolution of each image, however many creates
-        self._executor: ThreadPoolExecutor | None = None
 
     # ------------------------------------------------------------------ offline
     def types(self) -> Mapping[str, TypeInfo]:
@@ -129,18 +137,14 @@ class GoogleProvider:
         return self._api
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=self.max_parallel + 4, thread_name_prefix="google-api")
-        return await asyncio.get_running_loop().run_in_executor(self._executor, functools.partial(fn, *args))
+        # the loop's default executor: during an apply the engine's write-ahead one, as wide as the apply's steps
+        return await asyncio.get_running_loop().run_in_executor(None, functools.partial(fn, *args))
 
     async def _wait(self, op: Mapping[str, Any]) -> dict[str, Any]:
         deadline = time.monotonic() + self.operation_timeout
         return await self._run(self.api.wait, op, deadline)
 
     async def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
-            self._executor = None
         if self._api is not None:
             self._api.close()
 

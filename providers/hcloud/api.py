@@ -159,8 +159,8 @@ class HcloudApi:
         """Up to 25 actions in one request (`GET /actions?id=..&id=..`; the API takes no more ids at once)."""
         def get(c: Client) -> list[ActionView]:
             payload = c.request("GET", "/actions", params={"id": list(ids), "per_page": 25})
-            return [ActionView(int(a["id"]), a["command"], a["status"],
-                               (a.get("error") or {}).get("message")) for a in payload["actions"]]
+            return [ActionView(int(a["id"]), a["command"], a["status"], (a.get("error") or {}).get("message"),
+                               int(a.get("progress") or 0)) for a in payload["actions"]]
 
         return self.call("poll actions", get)
 

@@ -29,6 +29,9 @@ __all__ = ["Emulator", "Knobs", "main", "start_emulator"]
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # listen backlog: socketserver's default of 5 drops the SYNs of a burst of new connections (an apply's
+    # threads connecting at once), and each dropped one costs the client a 1 s retransmission
+    request_queue_size = 256
     allow_reuse_address = True
 
     def __init__(self, address: tuple[str, int], world: World) -> None:

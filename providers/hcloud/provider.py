@@ -12,6 +12,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from providers.base import (
+    LABEL_LINEAGE,
+    LABEL_MANAGED_BY,
+    MANAGED_BY,
     ApplyRequest,
     ApplyResponse,
     ImportRequest,
@@ -27,10 +30,11 @@ from providers.base import (
     TypeInfo,
 )
 from providers.hcloud import catalog as catalogs
+from providers.hcloud.reader import ServerReader
 from providers.hcloud.refresh import SERVER, SSH_KEY, Refresher
 from providers.hcloud.server_attrs import UNREADABLE, observed, observed_private, plan_server
 from providers.hcloud.servers import ServerOps
-from providers.hcloud.settings import HcloudSettings
+from providers.hcloud.settings import DEFAULT_BUDGET, HcloudSettings
 from providers.hcloud.ssh_keys import SshKeyOps, observed_key, plan_ssh_key
 from providers.hcloud.waiter import ActionWaiter
 from reconciler.actions import Action
@@ -45,9 +49,14 @@ TYPES: dict[str, TypeInfo] = {
 }
 
 
+# A step costs about this many requests of the project's budget (a create: its POST, its share of the batched
+# action polls and the final GET, 2.3 measured by bench/hcloud_refresh.py), with headroom.
+REQUESTS_PER_STEP = 4
+MAX_PARALLEL = 1000  # a sanity bound; the budget (3600 requests an hour by default) allows 900
+
+
 class HcloudProvider:
     name = "hcloud"
-    max_parallel = 10
 
     def __init__(self, config: ProviderConfig, settings: HcloudSettings | None = None) -> None:
         self.config = config
@@ -57,6 +66,10 @@ class HcloudProvider:
         self._api: HcloudApi | None = None
         self.waiter = ActionWaiter(lambda ids: self.api.get_actions(ids), base=self.settings.poll_interval,
                                    cap=self.settings.poll_cap)
+        self.reader = ServerReader(lambda selector: self.api.list_servers(selector),
+                                   lambda sid: self.api.get_server(sid),
+                                   {LABEL_MANAGED_BY: MANAGED_BY, LABEL_LINEAGE: config.lineage},
+                                   window=self.settings.poll_interval / 100)
 
     @property
     def api(self) -> HcloudApi:
@@ -68,8 +81,15 @@ class HcloudProvider:
         return self._api
 
     @property
+    def max_parallel(self) -> int:
+        """As many steps at once as the request budget left can carry: the transport's bucket follows the API's
+        `RateLimit-Limit/Remaining/Reset` headers (the plan's refresh has read them before an apply starts)."""
+        budget = self._api.bucket.tokens if self._api is not None else DEFAULT_BUDGET
+        return max(1, min(MAX_PARALLEL, int(budget // REQUESTS_PER_STEP)))
+
+    @property
     def servers(self) -> ServerOps:
-        return ServerOps(self.api, self.waiter, self.config.lineage)
+        return ServerOps(self.api, self.waiter, self.config.lineage, self.reader)
 
     @property
     def ssh_keys(self) -> SshKeyOps:

@@ -25,6 +25,7 @@ from providers.base import (
 )
 from providers.hcloud.errors import FALLBACK_CODES
 from providers.hcloud.label_selector import render
+from providers.hcloud.reader import ServerReader
 from providers.hcloud.server_attrs import (
     LABEL_INPUTS,
     UNREADABLE,
@@ -49,10 +50,11 @@ T = TypeVar("T")
 
 
 class ServerOps:
-    def __init__(self, api: HcloudApi, waiter: ActionWaiter, lineage: str) -> None:
+    def __init__(self, api: HcloudApi, waiter: ActionWaiter, lineage: str, reader: ServerReader | None = None) -> None:
         self.api = api
         self.waiter = waiter
         self.lineage = lineage
+        self.reader = reader  # shares the final reads of steps that finish together
 
     async def unlocked(self, sid: int, what: str, call: Callable[[], T]) -> T:
         """`call()` (a blocking write on server `sid`); while the API answers `locked` (an action of the server
@@ -135,7 +137,7 @@ class ServerOps:
             if cfg["backups"]:  # POST /servers has no backups option: switch them on once it exists
                 journal.phase("enable backup")
                 await self._act(view.id, "enable_backup", what)
-            return await self._final(view.id, cfg, what, [])
+            return await self._final(view.id, cfg, what, [], req.address)
         raise AssertionError("unreachable")
 
     async def _adopt(self, view: ServerView, cfg: Mapping[str, Any], req: ApplyRequest, journal: Journal,
@@ -148,11 +150,14 @@ class ServerOps:
         journal.phase(f"adopting server {view.id} ({view.name}), made by an earlier attempt")
         running = await asyncio.to_thread(self.api.running_actions, view.id)
         await self.waiter.wait(running, what)
-        return await self._final(view.id, cfg if same else None, what, unobserved)
+        return await self._final(view.id, cfg if same else None, what, unobserved, req.address)
 
     async def _final(self, sid: int, basis: Mapping[str, Any] | None, what: str,
-                     unobserved: list[str]) -> ApplyResponse:
-        view = await asyncio.to_thread(self.api.get_server, sid)
+                     unobserved: list[str], address: str) -> ApplyResponse:
+        if self.reader is not None:
+            view = await self.reader.read(sid, address)
+        else:
+            view = await asyncio.to_thread(self.api.get_server, sid)
         if view is None:
             raise ProviderError(f"{what}: server {sid} vanished while it was being set up",
                                 hint="run apply again to create it anew", code="not_found")
@@ -185,7 +190,7 @@ class ServerOps:
         for key in NOT_UPDATABLE:  # kept as recorded unless only now learned from the configuration
             if key not in unobserved and key in req.prior.attributes:
                 basis[key] = req.prior.attributes[key]
-        return await self._final(sid, basis, what, [])
+        return await self._final(sid, basis, what, [], req.address)
 
     async def _act(self, sid: int, verb: str, what: str, **kwargs: Any) -> None:
         action = await self.unlocked(sid, what, lambda: self.api.server_action(what, sid, verb, **kwargs))

@@ -12,6 +12,7 @@ from typing import Any
 
 DEFAULT_ENDPOINT = "https://api.hetzner.cloud/v1"
 DEFAULT_POLL = 0.5
+DEFAULT_BUDGET = 3600.0  # requests an hour, one regained a second: Hetzner's default until its headers say
 
 
 @dataclass(frozen=True)

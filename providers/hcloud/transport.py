@@ -19,6 +19,9 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 
+from providers.hcloud.settings import DEFAULT_BUDGET
+
+POOL_SIZE = 128  # connections kept open: one per thread that may send at once (the apply's step threads)
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 RETRY_CODES = frozenset({"rate_limit_exceeded", "conflict", "timeout", "server_error", "unavailable",
                          "service_error", "maintenance", "robot_unavailable"})
@@ -37,7 +40,7 @@ class TokenBucket:
     """A client-side copy of the project's request budget (3600 per hour, one regained per second, until
     the API's headers say otherwise). `reserve` takes a token, going into debt, and says how long to wait."""
 
-    def __init__(self, capacity: float = 3600.0, rate: float = 1.0, *,
+    def __init__(self, capacity: float = DEFAULT_BUDGET, rate: float = 1.0, *,
                  clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time) -> None:
         self.capacity = capacity
         self.tokens = capacity
@@ -87,7 +90,7 @@ class PacedAdapter(HTTPAdapter):
     def __init__(self, bucket: TokenBucket, *, base: float = 1.0, cap: float = 30.0, max_retries: int = 8,
                  max_429: int = 30, sleep: Callable[[float], None] = time.sleep,
                  rng: random.Random | None = None) -> None:
-        super().__init__(pool_connections=2, pool_maxsize=32)  # as many connections as worker threads
+        super().__init__(pool_connections=2, pool_maxsize=POOL_SIZE)
         self.bucket = bucket
         self.base = base
         self.cap = cap

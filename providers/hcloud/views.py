@@ -39,6 +39,7 @@ class ActionView:
     command: str
     status: str  # running | success | error
     error: str | None = None
+    progress: int = 0  # 0-100, as the API reports it
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,15 @@
 """Wait for Hetzner Cloud actions with one poller per provider instead of one per server.
 
-Each watched action has its own backoff schedule (first look after `base`, doubling to `cap`). When any
-action is due, one `GET /actions?id=..` (25 ids a request, the API's limit) reads every running action at
-once, and every action that was at least half-way to its next look counts as looked at, so twenty servers
-created together share their polls instead of multiplying them.
+A look reads every action due then or soon (within its slack) with `GET /actions?id=..` (25 ids a request,
+the API's limit; the requests of one look sent together), so two hundred servers created together share
+their polls instead of multiplying them. When each action is next due adapts to how long it is expected to take:
+
+- from its progress: an action at p % after t seconds should finish about t * 100 / p seconds after it
+  started, so the next look is then, and if it is still running, every `tail` seconds after that, so a step
+  ends within one short poll interval of its action;
+- without progress (0 %, or an API that reports none), from the observed duration of earlier actions of the
+  same command in this run;
+- knowing neither, a backoff schedule: first look after `base`, doubling to `cap` (0.5 s to 10 s).
 """
 
 from __future__ import annotations
@@ -23,9 +29,11 @@ CHUNK = 25
 @dataclass
 class _Watch:
     future: asyncio.Future[ActionView]
-    interval: float
+    interval: float  # of the backoff schedule
     due: float
     what: str
+    since: float  # when the wait began (the action started at about that moment)
+    slack: float = 0.0  # how much earlier than `due` a look shared with other actions may read it
 
 
 @dataclass
@@ -38,7 +46,9 @@ class ActionWaiter:
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     polls: int = 0
+    tail: float | None = None  # poll interval once an action is due to finish (default base / 5)
     _watches: dict[int, _Watch] = field(default_factory=dict)
+    _took: dict[str, float] = field(default_factory=dict)  # command -> how long its last action took
     _task: asyncio.Task[None] | None = None
     _wake: asyncio.Event | None = None
     _loop: asyncio.AbstractEventLoop | None = None
@@ -56,7 +66,7 @@ class ActionWaiter:
         for aid in action_ids:
             watch = self._watches.get(aid)
             if watch is None:
-                watch = _Watch(loop.create_future(), self.base, now + self.base, what)
+                watch = _Watch(loop.create_future(), self.base, now + self.base, what, now, self.base / 2)
                 self._watches[aid] = watch
             futures.append(watch.future)
         assert self._wake is not None
@@ -87,13 +97,14 @@ class ActionWaiter:
                     waker.cancel()
                     sleeper.cancel()
                 continue
-            ids = sorted(self._watches)
+            # every action due now or soon (within its slack) is read by this look: they share its requests
+            ids = sorted(aid for aid, w in self._watches.items() if w.due <= now + w.slack)
             try:
                 found: dict[int, ActionView] = {}
-                for i in range(0, len(ids), CHUNK):
-                    self.polls += 1
-                    for a in await asyncio.to_thread(self.fetch, ids[i:i + CHUNK]):
-                        found[a.id] = a
+                chunks = [ids[i:i + CHUNK] for i in range(0, len(ids), CHUNK)]
+                self.polls += len(chunks)
+                for answer in await asyncio.gather(*(asyncio.to_thread(self.fetch, c) for c in chunks)):
+                    found.update((a.id, a) for a in answer)
             except Exception as e:  # every waiter must learn of it, or it would wait forever
                 for aid in ids:
                     watch = self._watches.pop(aid)
@@ -111,11 +122,27 @@ class ActionWaiter:
                                                                  code="not_found"))
                 elif action.status != "running":
                     del self._watches[aid]
+                    self._took[action.command] = now - watch.since
                     if not watch.future.done():
                         watch.future.set_result(action)
-                elif watch.due <= now + watch.interval / 2:
-                    watch.interval = min(self.cap, watch.interval * 2)
-                    watch.due = now + watch.interval
+                else:
+                    self._schedule(watch, action, now)
+
+    def _schedule(self, watch: _Watch, action: ActionView, now: float) -> None:
+        """When to look at a running action next (see the module docstring)."""
+        tail = self.tail if self.tail is not None else self.base / 5
+        elapsed = now - watch.since
+        if action.progress > 0:
+            expected = elapsed * 100.0 / min(100.0, action.progress + 0.5)  # mid-point of a whole percentage
+            watch.due, watch.slack = now + min(self.cap, max(tail, expected - elapsed)), tail / 2
+            return
+        took = self._took.get(action.command)
+        if took is not None and elapsed < took:
+            watch.due, watch.slack = now + max(tail, took - elapsed), tail / 2
+            return
+        if watch.due <= now + watch.interval / 2:  # it was (about) due: the next step of the backoff
+            watch.interval = min(self.cap, watch.interval * 2)
+            watch.due, watch.slack = now + watch.interval, watch.interval / 2
 
     async def close(self) -> None:
         task = self._task

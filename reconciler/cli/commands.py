@@ -12,27 +12,24 @@ import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from reconciler.apply.hooks import Hooks
-from reconciler.apply.journal import StateWriter
-from reconciler.apply.runner import ApplyOptions, Runner
-from reconciler.apply.walker import WalkResult
 from reconciler.cli import context as ctx
 from reconciler.cli.console import Out
-from reconciler.cli.progress import LiveProgress, PlainProgress
 from reconciler.config.gcpause import gc_paused
 from reconciler.config.variables import VarSources, cli_sources
 from reconciler.errors import ReconcilerError, UserAbort
-from reconciler.plan.graph import build_graph
-from reconciler.plan.model import Plan
-from reconciler.plan.planfile import check_fresh, load_plan, save_plan
 from reconciler.plan.planner import Planner, PlanOptions
-from reconciler.plan.render_graph import to_dot, to_mermaid
-from reconciler.plan.render_json import render_json
-from reconciler.plan.render_markdown import render_markdown
-from reconciler.plan.render_text import render_lines
-from reconciler.state.backend import Backend
 from reconciler.state.document import StateDoc
+
+# what only some commands need (the apply runner and its progress display, the renderers, saved plans) is
+# imported where it is used, so `validate` and `plan` do not pay for `apply`'s modules at start-up
+if TYPE_CHECKING:
+    from reconciler.apply.hooks import Hooks
+    from reconciler.apply.runner import Runner
+    from reconciler.apply.walker import WalkResult
+    from reconciler.plan.model import Plan
+    from reconciler.state.backend import Backend
 
 
 def _sources(args: argparse.Namespace) -> VarSources:
@@ -76,6 +73,10 @@ async def _make_plan(args: argparse.Namespace, loaded: ctx.Loaded, state: StateD
 
 
 def print_plan(plan: Plan, args: argparse.Namespace, out: Out) -> None:
+    from reconciler.plan.render_json import render_json
+    from reconciler.plan.render_markdown import render_markdown
+    from reconciler.plan.render_text import render_lines
+
     if getattr(args, "json", False):
         out.text(json.dumps(render_json(plan), indent=2, sort_keys=False))
     elif getattr(args, "markdown", False):
@@ -94,6 +95,8 @@ def cmd_plan(args: argparse.Namespace, out: Out) -> int:
         print_plan(plan, args, out)
         gc.freeze()  # what was built lives until exit: spare the collector one last scan of all of it
     if args.out:
+        from reconciler.plan.planfile import save_plan
+
         save_plan(plan, Path(args.out))
         if not args.json:
             out.text(f"Saved the plan to {args.out}; apply it exactly with: reconciler apply {args.out}")
@@ -113,6 +116,8 @@ def _confirm(plan: Plan, args: argparse.Namespace) -> None:
 
 
 def _hooks(out: Out) -> tuple[Hooks, contextlib.AbstractContextManager[object]]:
+    from reconciler.cli.progress import LiveProgress, PlainProgress
+
     if out.color:
         live = LiveProgress()
         return live, live
@@ -145,6 +150,11 @@ async def _run(runner: Runner) -> WalkResult:
 
 
 def cmd_apply(args: argparse.Namespace, out: Out) -> int:
+    from reconciler.apply.journal import StateWriter
+    from reconciler.apply.runner import ApplyOptions, Runner
+    from reconciler.plan.planfile import check_fresh, load_plan
+    from reconciler.plan.render_text import render_lines
+
     saved = args.planfile is not None
     if saved:
         plan = load_plan(Path(args.planfile))
@@ -198,6 +208,8 @@ def _summary(result: WalkResult, out: Out) -> int:
 
 def cmd_show(args: argparse.Namespace, out: Out) -> int:
     if args.planfile:
+        from reconciler.plan.planfile import load_plan
+
         print_plan(load_plan(Path(args.planfile)), args, out)
         return 0
     from reconciler.cli.state_cmds import read_state
@@ -216,6 +228,10 @@ def cmd_show(args: argparse.Namespace, out: Out) -> int:
 
 
 def cmd_graph(args: argparse.Namespace, out: Out) -> int:
+    from reconciler.plan.graph import build_graph
+    from reconciler.plan.planfile import load_plan
+    from reconciler.plan.render_graph import to_dot, to_mermaid
+
     if args.planfile:
         plan = load_plan(Path(args.planfile))
     else:

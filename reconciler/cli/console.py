@@ -4,22 +4,30 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.text import Text
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+def _console(**kwargs: Any) -> Console:
+    from rich.console import Console  # only on a terminal: plain output never pays for importing rich
+
+    return Console(highlight=False, soft_wrap=True, **kwargs)
 
 
 class Out:
     def __init__(self, color: bool) -> None:
         self.color = color and sys.stdout.isatty()
-        self.console = Console(highlight=False, soft_wrap=True) if self.color else None
-        self.err_console = Console(stderr=True, highlight=False, soft_wrap=True) if color and sys.stderr.isatty() \
-            else None
+        self.console = _console() if self.color else None
+        self.err_console = _console(stderr=True) if color and sys.stderr.isatty() else None
 
     def lines(self, styled: Iterable[tuple[str, str]]) -> None:
         if self.console is None:
             sys.stdout.write("".join(text + "\n" for _, text in styled))
             return
+        from rich.text import Text
+
         text = Text()
         for style, line in styled:
             text.append(line + "\n", style=style or None)
@@ -30,12 +38,16 @@ class Out:
 
     def error(self, line: str) -> None:
         if self.err_console is not None:
+            from rich.text import Text
+
             self.err_console.print(Text("error: ", style="bold red") + Text(line))
         else:
             sys.stderr.write(f"error: {line}\n")
 
     def warn(self, line: str) -> None:
         if self.err_console is not None:
+            from rich.text import Text
+
             self.err_console.print(Text("warning: ", style="bold yellow") + Text(line))
         else:
             sys.stderr.write(f"warning: {line}\n")

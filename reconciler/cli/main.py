@@ -7,6 +7,7 @@ Exit codes: 0 success (no changes with --detailed-exitcode), 1 error, 2 changes 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -176,17 +177,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _commands() -> dict[str, Command]:
-    from reconciler.cli import catalog_cmd, commands, extra_cmds, machines, sandbox, state_cmds, vars_cmds
+# command -> "module:function", imported only when that command runs (each command pays only for its own imports)
+COMMANDS = {
+    "validate": "reconciler.cli.commands:cmd_validate", "plan": "reconciler.cli.commands:cmd_plan",
+    "apply": "reconciler.cli.commands:cmd_apply", "show": "reconciler.cli.commands:cmd_show",
+    "graph": "reconciler.cli.commands:cmd_graph", "output": "reconciler.cli.state_cmds:cmd_output",
+    "state": "reconciler.cli.state_cmds:cmd_state", "force-unlock": "reconciler.cli.state_cmds:cmd_force_unlock",
+    "machines": "reconciler.cli.machines:cmd_machines", "vars": "reconciler.cli.vars_cmds:cmd_vars",
+    "cost": "reconciler.cli.extra_cmds:cmd_cost", "import": "reconciler.cli.extra_cmds:cmd_import",
+    "sandbox": "reconciler.cli.sandbox:cmd_sandbox", "providers": "reconciler.cli.catalog_cmd:cmd_providers",
+}
 
-    return {
-        "validate": commands.cmd_validate, "plan": commands.cmd_plan, "apply": commands.cmd_apply,
-        "show": commands.cmd_show, "graph": commands.cmd_graph, "output": state_cmds.cmd_output,
-        "state": state_cmds.cmd_state, "force-unlock": state_cmds.cmd_force_unlock,
-        "machines": machines.cmd_machines, "vars": vars_cmds.cmd_vars,
-        "cost": extra_cmds.cmd_cost, "import": extra_cmds.cmd_import, "sandbox": sandbox.cmd_sandbox,
-        "providers": catalog_cmd.cmd_providers,
-    }
+
+def _command(name: str) -> Command:
+    module, _, attr = COMMANDS[name].partition(":")
+    command: Command = getattr(importlib.import_module(module), attr)
+    return command
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -197,7 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if not args.dir.is_dir():
             raise ReconcilerError(f"-C {args.dir}: no such directory")
-        return _commands()[args.command](args, out)
+        return _command(args.command)(args, out)
     except ReconcilerError as e:
         if debug:
             traceback.print_exc()

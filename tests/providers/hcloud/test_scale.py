@@ -5,7 +5,9 @@ bench/hcloud_refresh.py prints the same figures."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+
+import pytest
 
 from providers.base import RecordedResource, RefreshRequest, ownership_labels
 from providers.hcloud.api import ActionView
@@ -73,3 +75,81 @@ def test_waiter_shares_polls_and_backs_off() -> None:
     assert all(len(batch) == 20 for batch in asked)  # every poll covers every running action
     # looks at 0.5, 1.5, 3.5, 7.5, 15.5, 25.5, 35.5 s: doubling from 0.5 s, capped at 10 s
     assert waiter.polls == 7 and now[0] == 35.5
+
+
+def _fake_actions(finish: dict[int, float], now: list[float], *, progress: bool,
+                  asked: list[list[int]]) -> Callable[[Sequence[int]], list[ActionView]]:
+    def fetch(ids: Sequence[int]) -> list[ActionView]:
+        asked.append(list(ids))
+        out = []
+        for i in ids:
+            done = now[0] >= finish[i]
+            pct = int(now[0] / finish[i] * 100) if progress and not done else 0
+            out.append(ActionView(i, "create_server", "success" if done else "running", None, min(pct, 99)))
+        return out
+
+    return fetch
+
+
+def _emulated(now: list[float]) -> Callable[[float], Awaitable[None]]:
+    async def sleep(seconds: float) -> None:  # emulated time: a wait passes at once
+        now[0] += seconds
+        await asyncio.sleep(0)
+
+    return sleep
+
+
+def test_waiter_looks_again_when_progress_says_the_action_ends() -> None:
+    """A 3 s action seen at 16 % after 0.5 s: the next look is at about 3 s, not at 1.5 and 3.5 s."""
+    now = [0.0]
+    asked: list[list[int]] = []
+    finish = {i: 3.0 for i in range(1, 201)}
+    waiter = ActionWaiter(_fake_actions(finish, now, progress=True, asked=asked), base=0.5, cap=10.0,
+                          clock=lambda: now[0], sleep=_emulated(now))
+
+    async def go() -> None:
+        await asyncio.gather(*(waiter.wait([i], f"s{i}") for i in range(1, 201)))
+
+    asyncio.run(go())
+    assert 3.0 <= now[0] <= 3.0 + 0.1 + 1e-9  # ends within one tail interval (base / 5) of the action
+    assert waiter.polls <= 4 * 4  # 200 actions = 4 requests a look; at most 4 looks
+    assert all(len(batch) == 50 for batch in asked)
+
+
+def test_waiter_learns_a_command_s_duration_when_progress_is_not_reported() -> None:
+    """Without progress, the first action backs off (0.5, 1.5, 3.5 s); one started after it finished is looked
+    at when an action of its command took that long."""
+    now = [0.0]
+    asked: list[list[int]] = []
+    finish = {1: 3.0, 2: 3.5 + 3.0}
+    waiter = ActionWaiter(_fake_actions(finish, now, progress=False, asked=asked), base=0.5, cap=10.0,
+                          clock=lambda: now[0], sleep=_emulated(now))
+
+    async def go() -> None:
+        await waiter.wait([1], "first")
+        assert now[0] == 3.5
+        await waiter.wait([2], "second")
+
+    asyncio.run(go())
+    # the second: its first look at +0.5 s, then at +3.5 s (how long the first took), where it is done
+    assert now[0] == pytest.approx(3.5 + 3.5)
+    assert [b for b in asked] == [[1], [1], [1], [2], [2]]
+
+
+def test_200_creates_share_their_final_reads() -> None:
+    """200 servers created together: the final reads go out as label listings of 50, not one GET each."""
+    scale = 300.0
+    with start_emulator(time_scale=scale, token="test-token",
+                        durations={"create_server": 3.0, "start_server": 0.0}) as emu:
+        provider = make_provider(emu, poll_interval=0.5 / scale)
+
+        async def go() -> list[str | None]:
+            results = await asyncio.gather(*(create(provider, f"hcloud_server.s{i}", server_config(name=f"s{i}"))
+                                             for i in range(200)))
+            return [r.id for r in results]
+
+        ids = run(go())
+        assert len(set(ids)) == 200
+        counts = emu.request_counts
+        assert counts.get("GET /servers/{id}", 0) + counts.get("GET /servers", 0) <= 200 // 50 * 3, counts
+        assert provider.reader.requests == counts.get("GET /servers/{id}", 0) + counts.get("GET /servers", 0)

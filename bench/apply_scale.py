@@ -1,0 +1,197 @@
+"""Apply of N Hetzner servers through the real CLI against the emulator: wall / critical path, then a no-op apply.
+
+The emulator runs in a process of its own on real time (`time_scale` 1) with `--create-seconds` per create
+(and an instant start), so the critical path of N independent servers is one create: `--create-seconds`.
+The CLI (`python -m reconciler apply --auto-approve`) runs as another process; its progress hooks are timed
+from inside that process, so the walk (first step started -> last step finished) is measured without the
+interpreter's start-up and the plan. Then the same apply again, with nothing to do: the requests it makes
+(goal: at most ceil(N/50) + 1) and its CPU time (goal: under 1 s for 200).
+
+    python bench/apply_scale.py                    # 50 and 200 servers, 3 s creates
+    python bench/apply_scale.py --servers 200 --parallelism 100
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+GOAL_RATIO = 1.10
+GOAL_NOOP_CPU = 1.0  # seconds of the whole process's CPU, for 200 servers
+
+
+def config(endpoint: str, n: int) -> str:
+    return f"""
+provider "hcloud" {{
+  token    = "bench"
+  endpoint = "{endpoint}"
+}}
+
+resource "hcloud_server" "s" {{
+  count       = {n}
+  name        = "s${{count.index}}"
+  server_type = "cx22"
+  image       = "ubuntu-24.04"
+  location    = "fsn1"
+}}
+"""
+
+
+def child(directory: str, parallelism: int, timings: str) -> int:
+    """Runs inside the CLI's process: time every step through the progress hooks, then run `apply`."""
+    sys.path.insert(0, str(ROOT))
+    from reconciler.cli import progress
+    from reconciler.cli.main import main
+
+    spans: dict[str, list[float]] = {}
+    answered: dict[str, float] = {}  # when the create's POST was answered (its "waiting for" phase)
+    plain = progress.PlainProgress
+    pre, post, phase = plain.pre_step, plain.post_step, plain.on_phase
+
+    def timed_pre(self: Any, address: str, action: Any) -> None:
+        spans[address] = [time.monotonic()]
+        pre(self, address, action)
+
+    def timed_phase(self: Any, address: str, text: str) -> None:
+        answered.setdefault(address, time.monotonic())
+        phase(self, address, text)
+
+    def timed_post(self: Any, address: str, action: Any, error: Any, seconds: float) -> None:
+        spans[address].append(time.monotonic())
+        post(self, address, action, error, seconds)
+
+    progress.PlainProgress.pre_step = timed_pre  # type: ignore[method-assign]
+    progress.PlainProgress.post_step = timed_post  # type: ignore[method-assign]
+    progress.PlainProgress.on_phase = timed_phase  # type: ignore[method-assign,assignment]
+    argv = ["apply", "-C", directory, "--auto-approve", "--no-color", "--parallelism", str(parallelism)]
+    profile = os.environ.get("APPLY_BENCH_PROFILE")  # a file: where the first apply's cProfile goes
+    if profile and not Path(profile).exists():
+        import cProfile
+
+        profiler = cProfile.Profile()
+        code = profiler.runcall(main, argv)
+        profiler.dump_stats(profile)
+    else:
+        code = main(argv)
+    Path(timings).write_text(json.dumps({a: [s[0], answered.get(a, s[0]), s[-1]] for a, s in spans.items()}))
+    return code
+
+
+def control(endpoint: str, path: str, method: str = "GET", body: dict[str, Any] | None = None) -> Any:
+    base = endpoint.rsplit("/v1", 1)[0]
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(base + path, data=data, method=method, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return json.loads(resp.read() or b"{}")
+
+
+def run_apply(directory: Path, parallelism: int) -> tuple[int, float, float, dict[str, list[float]]]:
+    """(exit code, process wall, process CPU, step spans)."""
+    timings = directory / "timings.json"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, __file__, "--child", str(directory), "--parallelism", str(parallelism),
+                           "--timings", str(timings)], env=env, capture_output=True, text=True, timeout=900)
+    wall = time.monotonic() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stdout[-3000:] + proc.stderr[-3000:])
+    spans = json.loads(timings.read_text()) if timings.exists() else {}
+    return proc.returncode, wall, cpu, spans
+
+
+def cpu_of(pid: int) -> float:
+    """CPU seconds (user + sys) a running process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def bench(n: int, create_seconds: float, parallelism: int) -> bool:
+    knobs = {"durations": {"create_server": create_seconds, "start_server": 0.0}}
+    emu = subprocess.Popen([sys.executable, "-m", "providers.hcloud.emulator", "--knobs", json.dumps(knobs)],
+                           cwd=ROOT, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        assert emu.stdout is not None
+        endpoint = json.loads(emu.stdout.readline())["endpoint"]
+        with tempfile.TemporaryDirectory(prefix="apply-bench-") as tmp:
+            directory = Path(tmp)
+            (directory / "main.tf").write_text(config(endpoint, n))
+            emu_before = cpu_of(emu.pid)
+            code, wall, cpu, spans = run_apply(directory, parallelism)
+            emu_cpu = cpu_of(emu.pid) - emu_before
+            requests = control(endpoint, "/_emulator/requests")["requests"]
+            if code != 0 or len(spans) != n:
+                print(f"apply of {n} servers FAILED (exit {code}, {len(spans)} steps timed)")
+                return False
+            first = min(s[0] for s in spans.values())
+            last = max(s[2] for s in spans.values())
+            posted = sorted(s[1] - first for s in spans.values())
+            lag = sorted(s[2] - s[1] - create_seconds for s in spans.values())
+            walk = last - first
+            steps = sorted(s[2] - s[0] for s in spans.values())
+            critical = create_seconds  # independent servers: the longest chain is one create (start is instant)
+            ratio = walk / critical
+            print(f"apply of {n} servers, {create_seconds:g} s creates, --parallelism {parallelism}:")
+            print(f"  walk (first step start -> last step end)  {walk:7.2f} s")
+            print(f"  critical path (one create)                {critical:7.2f} s")
+            print(f"  walk / critical path                      {ratio:7.3f}   goal <= {GOAL_RATIO:.2f}  "
+                  f"{'met' if ratio <= GOAL_RATIO else 'NOT met'}")
+            print(f"  step time min / median / max              {steps[0]:.2f} / {steps[len(steps) // 2]:.2f} / "
+                  f"{steps[-1]:.2f} s")
+            print(f"  POST answered after walk start, min / median / max  {posted[0]:.2f} / "
+                  f"{posted[len(posted) // 2]:.2f} / {posted[-1]:.2f} s")
+            print(f"  step end - (POST answer + create), min / median / max  {lag[0]:.2f} / "
+                  f"{lag[len(lag) // 2]:.2f} / {lag[-1]:.2f} s")
+            print(f"  emulator process: cpu {emu_cpu:.2f} s; load average {os.getloadavg()[0]:.1f} on "
+                  f"{os.cpu_count()} cores")
+            print(f"  whole process: wall {wall:.2f} s, cpu {cpu:.2f} s; {sum(requests.values())} requests "
+                  f"({', '.join(f'{k} {v}' for k, v in sorted(requests.items()))})")
+            control(endpoint, "/_emulator/requests", "DELETE")
+            code, wall, cpu, _ = run_apply(directory, parallelism)
+            requests = control(endpoint, "/_emulator/requests")["requests"]
+            total = sum(requests.values())
+            goal = math.ceil(n / 50) + 1
+            print(f"  no-op apply: {total} requests, goal <= {goal}  {'met' if total <= goal else 'NOT met'} "
+                  f"({', '.join(f'{k} {v}' for k, v in sorted(requests.items()))})")
+            cpu_goal = GOAL_NOOP_CPU
+            print(f"  no-op apply: cpu {cpu:.2f} s (wall {wall:.2f} s), goal < {cpu_goal:.2f} s (for 200)  "
+                  f"{'met' if cpu < cpu_goal else 'NOT met'}")
+            return code == 0 and ratio <= GOAL_RATIO and total <= goal and cpu < cpu_goal
+    finally:
+        emu.terminate()
+        emu.wait(timeout=10)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--servers", type=int, action="append", help="how many servers (repeatable; default 50, 200)")
+    parser.add_argument("--create-seconds", type=float, default=3.0, help="emulated duration of a create")
+    parser.add_argument("--parallelism", type=int, default=250, help="apply's --parallelism")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--timings", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        return child(args.child, args.parallelism, args.timings)
+    ok = True
+    for n in args.servers or [50, 200]:
+        ok = bench(n, args.create_seconds, args.parallelism) and ok
+        print()
+    print("goals met" if ok else "GOALS MISSED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
