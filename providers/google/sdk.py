@@ -1,7 +1,7 @@
 """The parts of google-cloud-compute the provider uses, imported without the rest of the SDK.
 
 `import google.cloud.compute_v1` runs the package's `__init__`, which imports every one of its ~90 service
-clients: about 1.6 s of CPU here. The provider needs three (instances, zone operations, accelerator types)
+clients: about 1.6 s of CPU here. The provider needs six (instances, zone operations, accelerator, machine and disk types, images)
 and the message types they share (`types/compute.py`, one 160,000-line module that alone costs about 0.7 s);
 together 0.9 s. So `load()` registers the `google.cloud.compute_v1` package without running its `__init__`
 and imports only those modules. The package stays whole for anyone else: the first lookup of a name it
@@ -24,6 +24,9 @@ SERVICES = {
     "InstancesClient": "instances",
     "ZoneOperationsClient": "zone_operations",
     "AcceleratorTypesClient": "accelerator_types",
+    "ImagesClient": "images",
+    "MachineTypesClient": "machine_types",
+    "DiskTypesClient": "disk_types",
 }
 
 _lock = threading.Lock()
@@ -59,7 +62,7 @@ def _package() -> ModuleType:
 
 
 def load() -> SimpleNamespace:
-    """A namespace with the three clients and every message type (`Instance`, `InsertInstanceRequest`, ...),
+    """A namespace with the six clients and every message type (`Instance`, `InsertInstanceRequest`, ...),
     used as `compute_v1.X` is."""
     global _loaded
     with _lock:

@@ -112,8 +112,8 @@ def test_waiter_looks_again_when_progress_says_the_action_ends() -> None:
 
     asyncio.run(go())
     assert 3.0 <= now[0] <= 3.0 + 0.1 + 1e-9  # ends within one tail interval (base / 5) of the action
-    assert waiter.polls <= 4 * 4  # 200 actions = 4 requests a look; at most 4 looks
-    assert all(len(batch) == 50 for batch in asked)
+    assert waiter.polls <= 8 * 4  # 200 actions = 8 requests a look (25 ids each, the API's limit); at most 4 looks
+    assert all(len(batch) == 25 for batch in asked)
 
 
 def test_waiter_learns_a_command_s_duration_when_progress_is_not_reported() -> None:
