@@ -157,6 +157,13 @@ def normalize_json(value: Any) -> Any:
     return value
 
 
+class SetValue(list):  # type: ignore[type-arg]
+    """A list that is a Terraform set (made by toset, the set functions or a set(...) type): it behaves as
+    the list it is everywhere, and lets `for_each` tell a set from a list, as Terraform's types do."""
+
+    __slots__ = ()
+
+
 def set_of(items: list[Any]) -> list[Any]:
     """Terraform set semantics over a list: unique elements; strings and numbers sorted.
 
@@ -165,12 +172,12 @@ def set_of(items: list[Any]) -> list[Any]:
     if any(v is None for v in items):
         raise ValueProblem("a set cannot contain null values")
     if all(isinstance(v, bool) for v in items):
-        return sorted(set(items))
+        return SetValue(sorted(set(items)))
     if all(isinstance(v, int | float) and not isinstance(v, bool) for v in items):
-        return sorted(set(items))
+        return SetValue(sorted(set(items)))
     if all(isinstance(v, str | int | float) for v in items):
-        return sorted({to_string(v) for v in items})
-    out: list[Any] = []
+        return SetValue(sorted({to_string(v) for v in items}))
+    out: list[Any] = SetValue()
     for v in items:
         if not any(equal(v, u) is True for u in out):
             out.append(v)

@@ -10,6 +10,7 @@ from typing import Any
 from reconciler.config.decls import ResourceDecl
 from reconciler.config.refs import expr_references
 from reconciler.config.scope import ConfigScope, instance_address
+from reconciler.config.valueops import SetValue
 from reconciler.errors import ConfigError
 from reconciler.values import UNKNOWN, is_known
 
@@ -49,7 +50,7 @@ def expand(decl: ResourceDecl, scope: ConfigScope) -> list[InstanceSpec]:
                               hint="use a variable or a local that does not depend on resource attributes")
         if isinstance(coll, dict):
             items = sorted(coll.items())
-        elif isinstance(coll, list) and _is_set(decl.for_each) and all(isinstance(k, str) for k in coll):
+        elif isinstance(coll, SetValue) and all(isinstance(k, str) for k in coll):
             items = [(k, k) for k in sorted(set(coll))]
         elif isinstance(coll, list):
             raise ConfigError("Invalid for_each argument: for_each needs a map or a set of strings, and a list "
@@ -75,16 +76,6 @@ def _count_number(value: Any) -> Any:
         except ValueProblem:
             return value
     return value
-
-
-def _is_set(expr: Any) -> bool:
-    """Whether a for_each expression gives a set: a toset(...) call, or a reference (a variable typed
-    set(string), a local made with toset) - Terraform knows the type; we know where a list came from."""
-    from reconciler.config import syntax as s
-
-    if isinstance(expr, s.Call):
-        return expr.name in ("toset", "setunion", "setintersection", "setsubtract")
-    return not isinstance(expr, s.TupleExpr | s.ForExpr)
 
 
 def placeholder_value(decl: ResourceDecl, specs: list[InstanceSpec]) -> Any:
