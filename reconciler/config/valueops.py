@@ -157,7 +157,7 @@ def normalize_json(value: Any) -> Any:
     return value
 
 
-class SetValue(list):  # type: ignore[type-arg]
+class SetValue(list[Any]):
     """A list that is a Terraform set (made by toset, the set functions or a set(...) type): it behaves as
     the list it is everywhere, and lets `for_each` tell a set from a list, as Terraform's types do."""
 
