@@ -15,7 +15,7 @@ from reconciler.apply.hooks import Hooks
 from reconciler.apply.journal import StateWriter, StepJournal
 from reconciler.apply.reevaluate import Reevaluator, inconsistencies
 from reconciler.apply.walker import WalkResult, walk
-from reconciler.errors import ReconcilerError
+from reconciler.errors import ConfigError, ConfigErrors, ReconcilerError
 from reconciler.plan.graph import build_graph
 from reconciler.plan.inventory import write_inventory
 from reconciler.plan.model import Plan, ResourceChange
@@ -59,8 +59,11 @@ class Runner:
         result = await walk(graph, self._step, parallelism=self.options.parallelism,
                             group_of=lambda n: self.changes[n].provider, group_limits=limits, stop=stop,
                             on_skip=self.hooks.on_skip)
-        self._write_outputs()
-        self._write_inventory()
+        try:
+            # a failing output fails an apply whose steps all succeeded (ConfigErrors), as in Terraform
+            self._write_outputs(fail_on_error=result.ok)
+        finally:
+            self._write_inventory()
         return result
 
     def _adopt_refreshed(self) -> None:
@@ -196,7 +199,7 @@ class Runner:
                                       dict(response.private), c.dependencies, None))
 
     # ------------------------------------------------------------------------------------ outputs
-    def _write_outputs(self) -> None:
+    def _write_outputs(self, fail_on_error: bool) -> None:
         from reconciler.config.evaluator import evaluate
         from reconciler.config.scope import ConfigScope
         from reconciler.plan.expansion import collect_value
@@ -221,13 +224,19 @@ class Runner:
         evaluate_locals([n[6:] for n in self.planner.order if n.startswith("local.")], self.planner.config,
                         scope, locals_, errors)
         outputs: dict[str, dict[str, Any]] = {}
+        failed: list[ReconcilerError] = []
         for name, out in sorted(decls.outputs.items()):
             try:
                 value = evaluate(out.expr, scope)
-            except ReconcilerError:
-                value = None
+            except ReconcilerError as e:  # the others are recorded; this one keeps its last value
+                failed.append(e)
+                if name in doc.outputs:
+                    outputs[name] = dict(doc.outputs[name])
+                continue
             outputs[name] = {"value": None if value is UNKNOWN else value, "sensitive": out.sensitive}
         self.writer.update(lambda d: d.with_outputs(outputs))
+        if failed and fail_on_error:
+            raise ConfigErrors([e if isinstance(e, ConfigError) else ConfigError(str(e)) for e in failed])
 
 
 def _live_inventory(planned: Mapping[str, Any], values: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:

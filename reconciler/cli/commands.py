@@ -21,6 +21,7 @@ from reconciler.cli import context as ctx
 from reconciler.cli.console import Out
 from reconciler.cli.progress import LiveProgress, PlainProgress
 from reconciler.config.gcpause import gc_paused
+from reconciler.config.outputs import check_outputs
 from reconciler.config.variables import VarSources, cli_sources
 from reconciler.errors import ReconcilerError, UserAbort
 from reconciler.plan.graph import build_graph
@@ -36,7 +37,8 @@ from reconciler.state.document import StateDoc
 
 
 def _sources(args: argparse.Namespace) -> VarSources:
-    return cli_sources(getattr(args, "var", None) or [], getattr(args, "var_file", None) or [], ctx.environment())
+    return cli_sources(getattr(args, "var", None) or [], getattr(args, "var_file", None) or [], ctx.environment(),
+                       order=getattr(args, "var_order", None) or ())
 
 
 @contextlib.contextmanager
@@ -55,6 +57,7 @@ def cmd_validate(args: argparse.Namespace, out: Out) -> int:
 
 def _validate(args: argparse.Namespace, out: Out) -> int:
     loaded = ctx.load(args.dir, _sources(args), require_all=False)
+    check_outputs(loaded.config, loaded.variables)
     state = StateDoc.new()
     providers = ctx.providers_for(loaded, state.lineage)
     planner = Planner(loaded.config, loaded.variables, providers, loaded.provider_settings)
@@ -87,6 +90,7 @@ def print_plan(plan: Plan, args: argparse.Namespace, out: Out) -> None:
 def cmd_plan(args: argparse.Namespace, out: Out) -> int:
     with gc_paused():
         loaded = ctx.load(args.dir, _sources(args))
+        check_outputs(loaded.config, loaded.variables)
         backend = ctx.backend_for(loaded.config, loaded.variables)
         with locked(backend, "plan", args.lock_timeout):
             state = backend.read()

@@ -12,7 +12,9 @@ from typing import Any
 
 from reconciler.config.decls import OutputDecl
 from reconciler.config.evaluator import Scope, evaluate
+from reconciler.config.loader import Configuration
 from reconciler.errors import ConfigError, ConfigErrors
+from reconciler.values import UNKNOWN
 
 
 def evaluate_outputs(outputs: Mapping[str, OutputDecl], scope: Scope) -> dict[str, Any]:
@@ -29,3 +31,28 @@ def evaluate_outputs(outputs: Mapping[str, OutputDecl], scope: Scope) -> dict[st
     if errors:
         raise ConfigErrors(errors)
     return values
+
+
+def check_outputs(config: Configuration, variables: Mapping[str, Any]) -> None:
+    """Evaluate every output before planning, with every resource's value unknown (as `validate` sees
+    them): an output that cannot be evaluated is a ConfigError naming it, before anything changes."""
+    import networkx as nx
+
+    from reconciler.config.refs import declaration_graph
+    from reconciler.config.scope import ConfigScope
+
+    decls = config.decls
+    if not decls.outputs:
+        return
+    locals_: dict[str, Any] = {}
+    resources: dict[str, dict[str, Any]] = {}
+    for decl in decls.resources.values():
+        resources.setdefault(decl.type, {})[decl.name] = UNKNOWN
+    scope = ConfigScope(config.directory, variables, locals_, resources)
+    for node in nx.lexicographical_topological_sort(declaration_graph(decls)):
+        if node.startswith("local."):
+            try:
+                locals_[node[6:]] = evaluate(decls.locals[node[6:]].expr, scope)
+            except ConfigError:
+                locals_[node[6:]] = UNKNOWN  # the planner reports a broken local itself
+    evaluate_outputs(decls.outputs, scope)
