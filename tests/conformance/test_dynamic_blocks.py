@@ -100,3 +100,38 @@ def test_plan_json_carries_the_expanded_blocks(tmp_path: Path) -> None:
     after = json.loads(proc.stdout)["resource_changes"][0]["change"]["after"]
     assert [g["type"] for g in after["guest_accelerator"]] == ["nvidia-l4", "nvidia-t4"]
     assert [n["network"] for n in after["network_interface"]] == ["static", "a-0", "b-1"]
+
+
+JSON_CONFIG = {
+    "provider": {"google": {"project": "p", "zone": "europe-west4-a"}},
+    "locals": {"gpus": {"nvidia-l4": 1, "nvidia-t4": 2}, "nets": [{"name": "a", "public": True},
+                                                                   {"name": "b", "public": False}]},
+    "resource": {"google_compute_instance": {"vm": {
+        "name": "vm", "machine_type": "g2-standard-8",
+        "boot_disk": {"initialize_params": {"image": "debian-12"}},
+        "network_interface": {"network": "static"},
+        "dynamic": {
+            "network_interface": {"for_each": "${local.nets}", "iterator": "nic", "content": {
+                "network": "${nic.value.name}-${nic.key}",
+                "dynamic": {"access_config": {"for_each": "${nic.value.public ? [1] : []}", "content": {}}}}},
+            "guest_accelerator": {"for_each": "${local.gpus}", "content": {
+                "type": "${guest_accelerator.key}", "count": "${guest_accelerator.value}"}},
+        },
+        "scheduling": {"on_host_maintenance": "TERMINATE"},
+    }}},
+}
+
+
+def test_terranix_json_dynamic_blocks_match_hcl(tmp_path: Path) -> None:
+    hcl, js = tmp_path / "hcl", tmp_path / "json"
+    hcl.mkdir()
+    js.mkdir()
+    (hcl / "main.tf").write_text(CONFIG)
+    (js / "config.tf.json").write_text(json.dumps(JSON_CONFIG))
+    docs = []
+    for d in (hcl, js):
+        proc = subprocess.run([sys.executable, "-m", "reconciler", "plan", "--no-refresh", "--json", "-C", str(d),
+                               "--no-color"], capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        docs.append(json.loads(proc.stdout)["resource_changes"][0]["change"]["after"])
+    assert docs[0] == docs[1]
