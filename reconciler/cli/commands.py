@@ -165,8 +165,11 @@ def cmd_apply(args: argparse.Namespace, out: Out) -> int:
             out.lines(render_lines(plan))
             if not plan.has_changes:
                 _record_refresh(backend, state, plan, out)
-                return 0
-            _confirm(plan, args)
+                if not loaded.config.decls.outputs:
+                    return 0
+                state = backend.read()  # nothing to change, but outputs are recorded on every apply
+            else:
+                _confirm(plan, args)
         doc = state if state.exists else StateDoc(lineage=plan.lineage, exists=False)
         providers = ctx.providers_for(loaded, doc.lineage)
         planner = Planner(loaded.config, loaded.variables, providers, loaded.provider_settings)

@@ -95,3 +95,11 @@ def test_a_failing_output_fails_validate_and_plan(conf: Path) -> None:
 def test_an_output_of_values_known_after_apply_passes_validate(conf: Path) -> None:
     (conf / "outputs.tf").write_text('output "ids" {\n  value = hcloud_ssh_key.k[*].id\n}\n')
     run("validate", cwd=conf)
+
+
+def test_outputs_are_recorded_by_an_apply_that_changes_nothing(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text('variable "n" {\n  default = 2\n}\noutput "twice" {\n  value = var.n * 2\n}\n')
+    run("apply", "--auto-approve", cwd=tmp_path)
+    assert json.loads(run("output", "--json", cwd=tmp_path).stdout)["twice"]["value"] == 4
+    run("apply", "--auto-approve", "--var", "n=5", cwd=tmp_path)
+    assert json.loads(run("output", "twice", cwd=tmp_path).stdout) == 10
