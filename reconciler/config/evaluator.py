@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from reconciler.config import syntax as s
 from reconciler.config.functions import call, lookup_function
+from reconciler.config.functions_common import unify_with
 from reconciler.config.operations import binary, condition, get_attr, index, unary
 from reconciler.config.references import references
 from reconciler.config.valueops import ValueProblem, describe, to_string
@@ -184,14 +185,13 @@ class _Evaluator:
         if test is UNKNOWN:
             return UNKNOWN
         chosen = self.eval(expr.then if test else expr.otherwise, env)
-        if isinstance(chosen, bool | int | float) and not isinstance(chosen, str):
+        if isinstance(chosen, bool | int | float) or (isinstance(chosen, list | dict) and chosen):
             # Terraform unifies both results' types: a number or bool next to a string becomes a string
             try:
                 other = self.eval(expr.otherwise if test else expr.then, env)
             except ConfigError:
                 return chosen
-            if isinstance(other, str):
-                return to_string(chosen)
+            return unify_with(chosen, other) if is_known(other) else chosen
         return chosen
 
     def _binary(self, expr: s.BinaryOp, env: _Env) -> Any:

@@ -282,6 +282,11 @@ def _register() -> None:
         "templatefile": (f.templatefile, 2), "fileexists": (f.fileexists, 1), "filebase64": (f.filebase64, 1),
         "basename": (f.basename, 1), "dirname": (f.dirname, 1), "abspath": (f.abspath, 1),
         "pathexpand": (f.pathexpand, 1), "sensitive": (f.sensitive, 1), "nonsensitive": (f.nonsensitive, 1),
+        "filemd5": (f.filemd5, 1), "filesha1": (f.filesha1, 1), "filesha256": (f.filesha256, 1),
+        "filesha512": (f.filesha512, 1), "filebase64sha256": (f.filebase64sha256, 1),
+        "filebase64sha512": (f.filebase64sha512, 1), "fileset": (f.fileset, 2),
+        "templatestring": (f.templatestring, 2), "textencodebase64": (e.textencodebase64, 2),
+        "textdecodebase64": (e.textdecodebase64, 2), "uuidv5": (e.uuidv5, 2),
     }
     for name, entry in fixed.items():
         FUNCTIONS[name] = Function(entry[0], entry[1], entry[-1])

@@ -38,9 +38,7 @@ def element(_: Path, lst: Any, idx: Any) -> Any:
     i = as_int(idx, "the index")
     if not items:
         raise ValueProblem("cannot use element function with an empty list")
-    if i < 0:
-        raise ValueProblem("cannot use element function with a negative index")
-    return items[i % len(items)]
+    return items[i % len(items)]  # wraps around, also for a negative index (counted from the end)
 
 
 def distinct(_: Path, lst: Any) -> Any:

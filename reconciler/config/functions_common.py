@@ -75,3 +75,16 @@ def unify(values: list[Any]) -> list[Any]:
 
 def number(value: Any) -> int | float:
     return normalize_number(value)
+
+
+def unify_with(value: Any, other: Any) -> Any:
+    """`value` converted to the type it shares with `other` (a conditional's two results): a number or
+    bool meeting a string becomes a string, element by element in lists and attribute by attribute in
+    objects."""
+    if isinstance(other, str) and isinstance(value, bool | int | float):
+        return to_string(value)
+    if isinstance(value, list) and isinstance(other, list) and other:
+        return [unify_with(v, other[0]) for v in value]
+    if isinstance(value, dict) and isinstance(other, dict):
+        return {k: unify_with(v, other[k]) if k in other else v for k, v in value.items()}
+    return value

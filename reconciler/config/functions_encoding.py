@@ -163,3 +163,45 @@ def _plain(value: Any) -> Any:
     if isinstance(value, str | bool | int | float) or value is None:
         return value
     return str(value)
+
+
+def textencodebase64(_: Path, text: Any, encoding: Any) -> Any:
+    name = as_string(encoding, "the encoding")
+    try:
+        return base64.b64encode(as_string(text, "the string").encode(_codec(name))).decode()
+    except UnicodeEncodeError:
+        raise ValueProblem(f"the given string contains characters that cannot be represented in {name}") from None
+
+
+def textdecodebase64(_: Path, text: Any, encoding: Any) -> Any:
+    name = as_string(encoding, "the encoding")
+    try:
+        raw = base64.b64decode(as_string(text, "the string"), validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueProblem("the given value has an invalid base64 symbol") from None
+    try:
+        return raw.decode(_codec(name))
+    except UnicodeDecodeError:
+        raise ValueProblem(f"the given value is not valid {name}") from None
+
+
+def _codec(name: str) -> str:
+    import codecs
+
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        raise ValueProblem(f'"{name}" is not a supported IANA encoding name or alias') from None
+
+
+def uuidv5(_: Path, namespace: Any, name: Any) -> Any:
+    import uuid
+
+    ns = as_string(namespace, "the namespace")
+    known = {"dns": uuid.NAMESPACE_DNS, "url": uuid.NAMESPACE_URL, "oid": uuid.NAMESPACE_OID,
+             "x500": uuid.NAMESPACE_X500}
+    try:
+        space = known[ns] if ns in known else uuid.UUID(ns)
+    except ValueError:
+        raise ValueProblem(f'uuidv5() doesn\'t support namespace "{ns}"') from None
+    return str(uuid.uuid5(space, as_string(name, "the name")))

@@ -9,6 +9,7 @@ heredoc arrives as one token, whose body is re-parsed as a quoted template.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from typing import Any
 
@@ -262,7 +263,7 @@ class Lowerer:
 
     def _unescape(self, text: str, node: Tree | Token) -> str:
         if "\\" not in text:
-            return text
+            return text if text.isascii() else unicodedata.normalize("NFC", text)
 
         def repl(m: re.Match[str]) -> str:
             code = m.group(1)
@@ -272,7 +273,8 @@ class Lowerer:
                 return chr(int(code[1:], 16))
             raise self.error(f'invalid escape sequence "\\{code}" in string', node)
 
-        return _ESCAPE.sub(repl, text)
+        out = _ESCAPE.sub(repl, text)
+        return out if out.isascii() else unicodedata.normalize("NFC", out)  # as Terraform's strings are
 
     def _string_part(self, part: Tree) -> Any:
         child = part.children[0]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
+import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -113,7 +114,7 @@ class _Lowerer:
         t = type(value)
         if t is str:
             if "${" not in value and "%{" not in value:
-                return s.Literal(pos, value)
+                return s.Literal(pos, value if value.isascii() else unicodedata.normalize("NFC", value))
             return template(value, pos)
         if t is dict:
             items = []
