@@ -286,7 +286,8 @@ def _register() -> None:
         "filesha512": (f.filesha512, 1), "filebase64sha256": (f.filebase64sha256, 1),
         "filebase64sha512": (f.filebase64sha512, 1), "fileset": (f.fileset, 2),
         "templatestring": (f.templatestring, 2), "textencodebase64": (e.textencodebase64, 2),
-        "textdecodebase64": (e.textdecodebase64, 2), "uuidv5": (e.uuidv5, 2),
+        "textdecodebase64": (e.textdecodebase64, 2), "uuidv5": (e.uuidv5, 2), "timeadd": (n.timeadd, 2),
+        "timecmp": (n.timecmp, 2),
     }
     for name, entry in fixed.items():
         FUNCTIONS[name] = Function(entry[0], entry[1], entry[-1])
@@ -309,9 +310,25 @@ def _lazy(_: Path, *args: Any) -> Any:
 _register()
 
 
+# Terraform functions we refuse, with why (docs/terraform-language.md lists them too)
+NOT_SUPPORTED = {
+    "timestamp": "its value changes on every run, so a plan could never be applied exactly",
+    "plantimestamp": "its value changes on every run, so a plan could never be applied exactly",
+    "uuid": "its value changes on every run; use uuidv5() or a vars generator",
+    "bcrypt": "its value changes on every run; use a vars generator (builtin = \"password\")",
+    "formatdate": "not implemented yet",
+    "rsadecrypt": "secrets come from vars generators, not from decrypting in the configuration",
+    "issensitive": "sensitivity is tracked per variable and output, not per value",
+    "ephemeralasnull": "ephemeral values are not supported",
+    "type": "only available in the Terraform console",
+}
+
+
 def lookup_function(name: str, pos: SourcePos) -> Function:
     """The function called `name`; ConfigError with a did-you-mean for an unknown one."""
     fn = FUNCTIONS.get(name)
+    if fn is None and name in NOT_SUPPORTED:
+        raise ConfigError(f'function "{name}" is not supported: {NOT_SUPPORTED[name]}', pos)
     if fn is None:
         close = difflib.get_close_matches(name, sorted(FUNCTIONS), n=1)
         suggestion = f'; did you mean "{close[0]}"?' if close else ""

@@ -1,5 +1,5 @@
-"""Terraform's IP network and numeric functions: cidrsubnet(s), cidrhost, cidrnetmask (Python's
-`ipaddress`), and abs, ceil, floor, pow, log, signum, parseint.
+"""Terraform's IP network, numeric and time functions: cidrsubnet(s), cidrhost, cidrnetmask (Python's
+`ipaddress`); abs, ceil, floor, pow, log, signum, parseint; timeadd and timecmp on RFC 3339 timestamps.
 
 Like Terraform, cidrsubnet/cidrhost accept a prefix whose address has host bits set (they are ignored)
 and count host numbers from the end of the range when negative.
@@ -7,6 +7,7 @@ and count host numbers from the end of the range when negative.
 
 from __future__ import annotations
 
+import datetime
 import ipaddress
 import math
 from pathlib import Path
@@ -131,3 +132,40 @@ def _parse_base62(s: str, b: int) -> int:
             raise ValueError(s)
         value = value * b + d
     return sign * value
+
+
+def _rfc3339(value: Any, what: str) -> datetime.datetime:
+    text = as_string(value, what)
+    try:
+        parsed = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is None or "T" not in text.upper():
+        raise ValueProblem(f'{what} "{text}" is not a valid RFC3339 timestamp, e.g. "2024-01-02T15:04:05Z"')
+    return parsed
+
+
+def _format_rfc3339(t: datetime.datetime) -> str:
+    offset = t.utcoffset() or datetime.timedelta(0)
+    base = t.strftime("%Y-%m-%dT%H:%M:%S")
+    if not offset:
+        return base + "Z"
+    minutes = int(offset.total_seconds()) // 60
+    sign = "-" if minutes < 0 else "+"
+    return f"{base}{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def timeadd(_: Path, timestamp: Any, duration: Any) -> Any:
+    from reconciler.config.duration import BadDuration, seconds
+
+    t = _rfc3339(timestamp, "the timestamp")
+    try:
+        delta = seconds(as_string(duration, "the duration"))
+    except BadDuration as e:
+        raise ValueProblem(str(e)) from None
+    return _format_rfc3339(t + datetime.timedelta(seconds=delta))
+
+
+def timecmp(_: Path, a: Any, b: Any) -> Any:
+    ta, tb = _rfc3339(a, "the first timestamp"), _rfc3339(b, "the second timestamp")
+    return (ta > tb) - (ta < tb)
