@@ -332,8 +332,11 @@ def lookup_function(name: str, pos: SourcePos) -> Function:
     if fn is None:
         close = difflib.get_close_matches(name, sorted(FUNCTIONS), n=1)
         suggestion = f'; did you mean "{close[0]}"?' if close else ""
+        if name.startswith("provider::"):
+            raise ConfigError(f'provider-defined function "{name}" is not supported', pos)
         raise ConfigError(f'unknown function "{name}"{suggestion}', pos,
-                          hint=None if close else "available: " + ", ".join(sorted(FUNCTIONS)))
+                          hint=None if close else "the functions reconciler offers are Terraform's built-in ones, "
+                          "listed in docs/terraform-language.md")
     return fn
 
 

@@ -121,10 +121,10 @@ def test_errors(text: str, message: str) -> None:
     assert "\n" not in err.value.message
 
 
-def test_unknown_function_without_close_match_lists_the_functions() -> None:
+def test_unknown_function_without_close_match_points_to_the_list() -> None:
     with pytest.raises(ConfigError) as err:
         run("zzzzzz()")
-    assert err.value.hint is not None and "coalesce" in err.value.hint
+    assert err.value.hint is not None and "docs/terraform-language.md" in err.value.hint
 
 
 def test_file_reads_relative_to_the_base_dir(tmp_path: Path) -> None:
