@@ -175,6 +175,18 @@ def _validations(decls: Mapping[str, VariableDecl], values: Mapping[str, Any], d
     return errors
 
 
+def retyped(decls: Mapping[str, VariableDecl], values: Mapping[str, Any]) -> dict[str, Any]:
+    """Variable values read back from a saved plan, with their declared types applied again (a set(...)
+    variable is a set again, so for_each accepts it as it did when the plan was made)."""
+    from reconciler.config.types import convert, parse_type
+
+    out = dict(values)
+    for name, decl in decls.items():
+        if decl.type_expr is not None and name in out and out[name] is not None and out[name] is not UNKNOWN:
+            out[name] = convert(out[name], parse_type(decl.type_expr), decl.pos, name)
+    return out
+
+
 def cli_sources(var: Sequence[str], var_file: Sequence[str], env: Mapping[str, str],
                 order: Sequence[tuple[str, str]] = ()) -> VarSources:
     return VarSources(tuple(var), tuple(Path(p) for p in var_file), dict(env), tuple(order))

@@ -103,3 +103,17 @@ def test_outputs_are_recorded_by_an_apply_that_changes_nothing(tmp_path: Path) -
     assert json.loads(run("output", "--json", cwd=tmp_path).stdout)["twice"]["value"] == 4
     run("apply", "--auto-approve", "--var", "n=5", cwd=tmp_path)
     assert json.loads(run("output", "twice", cwd=tmp_path).stdout) == 10
+
+
+def test_a_set_variable_read_back_from_a_saved_plan_is_a_set_again() -> None:
+    from reconciler.config.loader import load_sources
+    from reconciler.config.valueops import SetValue
+    from reconciler.config.variables import VarSources, resolve_variables, retyped
+
+    config = load_sources(Path("."), {"main.tf": 'variable "names" {\n  type    = set(string)\n'
+                                                 '  default = ["b", "a"]\n}\n'})
+    values = resolve_variables(config.decls.variables, Path("."), VarSources(env={}))
+    saved = json.loads(json.dumps(values))  # a plan file keeps them as JSON
+    assert not isinstance(saved["names"], SetValue)
+    again = retyped(config.decls.variables, saved)
+    assert isinstance(again["names"], SetValue) and again["names"] == ["a", "b"]
