@@ -8,6 +8,7 @@ import contextlib
 import dataclasses
 import gc
 import json
+import os
 import signal
 import sys
 from collections.abc import Iterator
@@ -100,7 +101,9 @@ def cmd_plan(args: argparse.Namespace, out: Out) -> int:
     if args.out:
         save_plan(plan, Path(args.out))
         if not args.json:
-            out.text(f"Saved the plan to {args.out}; apply it exactly with: reconciler apply {args.out}")
+            again = f"reconciler apply {args.out}" if args.dir == Path(".") else \
+                f"reconciler -C {args.dir} apply {os.path.relpath(args.out, args.dir)}"
+            out.text(f"Saved the plan to {args.out}; apply it exactly with: {again}")
     if args.detailed_exitcode and (plan.has_changes or (plan.refresh_only and plan.drift)):
         return 2
     return 0
