@@ -52,7 +52,7 @@ def dirname(_: Path, path: Any) -> Any:
 
 
 def abspath(base_dir: Path, path: Any) -> Any:
-    return os.path.abspath(as_string(path, "the path"))
+    return os.path.normpath(os.path.join(base_dir.resolve(), as_string(path, "the path")))
 
 
 def pathexpand(_: Path, path: Any) -> Any:
