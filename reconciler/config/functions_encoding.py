@@ -77,18 +77,48 @@ def csvdecode(_: Path, text: Any) -> Any:
     return out
 
 
-def _yaml_string(s: str) -> str:
-    return json.dumps(s, ensure_ascii=False)
+_BEST_WIDTH = 80  # go-yaml's line width
 
 
-def _yaml_scalar(value: Any) -> str:
+def _yaml_string(s: str, column: int = 0, indent: str = "") -> str:
+    """A double-quoted YAML string starting at `column`; like go-yaml, a space met past column 80 becomes a
+    line break followed by `indent` (a space right after it is escaped so it survives the folding)."""
+    quoted = json.dumps(s, ensure_ascii=False)
+    if column + len(quoted) <= _BEST_WIDTH or " " not in s:
+        return quoted
+    out, col, spaces = ['"'], column + 1, False
+    body = quoted[1:-1]
+    i = 0
+    while i < len(body):
+        c = body[i]
+        if c == " ":
+            if not spaces and col > _BEST_WIDTH and i != 0 and i != len(body) - 1:
+                out.append("\n" + indent)
+                col = len(indent)
+                if i + 1 < len(body) and body[i + 1] == " ":
+                    out.append("\\")
+                    col += 1
+            else:
+                out.append(c)
+                col += 1
+            spaces = True
+        else:
+            out.append(c)
+            col += 1
+            spaces = False
+        i += 1
+    out.append('"')
+    return "".join(out)
+
+
+def _yaml_scalar(value: Any, column: int = 0, indent: str = "") -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
         return format_number(value)
-    return _yaml_string(value)
+    return _yaml_string(value, column, indent)
 
 
 def _yaml_lines(value: Any, indent: str) -> list[str]:
@@ -115,7 +145,8 @@ def _yaml_entry(head: str, value: Any, indent: str, child: str, in_list: bool = 
         return [f"{indent}{head}", *_yaml_lines(value, child if isinstance(value, dict) else indent)]
     if isinstance(value, dict | list):
         return [f"{indent}{head} {'{}' if isinstance(value, dict) else '[]'}"]
-    return [f"{indent}{head} {_yaml_scalar(value)}"]
+    prefix = f"{indent}{head} "
+    return [prefix + _yaml_scalar(value, len(prefix), child)]
 
 
 def yamlencode(_: Path, value: Any) -> Any:

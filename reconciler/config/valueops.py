@@ -139,9 +139,23 @@ def _all_equal(pairs: Any) -> Any:
     return UNKNOWN if unknown else True
 
 
+def _whole_floats(value: Any) -> Any:
+    """Integral floats past int range as the integers they print as (1e21 -> 1000000000000000000000)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(format(Decimal(repr(value)), "f"))
+    if isinstance(value, list | tuple):
+        return [_whole_floats(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _whole_floats(v) for k, v in value.items()}
+    return value
+
+
 def json_encode(value: Any) -> str:
     """Compact JSON with sorted keys and Go's HTML-safe escapes, as Terraform's jsonencode writes it."""
     text = json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False, allow_nan=False)
+    if "e+" in text:  # a float too big for int range somewhere (or the text "e+" in a string): write it whole
+        text = json.dumps(_whole_floats(value), separators=(",", ":"), sort_keys=True, ensure_ascii=False,
+                          allow_nan=False)
     return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
