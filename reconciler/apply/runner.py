@@ -209,12 +209,15 @@ class Runner:
             return
         doc = self.writer.doc
         resources: dict[str, dict[str, Any]] = {}
+        absent: set[str] = set()  # resources with an instance that is not there (toggled off, dormant, failed)
         for address, decl in decls.resources.items():
             specs = self.reeval.expansions[address]
             if decl.for_each is not None:  # a member toggled off is simply not in the map
                 specs = [s for s in specs if s.address in doc.resources]
             values = {s.address: (dict(doc.resources[s.address].attributes) if s.address in doc.resources
                                   else None) for s in specs}
+            if any(v is None for v in values.values()):
+                absent.add(address)
             resources.setdefault(decl.type, {})[decl.name] = collect_value(decl, specs, values)
         locals_: dict[str, Any] = {}
         scope = ConfigScope(self.planner.config.directory, self.planner.variables, locals_, resources)
@@ -228,8 +231,11 @@ class Runner:
         for name, out in sorted(decls.outputs.items()):
             try:
                 value = evaluate(out.expr, scope)
-            except ReconcilerError as e:  # the others are recorded; this one keeps its last value
-                failed.append(e)
+            except ReconcilerError as e:
+                if _refers_to(out.expr, absent):  # it reads a resource that is not running now: null
+                    outputs[name] = {"value": None, "sensitive": out.sensitive}
+                    continue
+                failed.append(e)  # the others are recorded; this one keeps its last value
                 if name in doc.outputs:
                     outputs[name] = dict(doc.outputs[name])
                 continue
@@ -237,6 +243,12 @@ class Runner:
         self.writer.update(lambda d: d.with_outputs(outputs))
         if failed and fail_on_error:
             raise ConfigErrors([e if isinstance(e, ConfigError) else ConfigError(str(e)) for e in failed])
+
+
+def _refers_to(expr: Any, addresses: set[str]) -> bool:
+    from reconciler.config.refs import expr_references
+
+    return any(f"{r.root}.{r.steps[0]}" in addresses for r in expr_references(expr) if r.steps)
 
 
 def _live_inventory(planned: Mapping[str, Any], values: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:

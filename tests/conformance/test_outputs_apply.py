@@ -34,3 +34,29 @@ def test_a_failing_output_fails_the_apply_and_the_others_are_recorded(tmp_path: 
     assert "hcloud_ssh_key.admin" in state.resources  # the step itself was done and recorded
     assert state.outputs["fingerprint"]["value"] == state.resources["hcloud_ssh_key.admin"].attributes["fingerprint"]
     assert "broken" not in state.outputs
+
+
+TOGGLED = """
+variable "gpu" {
+  type    = bool
+  default = false
+}
+resource "hcloud_server" "gpu" {
+  enabled     = var.gpu
+  name        = "gpu"
+  server_type = "cx32"
+  image       = "ubuntu-24.04"
+}
+output "gpu_ip" {
+  value = hcloud_server.gpu.ipv4_address
+}
+"""
+
+
+def test_an_output_of_a_resource_toggled_off_is_null_not_an_error(tmp_path: Path) -> None:
+    conf = write_config(tmp_path / "conf", TOGGLED + CONFIG.split('output "broken"')[0])
+    world = Cloud()
+    apply(conf, world, plan(conf, world))
+    outputs = state_of(conf).outputs
+    assert outputs["gpu_ip"]["value"] is None
+    assert outputs["fingerprint"]["value"]
