@@ -1,9 +1,10 @@
 """The parts of google-cloud-compute the provider uses, imported without the rest of the SDK.
 
 `import google.cloud.compute_v1` runs the package's `__init__`, which imports every one of its ~90 service
-clients: about 1.6 s of CPU here. The provider needs six (instances, zone operations, accelerator, machine and disk types, images)
-and the message types they share (`types/compute.py`, one 160,000-line module that alone costs about 0.7 s);
-together 0.9 s. So `load()` registers the `google.cloud.compute_v1` package without running its `__init__`
+clients: about 1.6 s of CPU here. The provider needs six (instances, zone operations, accelerator, machine
+and disk types, images) and the message types they share (`types/compute.py`, one 160,000-line module
+that alone costs about 0.7 s).
+So `load()` registers the `google.cloud.compute_v1` package without running its `__init__`
 and imports only those modules. The package stays whole for anyone else: the first lookup of a name it
 lacks runs the real `__init__` (a module `__getattr__`), so `from google.cloud import compute_v1` elsewhere
 in the process still finds every client. (On Python 3.15 the SDK's own `__lazy_modules__` does the same.)

@@ -1,4 +1,4 @@
-"""The `provider "hcloud" { token, endpoint, poll_interval }` settings, with HCLOUD_TOKEN as the token's
+"""The `provider "hcloud" { token, endpoint, poll_interval, poll_function }` settings, with HCLOUD_TOKEN as the token's
 fallback, and the timings derived from `poll_interval` (the first action poll; the default 0.5 s gives the
 documented 0.5 s doubling to 10 s schedule, a smaller value scales every wait down alike, for tests).
 """
@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from reconciler.config.duration import seconds
+
 DEFAULT_ENDPOINT = "https://api.hetzner.cloud/v1"
 DEFAULT_POLL = 0.5
 DEFAULT_BUDGET = 3600.0  # requests an hour, one regained a second: Hetzner's default until its headers say
@@ -20,6 +22,7 @@ class HcloudSettings:
     token: str | None
     endpoint: str = DEFAULT_ENDPOINT
     poll_interval: float = DEFAULT_POLL
+    poll_function: str = "exponential"  # or "constant", as the Terraform provider's poll_function
 
     @property
     def scale(self) -> float:
@@ -28,6 +31,8 @@ class HcloudSettings:
 
     @property
     def poll_cap(self) -> float:
+        if self.poll_function == "constant":
+            return self.poll_interval
         return 20 * self.poll_interval  # 10 s at the default
 
     @property
@@ -47,5 +52,6 @@ class HcloudSettings:
         env = os.environ if env is None else env
         token = settings.get("token") or env.get("HCLOUD_TOKEN") or None
         endpoint = str(settings.get("endpoint") or env.get("HCLOUD_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
-        poll = settings.get("poll_interval")
-        return cls(str(token) if token else None, endpoint, float(poll) if poll else DEFAULT_POLL)
+        poll = settings.get("poll_interval")  # a Go duration ("500ms"), as the Terraform provider types it
+        return cls(str(token) if token else None, endpoint, seconds(poll) if poll else DEFAULT_POLL,
+                   str(settings.get("poll_function") or "exponential"))

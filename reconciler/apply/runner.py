@@ -15,7 +15,7 @@ from reconciler.apply.hooks import Hooks
 from reconciler.apply.journal import StateWriter, StepJournal, WriteAheadExecutor
 from reconciler.apply.reevaluate import Reevaluator, inconsistencies
 from reconciler.apply.walker import WalkResult, walk
-from reconciler.errors import ReconcilerError
+from reconciler.errors import ConfigError, ConfigErrors, ReconcilerError
 from reconciler.plan.graph import build_graph
 from reconciler.plan.inventory import write_inventory
 from reconciler.plan.model import Plan, ResourceChange
@@ -64,9 +64,12 @@ class Runner:
             result = await walk(graph, self._step, parallelism=self.options.parallelism,
                                 group_of=lambda n: self.changes[n].provider, group_limits=limits, stop=stop,
                                 on_skip=self.hooks.on_skip)
-            self._write_outputs()
-            self._write_inventory()
-            await self.writer.durable()
+            try:
+                # a failing output fails an apply whose steps all succeeded (ConfigErrors), as in Terraform
+                self._write_outputs(fail_on_error=result.ok)
+            finally:
+                self._write_inventory()
+                await self.writer.durable()
             return result
         finally:
             self.writer.close()  # what an interrupted walk changed still reaches the disk
@@ -214,7 +217,7 @@ class Runner:
                                       dict(response.private), c.dependencies, None))
 
     # ------------------------------------------------------------------------------------ outputs
-    def _write_outputs(self) -> None:
+    def _write_outputs(self, fail_on_error: bool) -> None:
         from reconciler.config.evaluator import evaluate
         from reconciler.config.scope import ConfigScope
         from reconciler.plan.expansion import collect_value
@@ -224,12 +227,15 @@ class Runner:
             return
         doc = self.writer.doc
         resources: dict[str, dict[str, Any]] = {}
+        absent: set[str] = set()  # resources with an instance that is not there (toggled off, dormant, failed)
         for address, decl in decls.resources.items():
             specs = self.reeval.expansions[address]
             if decl.for_each is not None:  # a member toggled off is simply not in the map
                 specs = [s for s in specs if s.address in doc.resources]
             values = {s.address: (dict(doc.resources[s.address].attributes) if s.address in doc.resources
                                   else None) for s in specs}
+            if any(v is None for v in values.values()):
+                absent.add(address)
             resources.setdefault(decl.type, {})[decl.name] = collect_value(decl, specs, values)
         locals_: dict[str, Any] = {}
         scope = ConfigScope(self.planner.config.directory, self.planner.variables, locals_, resources)
@@ -239,13 +245,28 @@ class Runner:
         evaluate_locals([n[6:] for n in self.planner.order if n.startswith("local.")], self.planner.config,
                         scope, locals_, errors)
         outputs: dict[str, dict[str, Any]] = {}
+        failed: list[ReconcilerError] = []
         for name, out in sorted(decls.outputs.items()):
             try:
                 value = evaluate(out.expr, scope)
-            except ReconcilerError:
-                value = None
+            except ReconcilerError as e:
+                if _refers_to(out.expr, absent):  # it reads a resource that is not running now: null
+                    outputs[name] = {"value": None, "sensitive": out.sensitive}
+                    continue
+                failed.append(e)  # the others are recorded; this one keeps its last value
+                if name in doc.outputs:
+                    outputs[name] = dict(doc.outputs[name])
+                continue
             outputs[name] = {"value": None if value is UNKNOWN else value, "sensitive": out.sensitive}
         self.writer.update(lambda d: d.with_outputs(outputs))
+        if failed and fail_on_error:
+            raise ConfigErrors([e if isinstance(e, ConfigError) else ConfigError(str(e)) for e in failed])
+
+
+def _refers_to(expr: Any, addresses: set[str]) -> bool:
+    from reconciler.config.refs import expr_references
+
+    return any(f"{r.root}.{r.steps[0]}" in addresses for r in expr_references(expr) if r.steps)
 
 
 def _live_inventory(planned: Mapping[str, Any], values: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:

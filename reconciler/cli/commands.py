@@ -8,6 +8,7 @@ import contextlib
 import dataclasses
 import gc
 import json
+import os
 import signal
 import sys
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING
 from reconciler.cli import context as ctx
 from reconciler.cli.console import Out
 from reconciler.config.gcpause import gc_paused
+from reconciler.config.outputs import check_outputs
 from reconciler.config.variables import VarSources, cli_sources
 from reconciler.errors import ReconcilerError, UserAbort
 from reconciler.plan.planner import Planner, PlanOptions
@@ -33,7 +35,8 @@ if TYPE_CHECKING:
 
 
 def _sources(args: argparse.Namespace) -> VarSources:
-    return cli_sources(getattr(args, "var", None) or [], getattr(args, "var_file", None) or [], ctx.environment())
+    return cli_sources(getattr(args, "var", None) or [], getattr(args, "var_file", None) or [], ctx.environment(),
+                       order=getattr(args, "var_order", None) or ())
 
 
 @contextlib.contextmanager
@@ -52,6 +55,7 @@ def cmd_validate(args: argparse.Namespace, out: Out) -> int:
 
 def _validate(args: argparse.Namespace, out: Out) -> int:
     loaded = ctx.load(args.dir, _sources(args), require_all=False)
+    check_outputs(loaded.config, loaded.variables)
     state = StateDoc.new()
     providers = ctx.providers_for(loaded, state.lineage)
     planner = Planner(loaded.config, loaded.variables, providers, loaded.provider_settings)
@@ -88,6 +92,7 @@ def print_plan(plan: Plan, args: argparse.Namespace, out: Out) -> None:
 def cmd_plan(args: argparse.Namespace, out: Out) -> int:
     with gc_paused():
         loaded = ctx.load(args.dir, _sources(args))
+        check_outputs(loaded.config, loaded.variables)
         backend = ctx.backend_for(loaded.config, loaded.variables)
         with locked(backend, "plan", args.lock_timeout):
             state = backend.read()
@@ -99,7 +104,9 @@ def cmd_plan(args: argparse.Namespace, out: Out) -> int:
 
         save_plan(plan, Path(args.out))
         if not args.json:
-            out.text(f"Saved the plan to {args.out}; apply it exactly with: reconciler apply {args.out}")
+            again = f"reconciler apply {args.out}" if args.dir == Path(".") else \
+                f"reconciler -C {args.dir} apply {os.path.relpath(args.out, args.dir)}"
+            out.text(f"Saved the plan to {args.out}; apply it exactly with: {again}")
     if args.detailed_exitcode and (plan.has_changes or (plan.refresh_only and plan.drift)):
         return 2
     return 0
@@ -171,8 +178,11 @@ def cmd_apply(args: argparse.Namespace, out: Out) -> int:
             out.lines(render_lines(plan))
             if not plan.has_changes:
                 _record_refresh(backend, state, plan, out)
-                return 0
-            _confirm(plan, args)
+                if not loaded.config.decls.outputs:
+                    return 0
+                state = backend.read()  # nothing to change, but outputs are recorded on every apply
+            else:
+                _confirm(plan, args)
         doc = state if state.exists else StateDoc(lineage=plan.lineage, exists=False)
         providers = ctx.providers_for(loaded, doc.lineage)
         planner = Planner(loaded.config, loaded.variables, providers, loaded.provider_settings)

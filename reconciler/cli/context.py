@@ -14,7 +14,7 @@ from reconciler.config.decls import BlockDecl
 from reconciler.config.loader import Configuration, load_directory, load_sources
 from reconciler.config.schema import block_schema
 from reconciler.config.scope import ConfigScope
-from reconciler.config.variables import VarSources, resolve_variables
+from reconciler.config.variables import VarSources, resolve_variables, retyped
 from reconciler.errors import ConfigError, ConfigErrors, StateError
 from reconciler.registry import ProviderSet
 from reconciler.state.backend import Backend
@@ -55,7 +55,7 @@ class Loaded:
 def load(directory: Path, sources: VarSources, *, snapshot: Mapping[str, str] | None = None,
          variables: Mapping[str, Any] | None = None, require_all: bool = True) -> Loaded:
     config = load_sources(directory, dict(snapshot)) if snapshot is not None else load_directory(directory)
-    values = dict(variables) if variables is not None else resolve_variables(
+    values = retyped(config.decls.variables, variables) if variables is not None else resolve_variables(
         config.decls.variables, directory, sources, require_all=require_all)
     settings = evaluate_blocks(config, values)
     return Loaded(config, values, settings)

@@ -38,9 +38,37 @@ def _common() -> Parser:
     return p
 
 
+class _InOrder(argparse.Action):
+    """--var and --var-file: each kept in its own list and both, in command-line order, in `var_order`
+    (the later one wins, as in Terraform)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:
+        setattr(namespace, self.dest, [*(getattr(namespace, self.dest, None) or []), values])
+        namespace.var_order = [*(getattr(namespace, "var_order", None) or []), (self.dest, values)]
+
+
 def _vars(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--var", action="append", metavar="NAME=VALUE", help="set a variable")
-    p.add_argument("--var-file", action="append", metavar="FILE", help="read variables from a .tfvars(.json) file")
+    p.add_argument("--var", action=_InOrder, metavar="NAME=VALUE", help="set a variable")
+    p.add_argument("--var-file", action=_InOrder, metavar="FILE", help="read variables from a .tfvars(.json) file")
+
+
+_PATH_ARGUMENTS = ("var_file", "out", "planfile", "file")  # relative to -C, as Terraform's -chdir makes them
+
+
+def _under_chdir(args: argparse.Namespace) -> None:
+    """Every relative path on the command line is read relative to -C DIR, as after Terraform's -chdir."""
+    def moved(value: str) -> str:
+        return value if value == "-" or Path(value).is_absolute() else str(args.dir / value)
+
+    for name in _PATH_ARGUMENTS:
+        value = getattr(args, name, None)
+        if isinstance(value, str):
+            setattr(args, name, moved(value))
+        elif isinstance(value, list):
+            setattr(args, name, [moved(v) for v in value])
+    if getattr(args, "var_order", None):
+        args.var_order = [(kind, moved(v) if kind == "var_file" else v) for kind, v in args.var_order]
 
 
 def _lock(p: argparse.ArgumentParser) -> None:
@@ -203,6 +231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if not args.dir.is_dir():
             raise ReconcilerError(f"-C {args.dir}: no such directory")
+        _under_chdir(args)
         return _command(args.command)(args, out)
     except ReconcilerError as e:
         if debug:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from reconciler.config import syntax as s
 from reconciler.config.blockspec import RESOURCE_BLOCKS, TOP_LEVEL_NAMES, resource_spec
+from reconciler.config.dynamic import nested_blocks
 from reconciler.errors import ConfigError, ConfigErrors, SourcePos
 
 META_ATTRIBUTES = frozenset({"count", "for_each", "depends_on", "enabled", "provider"})
@@ -140,20 +141,16 @@ def _suggest(name: str, options: Iterable[str]) -> str | None:
     return f'did you mean "{close[0]}"?' if close else None
 
 
-def block_to_object(block: s.Block) -> s.ObjectExpr:
-    """A nested block as an object expression (its own nested blocks become tuples of objects)."""
+def block_to_object(block: s.Block, errors: list[ConfigError] | None = None) -> s.ObjectExpr:
+    """A nested block as an object expression (its own nested blocks, dynamic ones included, become lists
+    of objects)."""
     items: list[tuple[s.Expr, s.Expr]] = [(s.Literal(a.pos, a.name), a.expr) for a in block.body.attributes]
-    for name, group in _group_blocks(block.body.blocks).items():
-        objects = tuple(block_to_object(b) for b in group)
-        items.append((s.Literal(group[0].pos, name), s.TupleExpr(group[0].pos, objects)))
+    found: list[ConfigError] = [] if errors is None else errors
+    for name, (expr, first) in nested_blocks(block.body.blocks, lambda b: block_to_object(b, found), found).items():
+        items.append((s.Literal(first.pos, name), expr))
+    if errors is None and found:
+        raise ConfigErrors(found)
     return s.ObjectExpr(block.pos, tuple(items))
-
-
-def _group_blocks(blocks: Iterable[s.Block]) -> dict[str, list[s.Block]]:
-    grouped: dict[str, list[s.Block]] = {}
-    for b in blocks:
-        grouped.setdefault(b.type, []).append(b)
-    return grouped
 
 
 def _lifecycle(block: s.Block | None, errors: list[ConfigError]) -> Lifecycle:
@@ -206,17 +203,15 @@ def _resource(block: s.Block, errors: list[ConfigError]) -> ResourceDecl | None:
         else:
             attrs[attr.name] = attr.expr
             attr_pos[attr.name] = attr.pos
-    lifecycle_block: s.Block | None = None
-    for name_, group in _group_blocks(block.body.blocks).items():
-        if name_ == "lifecycle":
-            lifecycle_block = group[0]
-            continue
+    nested = [b for b in block.body.blocks if b.type != "lifecycle"]
+    lifecycle_block = next((b for b in block.body.blocks if b.type == "lifecycle"), None)
+    for name_, (expr, first) in nested_blocks(nested, lambda b: block_to_object(b, errors), errors).items():
         if name_ not in spec.blocks:
-            errors.append(ConfigError(f'unknown block "{name_}" in {type_}', group[0].pos,
+            errors.append(ConfigError(f'unknown block "{name_}" in {type_}', first.pos,
                                       hint=_suggest(name_, spec.blocks)))
             continue
-        attrs[name_] = s.TupleExpr(group[0].pos, tuple(block_to_object(b) for b in group))
-        attr_pos[name_] = group[0].pos
+        attrs[name_] = expr
+        attr_pos[name_] = first.pos
     if "count" in meta and "for_each" in meta:
         errors.append(ConfigError("count and for_each cannot both be set", meta["for_each"].pos))
     if "provider" in meta:

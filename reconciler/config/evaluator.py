@@ -15,11 +15,12 @@ from typing import Any, Protocol
 
 from reconciler.config import syntax as s
 from reconciler.config.functions import call, lookup_function
+from reconciler.config.functions_common import unify_with
 from reconciler.config.operations import binary, condition, get_attr, index, unary
 from reconciler.config.references import references
 from reconciler.config.valueops import ValueProblem, describe, to_string
 from reconciler.errors import ConfigError, SourcePos
-from reconciler.values import UNKNOWN
+from reconciler.values import UNKNOWN, is_known
 
 __all__ = ["Scope", "evaluate", "references"]
 
@@ -144,6 +145,8 @@ class _Evaluator:
     # ------------------------------------------------------------------------------------- operations
     def _call(self, expr: s.Call, env: _Env) -> Any:
         lookup_function(expr.name, expr.pos)
+        if expr.name in ("try", "can") and not expr.expand_last:
+            return self._try_or_can(expr, env)
         args = [self.eval(a, env) for a in expr.args]
         if expr.expand_last:
             if not args:
@@ -157,6 +160,23 @@ class _Evaluator:
             args.extend(last)
         return call(expr.name, args, expr.pos, self.scope.base_dir)
 
+    def _try_or_can(self, expr: s.Call, env: _Env) -> Any:
+        """try(): the first argument that evaluates without an error; can(): whether the one does."""
+        if expr.name == "can" and len(expr.args) != 1:
+            raise ConfigError(f"Invalid function argument: can() takes 1 argument, got {len(expr.args)}", expr.pos)
+        for arg in expr.args:
+            try:
+                value = self.eval(arg, env)
+            except ConfigError:
+                continue
+            if not is_known(value):
+                return UNKNOWN
+            return True if expr.name == "can" else value
+        if expr.name == "can":
+            return False
+        raise ConfigError("Invalid function argument: try(): no expression succeeded", expr.pos,
+                          hint="give a last argument that cannot fail, e.g. a literal default")
+
     def _conditional(self, expr: s.Conditional, env: _Env) -> Any:
         try:
             test = condition(self.eval(expr.cond, env))
@@ -164,7 +184,15 @@ class _Evaluator:
             raise self._fail(e, expr.cond.pos) from None
         if test is UNKNOWN:
             return UNKNOWN
-        return self.eval(expr.then if test else expr.otherwise, env)
+        chosen = self.eval(expr.then if test else expr.otherwise, env)
+        if isinstance(chosen, bool | int | float) or (isinstance(chosen, list | dict) and chosen):
+            # Terraform unifies both results' types: a number or bool next to a string becomes a string
+            try:
+                other = self.eval(expr.otherwise if test else expr.then, env)
+            except ConfigError:
+                return chosen
+            return unify_with(chosen, other) if is_known(other) else chosen
+        return chosen
 
     def _binary(self, expr: s.BinaryOp, env: _Env) -> Any:
         left = self.eval(expr.left, env)

@@ -1,9 +1,11 @@
-"""Terraform's `format()` verbs (Go fmt style): %s %d %f %.Nf %v %q %t %%, with flags, width and %[n]."""
+"""Terraform's `format()` verbs (Go fmt style): %s %d %f %e %E %g %G %x %X %o %b %v %q %t %%, with flags,
+width, precision and %[n]."""
 
 from __future__ import annotations
 
 import json
 import re
+from decimal import Decimal
 from typing import Any
 
 from reconciler.config.valueops import ValueProblem, describe, json_encode, to_bool, to_number, to_string
@@ -60,7 +62,40 @@ def _one(verb: str, flags: str, prec: str | None, value: Any) -> tuple[str, bool
         n = to_number(value)
         digits = 6 if prec is None else int(prec or 0)
         return _sign(f"{float(n):.{digits}f}", flags), True
-    raise ValueProblem(f"unsupported verb %{verb}; use %s, %d, %f, %v, %q, %t or %%")
+    if verb in "xXob":
+        n = to_number(value)
+        if not isinstance(n, int):
+            raise ValueProblem(f"a whole number is required, got {describe(value)}")
+        text = format(abs(n), verb)
+        if "#" in flags and verb != "b":
+            text = {"x": "0x", "X": "0X", "o": "0"}[verb] + text
+        return _sign(("-" if n < 0 else "") + text, flags), True
+    if verb in "eE":
+        n = to_number(value)
+        digits = 6 if prec is None else int(prec or 0)
+        return _sign(format(float(n), f".{digits}{verb}"), flags), True
+    if verb in "gG":
+        n = to_number(value)
+        return _sign(_go_g(float(n), prec, verb), flags), True
+    raise ValueProblem(f"unsupported verb %{verb}; use %s, %d, %f, %e, %g, %x, %X, %o, %b, %v, %q, %t or %%")
+
+
+def _go_g(value: float, prec: str | None, verb: str) -> str:
+    """Go's %g: the shortest representation, exponent form when the exponent is < -4 or >= 6 (shortest)
+    or >= the precision."""
+    if prec is not None:
+        return format(value, f".{int(prec or 0) or 1}{verb.lower() if verb == 'g' else verb}")
+    d = Decimal(repr(value)).normalize()
+    sign, digits, exp = d.as_tuple()
+    assert isinstance(exp, int)
+    if not any(digits):
+        return "0"
+    x = len(digits) + exp - 1
+    if x < -4 or x >= 6:
+        mantissa = str(digits[0]) + ("." + "".join(map(str, digits[1:])) if len(digits) > 1 else "")
+        e = "e" if verb == "g" else "E"
+        return ("-" if sign else "") + f"{mantissa}{e}{'-' if x < 0 else '+'}{abs(x):02d}"
+    return format(d, "f")
 
 
 def go_format(spec: str, args: list[Any]) -> str:

@@ -64,7 +64,11 @@ def _length(_: Path, value: Any) -> Any:
         return UNKNOWN
     if value is None:
         raise ValueProblem("the argument must not be null")
-    if isinstance(value, list | tuple | dict | str):
+    if isinstance(value, str):
+        from reconciler.config.functions_text import length_of_string
+
+        return length_of_string(value)
+    if isinstance(value, list | tuple | dict):
         return len(value)
     raise ValueProblem(f"the argument must be a list, map or string, got {describe(value)}")
 
@@ -213,6 +217,9 @@ def _coalesce(_: Path, *values: Any) -> Any:
         if v is UNKNOWN:
             return UNKNOWN
         if v is not None and v != "":
+            # the result has the arguments' unified type: a number or bool among strings is a string
+            if isinstance(v, bool | int | float) and any(isinstance(o, str) for o in values):
+                return to_string(v)
             return v
     raise ValueProblem("no non-null, non-empty-string arguments")
 
@@ -240,14 +247,96 @@ FUNCTIONS: dict[str, Function] = {
 }
 
 
+def _register() -> None:
+    """The functions kept in the functions_* modules."""
+    from reconciler.config import functions_collection as c
+    from reconciler.config import functions_encoding as e
+    from reconciler.config import functions_files as f
+    from reconciler.config import functions_net as n
+    from reconciler.config import functions_text as t
+
+    fixed: dict[str, tuple[Callable[..., Any], int] | tuple[Callable[..., Any], int, int]] = {
+        # collections and type conversion
+        "flatten": (c.flatten, 1), "element": (c.element, 2), "distinct": (c.distinct, 1), "sort": (c.sort, 1),
+        "zipmap": (c.zipmap, 2), "range": (c.range_, 1, 3), "sum": (c.sum_, 1), "compact": (c.compact, 1),
+        "chunklist": (c.chunklist, 2), "index": (c.index, 2), "reverse": (c.reverse, 1), "slice": (c.slice_, 3),
+        "one": (c.one, 1), "alltrue": (c.alltrue, 1), "anytrue": (c.anytrue, 1), "setsubtract": (c.setsubtract, 2),
+        "transpose": (c.transpose, 1), "matchkeys": (c.matchkeys, 3), "tolist": (c.tolist, 1),
+        "tomap": (c.tomap, 1), "tobool": (c.tobool, 1),
+        # strings
+        "title": (t.title, 1), "substr": (t.substr, 3), "strrev": (t.strrev, 1), "trimspace": (t.trimspace, 1),
+        "trim": (t.trim, 2), "trimprefix": (t.trimprefix, 2), "trimsuffix": (t.trimsuffix, 2),
+        "startswith": (t.startswith, 2), "endswith": (t.endswith, 2), "strcontains": (t.strcontains, 2),
+        "chomp": (t.chomp, 1), "indent": (t.indent, 2), "regex": (t.regex_, 2), "regexall": (t.regexall, 2),
+        "replace": (t.replace, 3),
+        # encoding and hashes
+        "base64encode": (e.base64encode, 1), "base64decode": (e.base64decode, 1), "base64gzip": (e.base64gzip, 1),
+        "urlencode": (e.urlencode, 1), "csvdecode": (e.csvdecode, 1), "yamlencode": (e.yamlencode, 1),
+        "yamldecode": (e.yamldecode, 1), "md5": (e.md5, 1), "sha1": (e.sha1, 1), "sha256": (e.sha256, 1),
+        "sha512": (e.sha512, 1), "base64sha256": (e.base64sha256, 1), "base64sha512": (e.base64sha512, 1),
+        # IP networks and numbers
+        "cidrsubnet": (n.cidrsubnet, 3), "cidrhost": (n.cidrhost, 2), "cidrnetmask": (n.cidrnetmask, 1),
+        "abs": (n.abs_, 1), "ceil": (n.ceil, 1), "floor": (n.floor, 1), "pow": (n.pow_, 2), "log": (n.log, 2),
+        "signum": (n.signum, 1), "parseint": (n.parseint, 2),
+        # files and sensitivity
+        "templatefile": (f.templatefile, 2), "fileexists": (f.fileexists, 1), "filebase64": (f.filebase64, 1),
+        "basename": (f.basename, 1), "dirname": (f.dirname, 1), "abspath": (f.abspath, 1),
+        "pathexpand": (f.pathexpand, 1), "sensitive": (f.sensitive, 1), "nonsensitive": (f.nonsensitive, 1),
+        "filemd5": (f.filemd5, 1), "filesha1": (f.filesha1, 1), "filesha256": (f.filesha256, 1),
+        "filesha512": (f.filesha512, 1), "filebase64sha256": (f.filebase64sha256, 1),
+        "filebase64sha512": (f.filebase64sha512, 1), "fileset": (f.fileset, 2),
+        "templatestring": (f.templatestring, 2), "textencodebase64": (e.textencodebase64, 2),
+        "textdecodebase64": (e.textdecodebase64, 2), "uuidv5": (e.uuidv5, 2), "timeadd": (n.timeadd, 2),
+        "timecmp": (n.timecmp, 2),
+    }
+    for name, entry in fixed.items():
+        FUNCTIONS[name] = Function(entry[0], entry[1], entry[-1])
+    variadic = {"min": c.min_, "max": c.max_, "coalescelist": c.coalescelist, "setunion": c.setunion,
+                "setintersection": c.setintersection, "setproduct": c.setproduct, "formatlist": t.formatlist,
+                "cidrsubnets": n.cidrsubnets}
+    for name, impl in variadic.items():
+        FUNCTIONS[name] = Function(impl, 1, None, sees_unknown=name == "coalescelist")
+    FUNCTIONS["upper"] = Function(t.upper, 1, 1)
+    FUNCTIONS["lower"] = Function(t.lower, 1, 1)
+    # try and can look at their arguments' errors, so the evaluator handles them (evaluator.LAZY)
+    FUNCTIONS["try"] = Function(_lazy, 1, None, sees_unknown=True)
+    FUNCTIONS["can"] = Function(_lazy, 1, 1, sees_unknown=True)
+
+
+def _lazy(_: Path, *args: Any) -> Any:
+    raise AssertionError("try() and can() are evaluated by the evaluator")
+
+
+_register()
+
+
+# Terraform functions we refuse, with why (docs/terraform-language.md lists them too)
+NOT_SUPPORTED = {
+    "timestamp": "its value changes on every run, so a plan could never be applied exactly",
+    "plantimestamp": "its value changes on every run, so a plan could never be applied exactly",
+    "uuid": "its value changes on every run; use uuidv5() or a vars generator",
+    "bcrypt": "its value changes on every run; use a vars generator (builtin = \"password\")",
+    "formatdate": "not implemented yet",
+    "rsadecrypt": "secrets come from vars generators, not from decrypting in the configuration",
+    "issensitive": "sensitivity is tracked per variable and output, not per value",
+    "ephemeralasnull": "ephemeral values are not supported",
+    "type": "only available in the Terraform console",
+}
+
+
 def lookup_function(name: str, pos: SourcePos) -> Function:
     """The function called `name`; ConfigError with a did-you-mean for an unknown one."""
     fn = FUNCTIONS.get(name)
+    if fn is None and name in NOT_SUPPORTED:
+        raise ConfigError(f'function "{name}" is not supported: {NOT_SUPPORTED[name]}', pos)
     if fn is None:
         close = difflib.get_close_matches(name, sorted(FUNCTIONS), n=1)
         suggestion = f'; did you mean "{close[0]}"?' if close else ""
+        if name.startswith("provider::"):
+            raise ConfigError(f'provider-defined function "{name}" is not supported', pos)
         raise ConfigError(f'unknown function "{name}"{suggestion}', pos,
-                          hint=None if close else "available: " + ", ".join(sorted(FUNCTIONS)))
+                          hint=None if close else "the functions reconciler offers are Terraform's built-in ones, "
+                          "listed in docs/terraform-language.md")
     return fn
 
 

@@ -113,9 +113,10 @@ def parse_expression(text: str, pos: SourcePos) -> s.Expr:
 
 
 def parse_quoted_template(quoted: str, pos: SourcePos) -> s.Expr:
-    """Parse an HCL quoted string (with its quotes) as a template; every node gets `pos`."""
+    """Parse raw template text turned into an HCL quoted string by template_text.hcl_quoted (a Terraform
+    JSON string, a template file) as a template; every node gets `pos`."""
     tree = _template_tree(quoted, pos)
-    return Lowerer(pos.file, _template_tree, fixed=pos).expr(tree)
+    return Lowerer(pos.file, _template_tree, fixed=pos, raw_text=True).expr(tree)
 
 
 def load_hcl_text(text: str, display: str) -> s.SourceFile:

@@ -9,6 +9,7 @@ heredoc arrives as one token, whose body is re-parsed as a quoted template.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from typing import Any
 
@@ -54,10 +55,17 @@ def _name(tree: Tree) -> str:
 
 
 class Lowerer:
-    """Lowers the trees of one file. With `fixed` set, every node gets that position (a JSON string)."""
+    """Lowers the trees of one file. With `fixed` set, every node gets that position (a JSON string).
 
-    def __init__(self, file: str, parse_template: TemplateParser, fixed: SourcePos | None = None) -> None:
+    With `raw_text` set the template's literal text was written raw (a heredoc, a Terraform JSON string, a
+    template file), so, as in HCL's scanner, its literals are lines: a strip marker trims only the line
+    next to it, never the indentation of the line after.
+    """
+
+    def __init__(self, file: str, parse_template: TemplateParser, fixed: SourcePos | None = None,
+                 raw_text: bool = False) -> None:
         self.file = file
+        self.raw_text = raw_text
         self.fixed = fixed
         self.parse_template = parse_template
         self._positions: dict[int, SourcePos] = {}
@@ -238,10 +246,15 @@ class Lowerer:
                          grouping=_has_token(tree, "ELLIPSIS"))
 
     # ------------------------------------------------------------------------------------------ templates
-    def _string(self, tree: Tree) -> s.Expr:
+    def _string(self, tree: Tree, flush: bool = False) -> s.Expr:
         items: list[Any] = []
         for part in _trees(tree):
             items.append(self._string_part(part))
+        if self.raw_text:
+            items = _lines(items)
+        _strip(items)
+        if flush:
+            _flush(items)
         return self._assemble(items, tree)
 
     def _template_string(self, tree: Tree) -> s.Expr:
@@ -250,7 +263,7 @@ class Lowerer:
 
     def _unescape(self, text: str, node: Tree | Token) -> str:
         if "\\" not in text:
-            return text
+            return text if text.isascii() else unicodedata.normalize("NFC", text)
 
         def repl(m: re.Match[str]) -> str:
             code = m.group(1)
@@ -260,7 +273,8 @@ class Lowerer:
                 return chr(int(code[1:], 16))
             raise self.error(f'invalid escape sequence "\\{code}" in string', node)
 
-        return _ESCAPE.sub(repl, text)
+        out = _ESCAPE.sub(repl, text)
+        return out if out.isascii() else unicodedata.normalize("NFC", out)  # as Terraform's strings are
 
     def _string_part(self, part: Tree) -> Any:
         child = part.children[0]
@@ -287,14 +301,6 @@ class Lowerer:
         return [kind.removeprefix("template_"), strip_left, strip_right, None, child]
 
     def _assemble(self, items: list[Any], tree: Tree) -> s.Expr:
-        # strip markers: ~ on a directive's left trims the literal before it, on its right the one after
-        for i, item in enumerate(items):
-            if item[0] in ("lit", "expr"):
-                continue
-            if item[1] and i > 0 and items[i - 1][0] == "lit":
-                items[i - 1][1] = items[i - 1][1].rstrip()
-            if item[2] and i + 1 < len(items) and items[i + 1][0] == "lit":
-                items[i + 1][1] = items[i + 1][1].lstrip()
         pos = self.pos(tree)
         stack: list[tuple[list[Any], list[s.Expr]]] = [([], [])]  # (opening directive item, parts so far)
         for item in items:
@@ -346,20 +352,81 @@ class Lowerer:
         assert head is not None
         body = raw[head.end():]
         lines = body.split("\n")[:-2]  # drop the closing-marker line and the empty tail after it
-        if head.group(1):  # <<-: remove the smallest indentation of the non-blank lines
-            indents = [len(x) - len(x.lstrip(" \t")) for x in lines if x.strip()]
-            cut = min(indents, default=0)
-            lines = [x[cut:] for x in lines]
         text = "".join(x + "\n" for x in lines)
         pos = self.pos(tree)
+        flush = bool(head.group(1))  # <<-: remove the smallest indentation, as HCL does after stripping
         if "${" not in text and "%{" not in text:
-            return s.Literal(pos, text)
+            items = _lines([["lit", text]])
+            if flush:
+                _flush(items)
+            return s.Literal(pos, "".join(item[1] for item in items))
         try:
             quoted = hcl_quoted(text)
         except UnterminatedTemplate as e:
             raise ConfigError(f"syntax error: {e}", pos) from None
         string_tree = self.parse_template(quoted, pos)
-        return Lowerer(self.file, self.parse_template, fixed=self.fixed or pos).expr(string_tree)
+        inner = Lowerer(self.file, self.parse_template, fixed=self.fixed or pos, raw_text=True)
+        strings = [c for c in _trees(string_tree) if c.data == "string"] if string_tree.data == "expr_term" else []
+        if len(strings) == 1:
+            return inner._string(strings[0], flush=flush)
+        return inner.expr(string_tree)
 
     _heredoc_template = _heredoc
     _heredoc_template_trim = _heredoc
+
+
+def _lines(items: list[Any]) -> list[Any]:
+    """Template items with each run of literal text cut into lines (each but the last ends with a newline)."""
+    out: list[Any] = []
+    pending: list[str] = []
+
+    def flush_text() -> None:
+        text = "".join(pending)
+        pending.clear()
+        out.extend(["lit", line] for line in text.splitlines(keepends=True))
+
+    for item in items:
+        if item[0] == "lit":
+            pending.append(item[1])
+        else:
+            flush_text()
+            out.append(item)
+    flush_text()
+    return out
+
+
+def _strip(items: list[Any]) -> None:
+    """Strip markers: `~` on a directive's left trims the literal just before it, on its right the one after."""
+    for i, item in enumerate(items):
+        if item[0] in ("lit", "expr"):
+            continue
+        if item[1] and i > 0 and items[i - 1][0] == "lit":
+            items[i - 1][1] = items[i - 1][1].rstrip()
+        if item[2] and i + 1 < len(items) and items[i + 1][0] == "lit":
+            items[i + 1][1] = items[i + 1][1].lstrip()
+
+
+def _flush(items: list[Any]) -> None:
+    """A `<<-` heredoc: remove the smallest indentation of the lines that start with literal text.
+
+    As HCL does it, after strip markers: only a literal right after a newline starts a line; a blank
+    line does not count; a line that starts with an interpolation or directive means nothing is removed.
+    """
+    smallest: int | None = None
+    starts: list[Any] = []
+    newline = True
+    for item in items:
+        if newline:
+            newline = False
+            if item[0] != "lit":
+                return
+            text = item[1]
+            trimmed = text.lstrip()
+            if not (trimmed == "" and text.endswith("\n")):
+                spaces = len(text) - len(trimmed)
+                smallest = spaces if smallest is None else min(smallest, spaces)
+                starts.append(item)
+        if item[0] == "lit" and item[1].endswith("\n"):
+            newline = True
+    for item in starts:
+        item[1] = item[1][smallest:]

@@ -13,6 +13,8 @@ from __future__ import annotations
 import difflib
 import json
 import re
+import unicodedata
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -112,7 +114,7 @@ class _Lowerer:
         t = type(value)
         if t is str:
             if "${" not in value and "%{" not in value:
-                return s.Literal(pos, value)
+                return s.Literal(pos, value if value.isascii() else unicodedata.normalize("NFC", value))
             return template(value, pos)
         if t is dict:
             items = []
@@ -184,7 +186,9 @@ class _Lowerer:
                 continue
             p = JsonPos(pos, key)
             block_spec = nested.get(key)
-            if block_spec is not None:
+            if key == "dynamic" and kind == "resource" and isinstance(value, dict):
+                blocks.extend(self.dynamic(nested, value, p))
+            elif block_spec is not None:
                 if value is not None:
                     blocks.extend(self.blocks(kind, key, block_spec, value, p))
             elif key in _SPECIAL_ATTRIBUTES:
@@ -192,6 +196,28 @@ class _Lowerer:
             else:
                 attributes.append(s.Attribute(key, self.expr(value, p), p))
         return s.Body(tuple(attributes), tuple(blocks), pos)
+
+    def dynamic(self, nested: Mapping[str, BlockSpec], value: dict[str, Any], pos: JsonPos) -> list[s.Block]:
+        """`"dynamic": {"BLOCK": {"for_each": ..., "iterator": "NAME", "content": {...}}}`, as terranix writes it."""
+        out: list[s.Block] = []
+        for label, body in value.items():
+            p = JsonPos(pos, label)
+            items = body if isinstance(body, list) else [body]
+            for i, item in enumerate(items):
+                ip = JsonPos(p, i) if isinstance(body, list) else p
+                if not isinstance(item, dict):
+                    raise ConfigError(f'dynamic "{label}" must be a JSON object with for_each and content', ip)
+                attributes = [s.Attribute(k, reference(v, JsonPos(ip, k)) if k == "iterator" and isinstance(v, str)
+                                          else self.expr(v, JsonPos(ip, k)), JsonPos(ip, k))
+                              for k, v in item.items() if k not in ("content", "//")]
+                content = item.get("content", {})
+                cp = JsonPos(ip, "content")
+                if not isinstance(content, dict):
+                    raise ConfigError(f'dynamic "{label}": content must be a JSON object', cp)
+                inner = s.Block("content", (), self.body("resource", nested.get(label, BlockSpec()), content, cp), cp)
+                blocks = (inner,) if "content" in item else ()
+                out.append(s.Block("dynamic", (label,), s.Body(tuple(attributes), blocks, ip), ip))
+        return out
 
     def file(self, data: Any, root: JsonPos) -> s.Body:
         if not isinstance(data, dict):

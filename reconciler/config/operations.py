@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import difflib
 import math
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from reconciler.config.valueops import (
@@ -38,7 +40,7 @@ def _divide(a: int | float, b: int | float) -> int | float:
         raise ValueProblem("division by zero")
     if isinstance(a, int) and isinstance(b, int) and a % b == 0:
         return a // b
-    return normalize_number(a / b)
+    return normalize_number(float(Decimal(repr(a)) / Decimal(repr(b))))
 
 
 def _modulo(a: int | float, b: int | float) -> int | float:
@@ -50,10 +52,24 @@ def _modulo(a: int | float, b: int | float) -> int | float:
     return normalize_number(math.fmod(a, b))
 
 
+def _exact(op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """Terraform's arithmetic is decimal, not binary: 0.1 + 0.2 is 0.3. Whole numbers stay exact ints;
+    with a fraction the operands are taken as the decimals they print as, and the result rounded to the
+    nearest float."""
+    def run(a: int | float, b: int | float) -> int | float:
+        if isinstance(a, int) and isinstance(b, int):
+            return op(a, b)
+        try:
+            return normalize_number(float(op(Decimal(repr(a)), Decimal(repr(b)))))
+        except InvalidOperation:
+            raise ValueProblem("the result is not a finite number") from None
+    return run
+
+
 _ARITHMETIC = {
-    "+": lambda a, b: a + b,
-    "-": lambda a, b: a - b,
-    "*": lambda a, b: a * b,
+    "+": _exact(lambda a, b: a + b),
+    "-": _exact(lambda a, b: a - b),
+    "*": _exact(lambda a, b: a * b),
     "/": _divide,
     "%": _modulo,
 }

@@ -55,7 +55,16 @@ def _path(parts: Any) -> str:
     return out
 
 
-def _message(err: ValidationError, prefix: str) -> tuple[str, str | None]:
+def _unsupported(unsupported: Mapping[str, Mapping[str, str]], block: str, name: str, full: str) -> str | None:
+    """The message for an attribute the Terraform provider has and we refuse, or None."""
+    note = unsupported.get(block, {}).get(name)
+    if note is None:
+        return None
+    return f'"{full}" (an attribute of the Terraform provider) is not supported: {note}'
+
+
+def _message(err: ValidationError, prefix: str,
+             unsupported: Mapping[str, Mapping[str, str]] | None = None) -> tuple[str, str | None]:
     """(message, hint) for one jsonschema error, worded for a Terraform user."""
     where = _path([*([prefix] if prefix else []), *err.absolute_path])
     custom = err.schema.get("x-message") if isinstance(err.schema, dict) else None
@@ -68,6 +77,10 @@ def _message(err: ValidationError, prefix: str) -> tuple[str, str | None]:
         name = extra[0] if extra else "?"
         close = difflib.get_close_matches(name, list(err.schema.get("properties", {})), n=1)
         full = f"{where}.{name}" if where else name
+        block = ".".join(str(p) for p in [*([prefix] if prefix else []), *err.absolute_path] if not isinstance(p, int))
+        refused = _unsupported(unsupported or {}, block, name, full)
+        if refused:
+            return refused, None
         return f'unknown argument "{full}"', (f'did you mean "{close[0]}"?' if close else None)
     if err.validator == "required":
         missing = err.message.split("'")[1] if "'" in err.message else err.message
@@ -93,7 +106,9 @@ def _freeze(value: Any) -> Any:
 class BlockSchema:
     """One schema of `schemas/`, ready to check evaluated attribute maps."""
 
-    def __init__(self, schema: Mapping[str, Any]) -> None:
+    def __init__(self, schema: Mapping[str, Any], unsupported: Mapping[str, Mapping[str, str]] | None = None) -> None:
+        # the Terraform provider's attributes we refuse, by nested block path ("" = the block itself)
+        self.unsupported: Mapping[str, Mapping[str, str]] = unsupported or {}
         self.properties: Mapping[str, Any] = schema.get("properties", {})
         self.required: tuple[str, ...] = tuple(schema.get("required", ()))
         self.closed = schema.get("additionalProperties", True) is False
@@ -114,9 +129,10 @@ class BlockSchema:
         if self.closed:
             for key in present:
                 if key not in self.properties:
+                    refused = _unsupported(self.unsupported, "", key, key)
                     close = difflib.get_close_matches(key, list(self.properties), n=1)
-                    errors.append(ConfigError(f'unknown argument "{key}"', pos_of(key),
-                                              hint=f'did you mean "{close[0]}"?' if close else None))
+                    errors.append(ConfigError(refused or f'unknown argument "{key}"', pos_of(key),
+                                              hint=f'did you mean "{close[0]}"?' if close and not refused else None))
         for key in self.required:
             if key not in present:
                 errors.append(ConfigError(f'missing required argument "{key}"', pos_of(""),
@@ -131,7 +147,7 @@ class BlockSchema:
             memo_key = (key, _freeze(value))
             found = self._memo.get(memo_key)
             if found is None:
-                found = [_message(e, key) for e in validator.iter_errors(value)]
+                found = [_message(e, key, self.unsupported) for e in validator.iter_errors(value)]
                 self._memo[memo_key] = found
             errors.extend(ConfigError(msg, pos_of(key), hint=hint) for msg, hint in found)
         for validator, rule in self._rules:
@@ -147,7 +163,7 @@ class BlockSchema:
     def check_plain(self, values: Mapping[str, Any], pos: SourcePos, what: str) -> list[ConfigError]:
         """Check a small block (provider, backend, vars...) in one jsonschema pass."""
         return [ConfigError(f"{what}: {msg}", pos, hint=hint)
-                for msg, hint in (_message(e, "") for e in self._whole.iter_errors(dict(values)))]
+                for msg, hint in (_message(e, "", self.unsupported) for e in self._whole.iter_errors(dict(values)))]
 
 
 def _string_precheck(sub: Mapping[str, Any]) -> Callable[[Any], bool] | None:
@@ -182,4 +198,4 @@ def _mentioned(rule: Any) -> Iterator[str]:
 @cache
 def block_schema(name: str) -> BlockSchema:
     """The checker for schema `name` (e.g. "resources/hcloud_server")."""
-    return BlockSchema(schemas.load(name))
+    return BlockSchema(schemas.load(name), schemas.load("unsupported").get(name))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -79,8 +78,9 @@ class ConfigScope:
                 raise ConfigError('"each" can only be used in a resource that sets for_each', pos)
             return {"key": self.each[0], "value": self.each[1]}
         if name == "path":
-            root = str(self.base_dir)
-            return {"module": root, "root": root, "cwd": os.getcwd()}
+            # as Terraform sees them after -chdir: the root module is ".", the working folder is the
+            # configuration's; file functions read relative paths from there
+            return {"module": ".", "root": ".", "cwd": str(self.base_dir.resolve())}
         if name in RESOURCE_TYPES:
             return self.resources.get(name, {})
         raise ConfigError(f'unknown name "{name}"', pos)

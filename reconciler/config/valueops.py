@@ -139,9 +139,23 @@ def _all_equal(pairs: Any) -> Any:
     return UNKNOWN if unknown else True
 
 
+def _whole_floats(value: Any) -> Any:
+    """Integral floats past int range as the integers they print as (1e21 -> 1000000000000000000000)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(format(Decimal(repr(value)), "f"))
+    if isinstance(value, list | tuple):
+        return [_whole_floats(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _whole_floats(v) for k, v in value.items()}
+    return value
+
+
 def json_encode(value: Any) -> str:
     """Compact JSON with sorted keys and Go's HTML-safe escapes, as Terraform's jsonencode writes it."""
     text = json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False, allow_nan=False)
+    if "e+" in text:  # a float too big for int range somewhere (or the text "e+" in a string): write it whole
+        text = json.dumps(_whole_floats(value), separators=(",", ":"), sort_keys=True, ensure_ascii=False,
+                          allow_nan=False)
     return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
@@ -157,6 +171,13 @@ def normalize_json(value: Any) -> Any:
     return value
 
 
+class SetValue(list[Any]):
+    """A list that is a Terraform set (made by toset, the set functions or a set(...) type): it behaves as
+    the list it is everywhere, and lets `for_each` tell a set from a list, as Terraform's types do."""
+
+    __slots__ = ()
+
+
 def set_of(items: list[Any]) -> list[Any]:
     """Terraform set semantics over a list: unique elements; strings and numbers sorted.
 
@@ -165,12 +186,12 @@ def set_of(items: list[Any]) -> list[Any]:
     if any(v is None for v in items):
         raise ValueProblem("a set cannot contain null values")
     if all(isinstance(v, bool) for v in items):
-        return sorted(set(items))
+        return SetValue(sorted(set(items)))
     if all(isinstance(v, int | float) and not isinstance(v, bool) for v in items):
-        return sorted(set(items))
+        return SetValue(sorted(set(items)))
     if all(isinstance(v, str | int | float) for v in items):
-        return sorted({to_string(v) for v in items})
-    out: list[Any] = []
+        return SetValue(sorted({to_string(v) for v in items}))
+    out: list[Any] = SetValue()
     for v in items:
         if not any(equal(v, u) is True for u in out):
             out.append(v)

@@ -21,6 +21,9 @@ class VarSources:
     cli: tuple[str, ...] = ()  # "k=v" in order
     files: tuple[Path, ...] = ()
     env: Mapping[str, str] | None = None
+    # ("var", "k=v") and ("var_file", path) in command-line order; when given, applied in this order (the
+    # later one wins, as in Terraform) instead of every file first and then every --var
+    order: tuple[tuple[str, str], ...] = ()
 
 
 class _PlainScope:
@@ -68,6 +71,17 @@ def _parse_cli_value(raw: str, decl: VariableDecl, type_spec: Any, pos: SourcePo
     return evaluate(parse_expression(raw, pos), _PlainScope(Path("."), {}))
 
 
+def _read_file(path: Path, directory: Path, decls: Mapping[str, VariableDecl],
+               raw: dict[str, tuple[Any, SourcePos, bool]], errors: list[ConfigError]) -> None:
+    display = path.name if path.parent == directory else str(path)
+    for name, (value, pos) in _file_values(path, display).items():
+        if name not in decls:
+            errors.append(VariableError(f'variables file sets undeclared variable "{name}"', pos,
+                                        hint=f'declare it with variable "{name}" {{}} or remove the line'))
+            continue
+        raw[name] = (value, pos, False)
+
+
 def resolve_variables(decls: Mapping[str, VariableDecl], directory: Path, sources: VarSources, *,
                       require_all: bool = True) -> dict[str, Any]:
     """The value of every declared variable. With `require_all` False (validate), missing ones are UNKNOWN."""
@@ -92,16 +106,15 @@ def resolve_variables(decls: Mapping[str, VariableDecl], directory: Path, source
             raw[key[7:]] = (value, SourcePos(f"environment {key}", 0), True)
     auto = [directory / "terraform.tfvars", directory / "terraform.tfvars.json",
             *sorted(directory.glob("*.auto.tfvars")), *sorted(directory.glob("*.auto.tfvars.json"))]
-    files = [p for p in auto if p.is_file()] + list(sources.files)
-    for path in files:
-        display = path.name if path.parent == directory else str(path)
-        for name, (value, pos) in _file_values(path, display).items():
-            if name not in decls:
-                errors.append(VariableError(f'variables file sets undeclared variable "{name}"', pos,
-                                            hint=f'declare it with variable "{name}" {{}} or remove the line'))
-                continue
-            raw[name] = (value, pos, False)
-    for item in sources.cli:
+    steps: list[tuple[str, Any]] = [("var_file", p) for p in auto if p.is_file()]
+    if sources.order:
+        steps += [(kind, Path(v) if kind == "var_file" else v) for kind, v in sources.order]
+    else:
+        steps += [("var_file", p) for p in sources.files] + [("var", item) for item in sources.cli]
+    for kind, item in steps:
+        if kind == "var_file":
+            _read_file(item, directory, decls, raw, errors)
+            continue
         name, sep, value = item.partition("=")
         pos = SourcePos(f"--var {name}", 0)
         if not sep or not name:
@@ -162,5 +175,18 @@ def _validations(decls: Mapping[str, VariableDecl], values: Mapping[str, Any], d
     return errors
 
 
-def cli_sources(var: Sequence[str], var_file: Sequence[str], env: Mapping[str, str]) -> VarSources:
-    return VarSources(tuple(var), tuple(Path(p) for p in var_file), dict(env))
+def retyped(decls: Mapping[str, VariableDecl], values: Mapping[str, Any]) -> dict[str, Any]:
+    """Variable values read back from a saved plan, with their declared types applied again (a set(...)
+    variable is a set again, so for_each accepts it as it did when the plan was made)."""
+    from reconciler.config.types import convert, parse_type
+
+    out = dict(values)
+    for name, decl in decls.items():
+        if decl.type_expr is not None and name in out and out[name] is not None and out[name] is not UNKNOWN:
+            out[name] = convert(out[name], parse_type(decl.type_expr), decl.pos, name)
+    return out
+
+
+def cli_sources(var: Sequence[str], var_file: Sequence[str], env: Mapping[str, str],
+                order: Sequence[tuple[str, str]] = ()) -> VarSources:
+    return VarSources(tuple(var), tuple(Path(p) for p in var_file), dict(env), tuple(order))

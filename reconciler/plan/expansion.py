@@ -10,6 +10,7 @@ from typing import Any
 from reconciler.config.decls import ResourceDecl
 from reconciler.config.refs import expr_references
 from reconciler.config.scope import ConfigScope, instance_address
+from reconciler.config.valueops import SetValue
 from reconciler.errors import ConfigError
 from reconciler.values import UNKNOWN, is_known
 
@@ -37,8 +38,10 @@ def expand(decl: ResourceDecl, scope: ConfigScope) -> list[InstanceSpec]:
         if not is_known(n):
             raise ConfigError("count depends on values known only after apply", decl.count.pos,
                               hint="use a variable or a local that does not depend on resource attributes")
+        n = _count_number(n)
         if isinstance(n, bool) or not isinstance(n, int | float) or n < 0 or int(n) != n:
-            raise ConfigError(f"count must be a whole number >= 0, not {n!r}", decl.count.pos)
+            raise ConfigError(f"Invalid count argument: count must be a whole number >= 0, not {n!r}",
+                              decl.count.pos)
         return [InstanceSpec(instance_address(decl.type, decl.name, i), decl, i) for i in range(int(n))]
     if decl.for_each is not None:
         coll = evaluate(decl.for_each, scope)
@@ -47,10 +50,12 @@ def expand(decl: ResourceDecl, scope: ConfigScope) -> list[InstanceSpec]:
                               hint="use a variable or a local that does not depend on resource attributes")
         if isinstance(coll, dict):
             items = sorted(coll.items())
-        elif isinstance(coll, list) and all(isinstance(k, str) for k in coll):
-            if len(set(coll)) != len(coll):
-                raise ConfigError("for_each list has duplicate values; use toset()", decl.for_each.pos)
-            items = [(k, k) for k in sorted(coll)]
+        elif isinstance(coll, SetValue) and all(isinstance(k, str) for k in coll):
+            items = [(k, k) for k in sorted(set(coll))]
+        elif isinstance(coll, list):
+            raise ConfigError("Invalid for_each argument: for_each needs a map or a set of strings, and a list "
+                              "was given", decl.for_each.pos,
+                              hint="convert it with toset(...), or use a for expression to build a map")
         else:
             raise ConfigError("for_each needs a map or a set of strings", decl.for_each.pos,
                               hint='e.g. for_each = toset(["a", "b"])')
@@ -59,6 +64,18 @@ def expand(decl: ResourceDecl, scope: ConfigScope) -> list[InstanceSpec]:
                 raise ConfigError("for_each keys must be known strings", decl.for_each.pos)
         return [InstanceSpec(instance_address(decl.type, decl.name, k), decl, k, v) for k, v in items]
     return [InstanceSpec(decl.address, decl, None)]
+
+
+def _count_number(value: Any) -> Any:
+    """count converts a numeric string ("2", or an untyped --var) to a number, as Terraform does."""
+    if isinstance(value, str):
+        from reconciler.config.valueops import ValueProblem, to_number
+
+        try:
+            return to_number(value)
+        except ValueProblem:
+            return value
+    return value
 
 
 def placeholder_value(decl: ResourceDecl, specs: list[InstanceSpec]) -> Any:

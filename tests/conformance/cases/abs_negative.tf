@@ -1,0 +1,3 @@
+output "result" {
+  value = abs(-3.5)
+}

@@ -1,0 +1,3 @@
+output "result" {
+  value = alltrue([true, "true"])
+}

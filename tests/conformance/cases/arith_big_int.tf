@@ -1,0 +1,3 @@
+output "result" {
+  value = 9007199254740993 + 0
+}

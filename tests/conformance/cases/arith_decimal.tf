@@ -1,0 +1,3 @@
+output "result" {
+  value = 0.1 + 0.2
+}

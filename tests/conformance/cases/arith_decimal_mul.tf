@@ -1,0 +1,3 @@
+output "result" {
+  value = 1.1 * 3
+}

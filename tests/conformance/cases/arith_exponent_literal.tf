@@ -1,0 +1,3 @@
+output "result" {
+  value = 1e3 + 2.5e-1
+}

@@ -1,0 +1,3 @@
+output "result" {
+  value = -1.5 + 0.25
+}

@@ -1,0 +1,3 @@
+output "result" {
+  value = base64sha256("hello")
+}

@@ -1,0 +1,3 @@
+output "result" {
+  value = base64sha512("hello")
+}

@@ -1,0 +1,3 @@
+output "result" {
+  value = basename("/a/b/c.txt")
+}

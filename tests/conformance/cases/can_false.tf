@@ -1,0 +1,3 @@
+output "result" {
+  value = can(regex("^[a-z]+$", "ABC"))
+}

@@ -1,0 +1,3 @@
+output "result" {
+  value = ceil(1.2)
+}

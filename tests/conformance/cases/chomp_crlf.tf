@@ -1,0 +1,3 @@
+output "result" {
+  value = chomp("x\r\n")
+}

@@ -1,0 +1,3 @@
+output "result" {
+  value = cidrhost("10.12.112.0/20", -2)
+}

@@ -1,0 +1,3 @@
+output "result" {
+  value = cidrhost("10.0.0.0/30", 4)
+}

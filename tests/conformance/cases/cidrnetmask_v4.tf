@@ -1,0 +1,3 @@
+output "result" {
+  value = cidrnetmask("172.16.0.0/12")
+}

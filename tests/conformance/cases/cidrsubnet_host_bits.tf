@@ -1,0 +1,3 @@
+output "result" {
+  value = cidrsubnet("10.1.2.3/16", 8, 1)
+}

@@ -1,0 +1,3 @@
+output "result" {
+  value = cidrsubnet("10.0.0.0/16", 8, 2)
+}

@@ -1,0 +1,3 @@
+output "result" {
+  value = cidrsubnet("fd00:fd12:3456:7890::/56", 16, 162)
+}

@@ -1,0 +1,3 @@
+output "result" {
+  value = cidrsubnets("fd00::/48", 16, 16)
+}

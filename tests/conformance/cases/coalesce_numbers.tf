@@ -1,0 +1,3 @@
+output "result" {
+  value = coalesce(null, 2, 3)
+}

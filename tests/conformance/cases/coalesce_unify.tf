@@ -1,0 +1,3 @@
+output "result" {
+  value = coalesce(1, "a")
+}

@@ -1,0 +1,3 @@
+output "result" {
+  value = compact(["a", "", "b", null])
+}

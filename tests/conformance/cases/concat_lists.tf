@@ -1,0 +1,3 @@
+output "result" {
+  value = concat([1, 2], [3], [])
+}

@@ -1,0 +1,3 @@
+output "result" {
+  value = 1 > 2 ? "a" : 2 > 1 ? "b" : "c"
+}

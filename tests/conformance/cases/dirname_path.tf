@@ -1,0 +1,3 @@
+output "result" {
+  value = dirname("/a/b/c.txt")
+}

@@ -1,0 +1,3 @@
+output "result" {
+  value = distinct(["a", "b", "a", "c", "b"])
+}

@@ -1,0 +1,3 @@
+output "result" {
+  value = element(["a", "b", "c"], 0)
+}

@@ -1,0 +1,3 @@
+output "result" {
+  value = element(["a"], -1)
+}

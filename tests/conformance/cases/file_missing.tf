@@ -1,0 +1,3 @@
+output "result" {
+  value = file("${path.module}/files/nope.txt")
+}

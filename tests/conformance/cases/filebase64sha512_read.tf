@@ -1,0 +1,3 @@
+output "result" {
+  value = filebase64sha512("${path.module}/files/plain.txt")
+}

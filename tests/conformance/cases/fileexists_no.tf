@@ -1,0 +1,3 @@
+output "result" {
+  value = fileexists("${path.module}/files/nope.txt")
+}

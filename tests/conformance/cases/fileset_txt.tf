@@ -1,0 +1,3 @@
+output "result" {
+  value = fileset("${path.module}/files", "*.txt")
+}

@@ -1,0 +1,3 @@
+output "result" {
+  value = filesha256("${path.module}/files/plain.txt")
+}

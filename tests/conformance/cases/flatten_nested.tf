@@ -1,0 +1,3 @@
+output "result" {
+  value = flatten([[1, [2, 3]], [], [[4]]])
+}

@@ -1,0 +1,3 @@
+output "result" {
+  value = [for i, x in ["a", "b"] : "${i}:${x}"]
+}

@@ -1,0 +1,3 @@
+output "result" {
+  value = {for s in ["a", "a"] : s => 1}
+}

@@ -1,0 +1,3 @@
+output "result" {
+  value = {for s in ["web", "db"] : s => length(s)}
+}

@@ -1,0 +1,3 @@
+output "result" {
+  value = format("%g %g %g", 1e6, 123456789, 0.0001)
+}

@@ -1,0 +1,3 @@
+output "result" {
+  value = format("%#x %#o", 255, 8)
+}

@@ -1,0 +1,3 @@
+output "result" {
+  value = format("%[2]s %[1]s", "a", "b")
+}

@@ -1,0 +1,3 @@
+output "result" {
+  value = format("100%% of %s", "it")
+}

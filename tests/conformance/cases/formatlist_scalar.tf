@@ -1,0 +1,3 @@
+output "result" {
+  value = formatlist("host-%s", ["a", "b"])
+}

@@ -1,0 +1,3 @@
+output "result" {
+  value = formatlist("%s=%d", ["a", "b"], [1, 2])
+}

@@ -1,0 +1,7 @@
+output "result" {
+  value = <<-EOT
+      deep
+    shallow
+        deeper
+    EOT
+}

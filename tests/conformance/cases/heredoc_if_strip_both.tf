@@ -1,0 +1,11 @@
+output "result" {
+  value = <<-EOT
+    a
+    %{~ if false ~}
+    hidden
+    %{~ else ~}
+    shown
+    %{~ endif ~}
+    b
+  EOT
+}

@@ -1,0 +1,7 @@
+output "result" {
+  value = <<EOT
+start
+    %{~ if true }kept%{ endif }
+end
+EOT
+}

@@ -1,0 +1,3 @@
+output "result" {
+  value = indent(2, "a\nb\nc")
+}

@@ -1,0 +1,3 @@
+output "result" {
+  value = index(["a", "b", "c"], "b")
+}

@@ -1,0 +1,3 @@
+output "result" {
+  value = join("-", [1, 2.5, true])
+}

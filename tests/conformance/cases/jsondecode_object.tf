@@ -1,0 +1,3 @@
+output "result" {
+  value = jsondecode("{\"a\": [1, 2.5, \"x\"], \"b\": null}")
+}

@@ -1,0 +1,3 @@
+output "result" {
+  value = length(keys({x = 1, y = [1, 2]}))
+}

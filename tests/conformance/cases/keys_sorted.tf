@@ -1,0 +1,3 @@
+output "result" {
+  value = keys({b = 1, a = 2, c = 3})
+}

@@ -1,0 +1,3 @@
+output "result" {
+  value = length([1, 2, 3])
+}

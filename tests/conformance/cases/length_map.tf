@@ -1,0 +1,3 @@
+output "result" {
+  value = length({a = 1, b = 2})
+}

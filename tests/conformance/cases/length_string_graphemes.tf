@@ -1,0 +1,3 @@
+output "result" {
+  value = length("e\u0301x")
+}

@@ -1,0 +1,3 @@
+output "result" {
+  value = log(16, 2)
+}

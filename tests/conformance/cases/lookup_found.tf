@@ -1,0 +1,3 @@
+output "result" {
+  value = lookup({a = "x"}, "a", "d")
+}

@@ -1,0 +1,3 @@
+output "result" {
+  value = matchkeys(["i-1", "i-2", "i-3"], ["us", "eu", "us"], ["us"])
+}

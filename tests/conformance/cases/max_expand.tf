@@ -1,0 +1,3 @@
+output "result" {
+  value = max([4, 9, 2]...)
+}

@@ -1,0 +1,3 @@
+output "result" {
+  value = max(3, 1.5, 2)
+}

@@ -1,0 +1,3 @@
+output "result" {
+  value = md5("hello")
+}

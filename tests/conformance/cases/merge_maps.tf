@@ -1,0 +1,3 @@
+output "result" {
+  value = merge({a = 1, b = 2}, {b = 3, c = 4})
+}

@@ -1,0 +1,3 @@
+output "result" {
+  value = merge({a = 1}, null)
+}

@@ -1,0 +1,3 @@
+output "result" {
+  value = min(3, 1.5, 2)
+}

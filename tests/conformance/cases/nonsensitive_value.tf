@@ -1,0 +1,3 @@
+output "result" {
+  value = nonsensitive(sensitive("shown"))
+}

@@ -1,0 +1,1 @@
+output "result" { value = tonumber("x") }

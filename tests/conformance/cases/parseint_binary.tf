@@ -1,0 +1,3 @@
+output "result" {
+  value = parseint("-1011", 2)
+}

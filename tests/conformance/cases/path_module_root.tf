@@ -1,0 +1,3 @@
+output "result" {
+  value = [path.module, path.root]
+}

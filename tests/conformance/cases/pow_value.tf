@@ -1,0 +1,3 @@
+output "result" {
+  value = pow(2, 10)
+}

@@ -1,0 +1,3 @@
+output "result" {
+  value = range(0, 1, 0.25)
+}

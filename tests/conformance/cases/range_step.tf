@@ -1,0 +1,3 @@
+output "result" {
+  value = range(10, 0, -3)
+}

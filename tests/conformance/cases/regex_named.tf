@@ -1,0 +1,3 @@
+output "result" {
+  value = regex("(?P<major>\\d+)\\.(?P<minor>\\d+)", "v1.15")
+}

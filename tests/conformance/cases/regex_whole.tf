@@ -1,0 +1,3 @@
+output "result" {
+  value = regex("[a-z]+", "123abc456")
+}

@@ -1,0 +1,3 @@
+output "result" {
+  value = length(regexall("x", "xaxbx"))
+}

@@ -1,0 +1,3 @@
+output "result" {
+  value = replace("ab", "/(a)(b)/", "$2$1x$$")
+}

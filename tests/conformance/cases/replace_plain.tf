@@ -1,0 +1,3 @@
+output "result" {
+  value = replace("a-b-c", "-", "_")
+}

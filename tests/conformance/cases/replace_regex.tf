@@ -1,0 +1,3 @@
+output "result" {
+  value = replace("hello world", "/o(.)/", "0$1")
+}

@@ -1,0 +1,3 @@
+output "result" {
+  value = replace("2024-01-02", "/(?P<y>\\d+)-(?P<m>\\d+)-(?P<d>\\d+)/", "$d.$m.$y")
+}

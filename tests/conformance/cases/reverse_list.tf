@@ -1,0 +1,3 @@
+output "result" {
+  value = reverse([1, 2, 3])
+}

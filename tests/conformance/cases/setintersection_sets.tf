@@ -1,0 +1,3 @@
+output "result" {
+  value = setintersection(["a", "b", "c"], ["b", "c", "d"])
+}

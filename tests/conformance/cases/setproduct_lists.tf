@@ -1,0 +1,3 @@
+output "result" {
+  value = setproduct(["a", "b"], [1, 2])
+}

@@ -1,0 +1,3 @@
+output "result" {
+  value = setsubtract(["a", "b", "c"], ["b"])
+}

@@ -1,0 +1,3 @@
+output "result" {
+  value = setunion(["a", "b"], ["b", "c"])
+}

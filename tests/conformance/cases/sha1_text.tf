@@ -1,0 +1,3 @@
+output "result" {
+  value = sha1("hello")
+}

@@ -1,0 +1,3 @@
+output "result" {
+  value = slice(["a", "b", "c", "d"], 1, 3)
+}

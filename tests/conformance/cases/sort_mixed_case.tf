@@ -1,0 +1,3 @@
+output "result" {
+  value = sort(["b", "B", "a", "A"])
+}

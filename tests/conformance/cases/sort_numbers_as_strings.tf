@@ -1,0 +1,3 @@
+output "result" {
+  value = sort([10, 9, 1])
+}

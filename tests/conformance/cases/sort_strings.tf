@@ -1,0 +1,3 @@
+output "result" {
+  value = sort(["b", "a", "10", "9"])
+}

@@ -1,0 +1,3 @@
+output "result" {
+  value = join("/", reverse(split(".", "a.b.c")))
+}

@@ -1,0 +1,3 @@
+output "result" {
+  value = strrev("ae\u0301")
+}

@@ -1,0 +1,3 @@
+output "result" {
+  value = substr("e\u0301clair", 0, 2)
+}

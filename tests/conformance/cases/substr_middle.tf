@@ -1,0 +1,3 @@
+output "result" {
+  value = substr("hello world", 1, 4)
+}

@@ -1,0 +1,3 @@
+output "result" {
+  value = sum([1, 2.5, 3])
+}

@@ -1,0 +1,3 @@
+output "result" {
+  value = "%{ for x in ["a", "b"] }[${x}]%{ endfor }"
+}

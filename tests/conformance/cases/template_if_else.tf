@@ -1,0 +1,3 @@
+output "result" {
+  value = "%{ if true }yes%{ else }no%{ endif }"
+}

@@ -1,0 +1,3 @@
+output "result" {
+  value = "n=${1.50}"
+}

@@ -1,0 +1,3 @@
+output "result" {
+  value = "\u00e9\t|"
+}

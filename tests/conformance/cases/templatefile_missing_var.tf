@@ -1,0 +1,3 @@
+output "result" {
+  value = templatefile("${path.module}/files/greeting.tftpl", {name = "x"})
+}

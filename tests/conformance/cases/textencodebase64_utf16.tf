@@ -1,0 +1,3 @@
+output "result" {
+  value = textencodebase64("Hello", "UTF-16LE")
+}

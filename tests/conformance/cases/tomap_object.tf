@@ -1,0 +1,3 @@
+output "result" {
+  value = tomap({a = 1, b = "x"})
+}

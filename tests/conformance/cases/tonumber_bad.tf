@@ -1,0 +1,3 @@
+output "result" {
+  value = tonumber("4x")
+}

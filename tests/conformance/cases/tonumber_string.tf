@@ -1,0 +1,3 @@
+output "result" {
+  value = tonumber("42.5")
+}

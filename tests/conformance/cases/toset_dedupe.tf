@@ -1,0 +1,3 @@
+output "result" {
+  value = toset(["c", "a", "c", "b"])
+}

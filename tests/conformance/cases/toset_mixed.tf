@@ -1,0 +1,3 @@
+output "result" {
+  value = toset([1, "1", 2])
+}

@@ -1,0 +1,3 @@
+output "result" {
+  value = trimspace("  \n\tpadded text \n ")
+}

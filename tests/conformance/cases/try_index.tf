@@ -1,0 +1,3 @@
+output "result" {
+  value = try(["a"][3], "none")
+}

@@ -1,0 +1,3 @@
+output "result" {
+  value = urlencode("a b&c=d/é")
+}

@@ -1,0 +1,5 @@
+variable "n" {
+  type    = number
+  default = "twelve"
+}
+output "result" { value = var.n }

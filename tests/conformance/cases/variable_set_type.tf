@@ -1,0 +1,5 @@
+variable "s" {
+  type    = set(string)
+  default = ["b", "a", "b"]
+}
+output "result" { value = var.s }

@@ -1,0 +1,3 @@
+output "result" {
+  value = yamldecode("a: 1\nb: [x, y]\nc: {d: true}\n")
+}

@@ -1,0 +1,3 @@
+output "result" {
+  value = yamlencode({ users = [{ name = "ops", groups = ["wheel"] }, { name = "dev", groups = [] }] })
+}

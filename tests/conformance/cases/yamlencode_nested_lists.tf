@@ -1,0 +1,3 @@
+output "result" {
+  value = yamlencode([[1, 2], [], [[3]]])
+}

@@ -1,0 +1,3 @@
+output "result" {
+  value = yamlencode([0.5, -3, 1e21, 123456789012])
+}

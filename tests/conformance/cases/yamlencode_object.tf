@@ -1,0 +1,3 @@
+output "result" {
+  value = yamlencode({a = 1, b = ["x", "y"], c = {d = true, e = null}})
+}

@@ -1,0 +1,3 @@
+output "result" {
+  value = yamlencode(["tab\there", "quote\"d", "ünïcode", "back\\slash", "trailing space "])
+}

@@ -1,0 +1,3 @@
+output "result" {
+  value = zipmap(["a", "b"], [1, 2])
+}
