@@ -45,7 +45,7 @@ class HostAddresses:
     def allocate(self, name: str) -> str:
         with self.lock:
             (host,) = self.farm.create(1, systemd=True)
-        log.info("host %s for %s (host key %s)", host.address, name, host.host_key.split()[1][:16])
+        log.info("host %s for %s (host key %s)", host.address, name, host.host_key.split()[1][-12:])
         return str(host.address)
 
     def release(self, address: str) -> None:
