@@ -112,7 +112,8 @@ def serve(config: Path, speed: float) -> None:
         write_json(sandbox.run_file, {
             "pid": os.getpid(), "endpoints": {n: e.endpoint for n, (e, _, _) in running.items()},
             "hosts": farm is not None, "no_hosts_reason": no_hosts, "installer": str(write_installer(sandbox)),
-            "client_key": str(farm.client_key) if farm is not None else None})
+            "client_key": str(farm.client_key) if farm is not None else None,
+            "tag": farm.tag if farm is not None else None})
         stopping.wait()
         saved = {"ports": {n: e.port for n, (e, _, _) in running.items()},
                  "tag": farm.tag if farm is not None else world.get("tag")}
