@@ -12,8 +12,12 @@ if [ "$(id -u)" != 0 ]; then
   echo "run.sh needs root: the sandbox's machines are network namespaces (sudo bash examples/quickstart/run.sh)" >&2
   exit 1
 fi
-bash "$repo/examples/setup.sh"
-R="$repo/.venv/bin/reconciler"
+if [ -n "${RECONCILER:-}" ]; then
+  read -r -a R <<< "$RECONCILER"  # another reconciler command (the tests' own), nothing to set up
+else
+  bash "$repo/examples/setup.sh"
+  R=("$repo/.venv/bin/reconciler")
+fi
 # local nix: flakes on, no binary cache, no registry, builds outside nix's sandbox (the systems use /bin/sh)
 export NIX_CONFIG=$'experimental-features = nix-command flakes\nsubstituters =\nflake-registry = /dev/null\nsandbox = false'
 cd "$here"
@@ -29,7 +33,7 @@ refuse() { # refuse FILE PATTERN WHAT
 out=$(mktemp)
 known_hosts=$(mktemp)
 cleanup() {
-  "$R" sandbox down >/dev/null 2>&1 || true
+  "${R[@]}" sandbox down >/dev/null 2>&1 || true
   git -C "$here" checkout -q -- machines/electrum.nix 2>/dev/null || true
   rm -f "$out" "$known_hosts"
 }
@@ -37,21 +41,21 @@ trap cleanup EXIT
 
 run() { # run ARGS...: show and run a reconciler command, its output also in $out
   printf '$ reconciler %s\n' "$*"
-  "$R" "$@" --no-color 2>&1 | tee "$out"
+  "${R[@]}" "$@" --no-color 2>&1 | tee "$out"
   return "${PIPESTATUS[0]}"
 }
 remote() { # remote MACHINE COMMAND: over SSH with the pinned host key only (a changed key fails)
-  "$R" machines known-hosts > "$known_hosts"
+  "${R[@]}" machines known-hosts > "$known_hosts"
   local address
   address=$(awk -v m="$1" '$4 == m { print $1 }' "$known_hosts")
   [ -n "$address" ] || fail "$1 has no pinned host key"
   ssh -i .reconciler/sandbox/hosts/id_ed25519 -o BatchMode=yes -o StrictHostKeyChecking=yes \
     -o UserKnownHostsFile="$known_hosts" -o LogLevel=ERROR "root@$address" "$2"
 }
-host_key() { "$R" vars get "$1" ssh_host_key/ssh_host_ed25519_key.pub; }
+host_key() { "${R[@]}" vars get "$1" ssh_host_key/ssh_host_ed25519_key.pub; }
 
 step "0. Start from scratch (stop and forget a previous run's sandbox)"
-"$R" sandbox down >/dev/null 2>&1 || true
+"${R[@]}" sandbox down >/dev/null 2>&1 || true
 rm -rf .reconciler vars reconciler.state.json reconciler.state.json.* sandbox_override.tf
 git checkout -q -- inventory.json machines/electrum.nix
 
@@ -61,8 +65,8 @@ expect "$out" "Servers get local hosts" "the sandbox runs without hosts, so NixO
 
 step "2. Generate the vars (the peers read the network id through \$in)"
 run vars generate
-network=$("$R" vars get cinnabar zerotier-network/network_id)
-join=$("$R" vars get electrum zerotier-join/command)
+network=$("${R[@]}" vars get cinnabar zerotier-network/network_id)
+join=$("${R[@]}" vars get electrum zerotier-join/command)
 [ "$join" = "zerotier-cli join $network" ] || fail "electrum's join command does not carry the network id"
 echo "network id $network; electrum runs: $join"
 
@@ -88,7 +92,7 @@ expect "$out" '^Monthly cost: .*\(\+[0-9]' "turning the GPU on shows no added co
 run apply --auto-approve --var gpu=true
 refuse "$out" '[1-9][0-9]* failed' "turning the GPU on failed"
 key_on=$(host_key scheelite)
-join_on=$("$R" vars get scheelite zerotier-join/command)
+join_on=$("${R[@]}" vars get scheelite zerotier-join/command)
 system=$(remote scheelite 'readlink /run/current-system') || fail "cannot reach scheelite with its pinned host key"
 echo "scheelite runs $system; host key ${key_on:0:40}..."
 
@@ -107,7 +111,7 @@ run apply --auto-approve --var gpu=true
 refuse "$out" '[1-9][0-9]* failed' "turning the GPU on again failed"
 refuse "$out" 'REMOTE HOST IDENTIFICATION HAS CHANGED|[Hh]ost key (mismatch|changed)' "a host-key warning"
 [ "$(host_key scheelite)" = "$key_on" ] || fail "scheelite came back with another host key"
-[ "$("$R" vars get scheelite zerotier-join/command)" = "$join_on" ] || fail "scheelite came back with other vars"
+[ "$("${R[@]}" vars get scheelite zerotier-join/command)" = "$join_on" ] || fail "scheelite came back with other vars"
 remote scheelite true || fail "scheelite does not present its pinned host key"
 echo "scheelite is back with host key ${key_on:0:40}... and the same vars"
 
