@@ -73,7 +73,7 @@ def _farm(sandbox: SandboxDir, world: dict[str, Any]) -> tuple[Any, str | None]:
     reason = missing_requirements()
     if reason is not None:
         return None, reason
-    farm = HostFarm(sandbox.hosts, tag=str(world.get("tag") or os.urandom(2).hex()))
+    farm = HostFarm(sandbox.hosts, tag=str(world.get("tag") or os.urandom(2).hex()), from_top=True)
     used = _used_addresses(world)
     for tree in farm.stored():
         address = str((read_json(tree / "host.json") or {}).get("address"))

@@ -165,9 +165,12 @@ class HostFarm:
     """Makes, recreates, stops, restarts and removes hosts. Use as a context manager or call `close()`.
 
     `root`: the directory that holds the hosts' trees and the client key (a new temporary one by default;
-    the sandbox passes its own, kept across runs). `delay_ms`: link delay each way for every host made."""
+    the sandbox passes its own, kept across runs). `delay_ms`: link delay each way for every host made.
+    `from_top`: take addresses from the top of the range (the sandbox), away from test farms."""
 
-    def __init__(self, root: Path | None = None, *, delay_ms: float = 0.0, tag: str | None = None) -> None:
+    def __init__(self, root: Path | None = None, *, delay_ms: float = 0.0, tag: str | None = None,
+                 from_top: bool = False) -> None:
+        self.from_top = from_top
         self.temporary = root is None
         self.root = Path(tempfile.mkdtemp(prefix="reconciler-hosts-")) if root is None else root
         self.root.mkdir(parents=True, exist_ok=True)
@@ -196,7 +199,7 @@ class HostFarm:
         `systemd-run` on its PATH), so the code paths for real NixOS targets run."""
         made = []
         for _ in range(count):
-            slot = netns.claim_slot(self.tag)
+            slot = netns.claim_slot(self.tag, from_top=self.from_top)
             made.append(self._start(self._fresh_tree(slot, systemd)))
         for host in made:
             self._wait_listening(host)

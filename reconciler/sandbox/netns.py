@@ -125,9 +125,10 @@ def used_slots() -> set[int]:
     return used
 
 
-def claim_slot(tag: str, wanted: int | None = None) -> Slot:
+def claim_slot(tag: str, wanted: int | None = None, *, from_top: bool = False) -> Slot:
     """Claim a free slot (or exactly `wanted`, e.g. a sandbox host coming back at its address) and make its
-    link at once, under the lock."""
+    link at once, under the lock. Test farms take the lowest free slot, sandboxes (`from_top`) the highest, so
+    that a test run does not take the address of a sandbox host that is down for a while."""
     LOCK_FILE.parent.mkdir(parents=True, exist_ok=True)
     with open(LOCK_FILE, "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -137,7 +138,8 @@ def claim_slot(tag: str, wanted: int | None = None) -> Slot:
                 raise HostError(f"address {Slot(wanted, tag).address} is taken by another host on this machine")
             make_link(Slot(wanted, tag))
             return Slot(wanted, tag)
-        for number in range(1, NETWORK.num_addresses // 4):
+        numbers = range(1, NETWORK.num_addresses // 4)
+        for number in reversed(numbers) if from_top else numbers:
             if number not in used:
                 make_link(Slot(number, tag))
                 return Slot(number, tag)
