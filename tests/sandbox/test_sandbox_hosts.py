@@ -93,7 +93,7 @@ def leftovers(d: Path, tag: str) -> list[str]:
             mounts = Path(f"/proc/{pid}/mountinfo").read_text()
         except OSError:
             continue
-        if root in cmdline or "reconciler.sandbox.daemon" in cmdline and str(d) in cmdline:
+        if root in cmdline or ("reconciler.sandbox.daemon" in cmdline and str(d) in cmdline):
             found.append(f"process {pid}: {cmdline.strip()}")
         if root in mounts:
             found.append(f"mount in the namespace of process {pid}")
