@@ -147,6 +147,13 @@ class Host:
     def present_host_key(self) -> str:
         return (self.directory / "etc-ssh" / "ssh_host_ed25519_key.pub").read_text().strip()
 
+    def round_trips(self) -> int | None:
+        """SSH round trips to this host so far, when a relay delays its link (netem counts none)."""
+        path = self.directory / "round-trips"
+        if self.delay is not DelayMode.RELAY:
+            return None
+        return int(path.read_text() or 0) if path.exists() else 0
+
     def systemd_units(self) -> list[str]:
         """The units the stand-in systemd-run started, as "UNIT wait=0|1 COMMAND"."""
         log = self.directory / "run" / "reconciler-test" / "systemd-run.log"
@@ -312,7 +319,7 @@ class HostFarm:
             if host.delay is DelayMode.RELAY:
                 host.relay = subprocess.Popen(
                     ["ip", "netns", "exec", host.namespace, sys.executable, "-m", "reconciler.sandbox.relay",
-                     host.address, "127.0.0.1", str(self.delay_ms)],
+                     host.address, "127.0.0.1", str(self.delay_ms), str(host.directory / "round-trips")],
                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True,
                     env=_python_env())
         self.hosts.append(host)
