@@ -20,6 +20,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from reconciler.sandbox.hosts import HostFarm
+from reconciler.sandbox.netns import missing_requirements
 from reconciler.sandbox.world import SandboxDir, read_json, write_installer, write_json
 
 # provider -> (emulator module, snapshot module, the attribute of an Emulator the snapshot works on)
@@ -38,7 +40,7 @@ def _knobs(name: str, speed: float) -> dict[str, float]:
 class HostAddresses:
     """The emulators' address hook in the sandbox: one new host per server, torn down when it is gone."""
 
-    def __init__(self, farm: Any) -> None:
+    def __init__(self, farm: HostFarm) -> None:
         self.farm = farm
         self.lock = threading.Lock()
 
@@ -65,11 +67,8 @@ def _used_addresses(world: dict[str, Any]) -> set[str]:
     return {a for a in used if a}
 
 
-def _farm(sandbox: SandboxDir, world: dict[str, Any]) -> tuple[Any, str | None]:
+def _farm(sandbox: SandboxDir, world: dict[str, Any]) -> tuple[HostFarm | None, str | None]:
     """The host farm with every host of the saved world running again, or (None, why not)."""
-    from reconciler.sandbox.hosts import HostFarm
-    from reconciler.sandbox.netns import missing_requirements
-
     reason = missing_requirements()
     if reason is not None:
         return None, reason

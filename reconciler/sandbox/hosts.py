@@ -235,7 +235,11 @@ class HostFarm:
     def restart(self, directory: Path) -> Host:
         """Bring a stopped host back from its tree: same address (slot), same host key, same system."""
         meta = json.loads((directory / "host.json").read_text())
-        slot = netns.claim_slot(self.tag, int(meta["slot"]))
+        stale = Slot(int(meta["slot"]), self.tag)
+        if Path(f"/run/netns/{stale.namespace}").exists():  # left by a sandbox that was killed, not stopped
+            netns.kill_namespace(stale.namespace)
+            netns.remove_link(stale)
+        slot = netns.claim_slot(self.tag, stale.number)
         host = self._host(slot, directory, bool(meta.get("systemd", False)))
         (directory / "run" / "sshd.pid").unlink(missing_ok=True)
         started = self._start(host)

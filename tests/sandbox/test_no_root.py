@@ -15,7 +15,7 @@ from reconciler.sandbox.world import SandboxDir
 
 def test_no_hosts_without_root_and_one_line_saying_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setattr("reconciler.sandbox.netns.missing_requirements",
+    monkeypatch.setattr("reconciler.sandbox.daemon.missing_requirements",
                         lambda: "hosts need root (network and mount namespaces)")
     farm, reason = daemon._farm(SandboxDir(tmp_path), {})
     assert farm is None and reason == "hosts need root (network and mount namespaces)"
