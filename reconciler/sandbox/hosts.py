@@ -121,7 +121,8 @@ class Host:
     directory: Path
     host_key: str = ""
     systemd: bool = False
-    delay: DelayMode = DelayMode.NONE
+    delay_ms: float = 0.0  # link delay each way
+    delay: DelayMode = DelayMode.NONE  # how the delay is made
     sshd: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     relay: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
@@ -201,13 +202,15 @@ class HostFarm:
 
     # -- life cycle -------------------------------------------------------------------------------------------
 
-    def create(self, count: int = 1, *, systemd: bool = False) -> list[Host]:
+    def create(self, count: int = 1, *, systemd: bool = False, delay_ms: float | None = None) -> list[Host]:
         """`systemd=True`: the host looks like it runs systemd (/run/systemd/system and a stand-in
-        `systemd-run` on its PATH), so the code paths for real NixOS targets run."""
+        `systemd-run` on its PATH), so the code paths for real NixOS targets run. `delay_ms`: this host's link
+        delay each way (default: the farm's)."""
         made = []
         for _ in range(count):
             slot = netns.claim_slot(self.tag, from_top=self.from_top)
-            made.append(self._start(self._fresh_tree(slot, systemd)))
+            delay = self.delay_ms if delay_ms is None else delay_ms
+            made.append(self._start(self._fresh_tree(slot, systemd, delay)))
         for host in made:
             self._wait_listening(host)
         return made
@@ -220,7 +223,7 @@ class HostFarm:
         self._wait_sshd(host)
         shutil.rmtree(host.directory, ignore_errors=True)
         self.hosts.remove(host)
-        fresh = self._start(self._fresh_tree(Slot(host.slot, self.tag), host.systemd))
+        fresh = self._start(self._fresh_tree(Slot(host.slot, self.tag), host.systemd, host.delay_ms))
         self._wait_listening(fresh)
         return fresh
 
@@ -240,7 +243,7 @@ class HostFarm:
             netns.kill_namespace(stale.namespace)
             netns.remove_link(stale)
         slot = netns.claim_slot(self.tag, stale.number)
-        host = self._host(slot, directory, bool(meta.get("systemd", False)))
+        host = self._host(slot, directory, bool(meta.get("systemd", False)), float(meta.get("delay_ms", 0.0)))
         (directory / "run" / "sshd.pid").unlink(missing_ok=True)
         started = self._start(host)
         self._wait_listening(started)
@@ -279,14 +282,14 @@ class HostFarm:
 
     # -- internals --------------------------------------------------------------------------------------------
 
-    def _host(self, slot: Slot, directory: Path, systemd: bool) -> Host:
+    def _host(self, slot: Slot, directory: Path, systemd: bool, delay_ms: float) -> Host:
         return Host(slot.number, slot.namespace, slot.address, slot.root_address, slot.link, directory,
-                    systemd=systemd)
+                    systemd=systemd, delay_ms=delay_ms)
 
-    def _fresh_tree(self, slot: Slot, systemd: bool) -> Host:
+    def _fresh_tree(self, slot: Slot, systemd: bool, delay_ms: float) -> Host:
         directory = self.root / f"host{slot.number}"
         shutil.rmtree(directory, ignore_errors=True)
-        host = self._host(slot, directory, systemd)
+        host = self._host(slot, directory, systemd, delay_ms)
         for sub in ("nix", "run/sshd", "etc-ssh", "etc-nix", "root/.ssh", "mnt"):
             (directory / sub).mkdir(parents=True, exist_ok=True)
         (directory / "run" / "sshd").chmod(0o755)
@@ -305,11 +308,11 @@ class HostFarm:
         (directory / "root" / ".ssh" / "authorized_keys").write_text(self.client_public_key + "\n")
         (directory / "os-release").write_text(UBUNTU_OS_RELEASE)
         (directory / "host.json").write_text(json.dumps({"slot": slot.number, "address": slot.address,
-                                                         "systemd": systemd}))
+                                                         "systemd": systemd, "delay_ms": delay_ms}))
         return host
 
     def _start(self, host: Host) -> Host:
-        host.delay = netns.set_delay(Slot(host.slot, self.tag), self.delay_ms)
+        host.delay = netns.set_delay(Slot(host.slot, self.tag), host.delay_ms)
         # behind a relay, sshd listens on the namespace's loopback and the relay on the host's address
         listen = "127.0.0.1" if host.delay is DelayMode.RELAY else host.address
         (host.directory / "etc-ssh" / "sshd_config").write_text(SSHD_CONFIG.format(address=listen))
@@ -323,7 +326,7 @@ class HostFarm:
             if host.delay is DelayMode.RELAY:
                 host.relay = subprocess.Popen(
                     ["ip", "netns", "exec", host.namespace, sys.executable, "-m", "reconciler.sandbox.relay",
-                     host.address, "127.0.0.1", str(self.delay_ms), str(host.directory / "round-trips")],
+                     host.address, "127.0.0.1", str(host.delay_ms), str(host.directory / "round-trips")],
                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True,
                     env=_python_env())
         self.hosts.append(host)
