@@ -20,6 +20,8 @@ else
 fi
 # local nix: flakes on, no binary cache, no registry, builds outside nix's sandbox (the systems use /bin/sh)
 export NIX_CONFIG=$'experimental-features = nix-command flakes\nsubstituters =\nflake-registry = /dev/null\nsandbox = false'
+# the flake is a git flake; root's git may not read a clone another user owns unless told it is safe
+export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=safe.directory GIT_CONFIG_VALUE_0="$repo"
 cd "$here"
 
 step() { printf '\n\033[1m=== %s ===\033[0m\n' "$*"; }
