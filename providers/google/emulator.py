@@ -25,6 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from providers.addresses import AddressAllocator
 from providers.google.emulator_knobs import FaultDice, Knobs
 from providers.google.emulator_model import ComputeModel
 from providers.google.emulator_resources import ApiError
@@ -98,8 +99,9 @@ class _Server(ThreadingHTTPServer):
 class Emulator:
     """One running emulator: the model, the HTTP server on its own thread, counters and knobs."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, knobs: Knobs | None = None) -> None:
-        self.model = ComputeModel(knobs or Knobs())
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, knobs: Knobs | None = None,
+                 addresses: AddressAllocator | None = None) -> None:
+        self.model = ComputeModel(knobs or Knobs(), addresses=addresses)
         self._dice = FaultDice(self.model.knobs.seed)
         self._counts: Counter[str] = Counter()
         self._calls: Counter[str] = Counter()
@@ -234,9 +236,11 @@ class Emulator:
         self.stop()
 
 
-def start_emulator(host: str = "127.0.0.1", port: int = 0, **knobs: Any) -> Emulator:
-    """Start an emulator on a background thread; use it as a context manager or call `.stop()`."""
-    return Emulator(host, port, Knobs().updated(knobs)).start()
+def start_emulator(host: str = "127.0.0.1", port: int = 0, addresses: AddressAllocator | None = None,
+                   **knobs: Any) -> Emulator:
+    """Start an emulator on a background thread; use it as a context manager or call `.stop()`. `addresses`
+    hands out new instances' addresses (default: distinct loopback addresses)."""
+    return Emulator(host, port, Knobs().updated(knobs), addresses).start()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from providers.google.emulator_catalog import API_ROOT, all_zones, region_of
+from providers.addresses import AddressAllocator, LoopbackAddresses
+from providers.google.emulator_catalog import API_ROOT, all_zones
 from providers.google.emulator_filter import page
 from providers.google.emulator_knobs import Knobs
 from providers.google.emulator_resources import (
@@ -36,7 +37,8 @@ from providers.google.emulator_resources import (
     validate_labels,
 )
 
-NAT_POOLS = ("203.0.113", "198.51.100", "192.0.2")  # the documentation ranges (RFC 5737)
+LOOPBACK_NET = "127.2.0.0/16"  # the default addresses of new instances (see providers/addresses.py)
+NAT_PENDING = "0.0.0.0"  # an ephemeral NAT IP not yet given (the insert is still being checked)
 Key = tuple[str, str, str]  # project, zone, name
 
 
@@ -75,8 +77,10 @@ class _Project:
 
 
 class ComputeModel:
-    def __init__(self, knobs: Knobs | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, knobs: Knobs | None = None, clock: Callable[[], float] = time.monotonic,
+                 addresses: AddressAllocator | None = None) -> None:
         self.knobs = knobs or Knobs()
+        self.addresses = addresses or LoopbackAddresses(LOOPBACK_NET)
         self.clock = clock
         self.cond = threading.Condition()
         self.projects: dict[str, _Project] = {}
@@ -179,19 +183,18 @@ class ComputeModel:
             out["status"] = "STAGING"
         return out
 
-    def _nat_ip(self, proj: _Project) -> str:
-        candidates = [*self.knobs.nat_ips, *(f"{p}.{i}" for p in NAT_POOLS for i in range(1, 255))]
-        for ip in candidates:
-            if ip not in proj.nat_in_use:
-                proj.nat_in_use.add(ip)
-                return ip
-        raise ApiError(403, "Quota 'IN_USE_ADDRESSES' exceeded.  Limit: 762.0 globally.", "quotaExceeded")
+    def _allocate(self, name: str) -> str:
+        """The instance's address (its network IP, and its NAT IP unless knobs.nat_ips has one free)."""
+        try:
+            return self.addresses.allocate(name)
+        except Exception as e:  # the allocator's own failure (no address, a host that did not start)
+            raise ApiError(403, f"Quota 'IN_USE_ADDRESSES' exceeded: {e}", "quotaExceeded") from None
 
-    def _internal_ip(self, proj: _Project, region: str) -> str:
-        n = proj.next_internal.get(region, 2)
-        proj.next_internal[region] = n + 1
-        index = sorted({region_of(z) for z in all_zones()}).index(region)
-        return f"10.{128 + index}.{n // 254}.{n % 254 + 1}"
+    def _nat_ip(self, proj: _Project, address: str) -> str:
+        for ip in self.knobs.nat_ips:
+            if ip not in proj.nat_in_use:
+                return ip
+        return address
 
     def insert(self, project: str, zone: str, body: Mapping[str, Any], request_id: str | None) -> dict[str, Any]:
         with self.cond:
@@ -206,35 +209,33 @@ class ComputeModel:
                 raise ApiError(409, f"The resource 'projects/{project}/zones/{zone}/instances/{name}' already exists",
                                "alreadyExists")
             machine = last_segment(str(body.get("machineType") or ""), "machineTypes")
-            taken: list[str] = []
 
             def nat() -> str:
-                ip = self._nat_ip(proj)
-                taken.append(ip)
-                return ip
+                return NAT_PENDING
 
             instance_id = str(self._random.getrandbits(63))
-            try:
-                resource, usage = build_instance(project, zone, body, instance_id=instance_id,
-                                                 created=_now_text(), network_ip="", nat_ip=nat,
-                                                 withdrawn=self.knobs.withdrawn,
-                                                 networks=("default", *self.knobs.networks),
-                                                 images=self.knobs.images)
-            finally:
-                proj.nat_in_use.difference_update(taken)
+            resource, usage = build_instance(project, zone, body, instance_id=instance_id,
+                                             created=_now_text(), network_ip="", nat_ip=nat,
+                                             withdrawn=self.knobs.withdrawn,
+                                             networks=("default", *self.knobs.networks),
+                                             images=self.knobs.images)
             stockout = next((s for s in self.knobs.stockouts if s.matches(zone, machine, list(usage.gpus))), None)
             if stockout is not None and stockout.at_once:
                 raise stockout_error(project, zone, machine, usage)
             quota = exceeded_quota(self.knobs.quotas, (i.usage for i in proj.instances.values()), usage)
             if quota is not None and not self.knobs.quota_in_operation:
                 raise ApiError(403, quota["message"], "quotaExceeded", domain="usageLimits")
+            address = self._allocate(name) if quota is None else ""
             op = self._operation(project, zone, "insert", name, instance_id, request_id)
             if quota is not None:
                 op.error, op.http_error = {"errors": [quota]}, (403, "FORBIDDEN")
                 return self._render_op(op)
-            for nic in resource["networkInterfaces"][:1]:
-                nic["networkIP"] = self._internal_ip(proj, region_of(zone))
+            for i, nic in enumerate(resource["networkInterfaces"]):
+                if i == 0:
+                    nic["networkIP"] = address
                 for ac in nic.get("accessConfigs", []):
+                    if ac.get("natIP") == NAT_PENDING:
+                        ac["natIP"] = self._nat_ip(proj, address)
                     proj.nat_in_use.add(ac["natIP"])
             inst = _Instance(resource, usage, staging_at=op.start_at + (op.done_at - op.start_at) / 2, busy=op)
             proj.instances[(zone, name)] = inst
@@ -259,9 +260,11 @@ class ComputeModel:
         proj = self._project(project)
         if proj.instances.get((zone, name)) is inst:
             del proj.instances[(zone, name)]
-            for nic in inst.resource["networkInterfaces"]:
+            for i, nic in enumerate(inst.resource["networkInterfaces"]):
                 for ac in nic.get("accessConfigs", []):
                     proj.nat_in_use.discard(ac["natIP"])
+                if i == 0:
+                    self.addresses.release(nic["networkIP"])
 
     def delete(self, project: str, zone: str, name: str, request_id: str | None) -> dict[str, Any]:
         with self.cond:

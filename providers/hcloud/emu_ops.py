@@ -128,7 +128,7 @@ def create_server(world: World, body: dict[str, Any]) -> dict[str, Any]:
     public_net = body.get("public_net") or {}
     sid = world.next_id()
     server = ServerRec(sid, name, spec.name, location, image["id"], world.now(), labels,
-                       world._take_ipv4() if public_net.get("enable_ipv4", True) else None,
+                       world._take_ipv4(name) if public_net.get("enable_ipv4", True) else None,
                        f"2001:db8:{sid // 65536:x}:{sid % 65536:x}::/64" if public_net.get("enable_ipv6", True)
                        else None, spec.disk, firewalls=[int(f) for f in firewalls if f is not None],
                        ssh_keys=keys, user_data=user_data,

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import ipaddress
 import itertools
 import math
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
+from providers.addresses import AddressAllocator, LoopbackAddresses
 from providers.hcloud.emu_knobs import Knobs
 from providers.hcloud.emu_model import (
     ActionRec,
@@ -37,7 +37,7 @@ HOSTNAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*$")  # RFC 1123: d
 LABEL_KEY = re.compile(r"^((?=[^/]{1,253}/)[a-z0-9]([a-z0-9.-]*[a-z0-9])?/)?"
                        r"[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$")
 LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?$")
-FALLBACK_NETS = ("203.0.113.0/24", "198.51.100.0/24", "192.0.2.0/24", "100.64.0.0/10")
+LOOPBACK_NET = "127.1.0.0/16"  # the default addresses of new servers (see providers/addresses.py)
 
 
 def fingerprint(public_key: str) -> str:
@@ -90,8 +90,10 @@ class _Budget:
 
 
 class World:
-    def __init__(self, knobs: Knobs, catalog: StaticCatalog | None = None) -> None:
+    def __init__(self, knobs: Knobs, catalog: StaticCatalog | None = None,
+                 addresses: AddressAllocator | None = None) -> None:
         self.knobs = knobs
+        self.addresses = addresses or LoopbackAddresses(LOOPBACK_NET)
         self.catalog = catalog or StaticCatalog()
         self.lock = threading.RLock()
         self._real0 = time.monotonic()
@@ -104,8 +106,7 @@ class World:
         self._action_ids = itertools.count(1)
         self.budget = _Budget(knobs.rate_limit)
         self.budget.at = self.now()
-        self._released: list[str] = []
-        self._fallback = self._fallback_addresses()
+        self._released: list[str] = []  # knobs.server_ips given back, handed out again first
         self._given = 0  # how many of knobs.server_ips were handed out
 
     # ------------------------------------------------------------------------------------ clock
@@ -157,13 +158,8 @@ class World:
                 and any(r["id"] == server_id and r["type"] == "server" for r in a.resources)]
 
     # ------------------------------------------------------------------------------------ addresses
-    @staticmethod
-    def _fallback_addresses() -> Iterator[str]:
-        for net in FALLBACK_NETS:
-            for host in ipaddress.ip_network(net).hosts():
-                yield str(host)
-
-    def _take_ipv4(self) -> str:
+    def _take_ipv4(self, name: str) -> str:
+        """knobs.server_ips first (in order), then the address allocator's."""
         in_use = {s.ipv4 for s in self.servers.values()}
         while self._given < len(self.knobs.server_ips):
             ip = self.knobs.server_ips[self._given]
@@ -174,14 +170,16 @@ class World:
             ip = self._released.pop(0)
             if ip not in in_use:
                 return ip
-        for ip in self._fallback:
-            if ip not in in_use:
-                return ip
-        raise ApiError(412, "resource_unavailable", "no IPv4 address is available")
+        try:
+            return self.addresses.allocate(name)
+        except Exception as e:  # the allocator's own failure (no address, a host that did not start)
+            raise ApiError(412, "resource_unavailable", f"no IPv4 address is available: {e}") from None
 
     def release(self, server: ServerRec) -> None:
-        if server.ipv4:
+        if server.ipv4 and server.ipv4 in self.knobs.server_ips:
             self._released.append(server.ipv4)
+        elif server.ipv4:
+            self.addresses.release(server.ipv4)
 
     # ------------------------------------------------------------------------------------ queries
     @staticmethod

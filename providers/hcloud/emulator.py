@@ -18,6 +18,7 @@ from http.server import ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
+from providers.addresses import AddressAllocator
 from providers.hcloud import emu_ops
 from providers.hcloud.emu_http import Handler, RequestLog, Routes, random_source
 from providers.hcloud.emu_knobs import Knobs
@@ -72,10 +73,11 @@ class _Server(ThreadingHTTPServer):
 class Emulator:
     """A running emulator. Stop it with `.stop()` or by leaving its `with` block."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, **knobs: Any) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, addresses: AddressAllocator | None = None,
+                 **knobs: Any) -> None:
         settings = Knobs()
         settings.update(knobs)
-        self.world = World(settings)
+        self.world = World(settings, addresses=addresses)
         self._server = _Server((host, port), self.world)
         self.host, self.port = str(self._server.server_address[0]), int(self._server.server_address[1])
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
@@ -132,9 +134,11 @@ class Emulator:
         self.stop()
 
 
-def start_emulator(host: str = "127.0.0.1", port: int = 0, **knobs: Any) -> Emulator:
-    """Start an emulator in a background thread of this process; knobs as in `Knobs`."""
-    return Emulator(host, port, **knobs)
+def start_emulator(host: str = "127.0.0.1", port: int = 0, addresses: AddressAllocator | None = None,
+                   **knobs: Any) -> Emulator:
+    """Start an emulator in a background thread of this process; knobs as in `Knobs`; `addresses` hands out
+    new servers' IPv4 addresses (default: distinct loopback addresses)."""
+    return Emulator(host, port, addresses, **knobs)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -57,7 +57,7 @@ def _validate(args: argparse.Namespace, out: Out) -> int:
     loaded = ctx.load(args.dir, _sources(args), require_all=False)
     check_outputs(loaded.config, loaded.variables)
     state = StateDoc.new()
-    providers = ctx.providers_for(loaded, state.lineage)
+    providers = ctx.providers_for(loaded, state.lineage, offline=True)
     planner = Planner(loaded.config, loaded.variables, providers, loaded.provider_settings)
     asyncio.run(planner.plan(state, PlanOptions(refresh=False, validate_only=True)))
     n = len(loaded.config.decls.resources)

@@ -17,6 +17,7 @@ from reconciler.config.scope import ConfigScope
 from reconciler.config.variables import VarSources, resolve_variables, retyped
 from reconciler.errors import ConfigError, ConfigErrors, StateError
 from reconciler.registry import ProviderSet
+from reconciler.sandbox.world import check_running, installer_for
 from reconciler.state.backend import Backend
 from reconciler.state.local import LocalBackend
 
@@ -58,6 +59,9 @@ def load(directory: Path, sources: VarSources, *, snapshot: Mapping[str, str] | 
     values = retyped(config.decls.variables, variables) if variables is not None else resolve_variables(
         config.decls.variables, directory, sources, require_all=require_all)
     settings = evaluate_blocks(config, values)
+    installer = installer_for(directory)  # this configuration's sandbox runs hosts: install with its installer
+    if installer is not None:
+        settings.setdefault("nixos", {})["nixos_anywhere"] = installer
     return Loaded(config, values, settings)
 
 
@@ -134,5 +138,7 @@ def environment() -> dict[str, str]:
 
 
 def providers_for(loaded: Loaded, lineage: str,
-                  factories: Mapping[str, ProviderFactory] | None = None) -> ProviderSet:
+                  factories: Mapping[str, ProviderFactory] | None = None, *, offline: bool = False) -> ProviderSet:
+    if not offline:
+        check_running(loaded.config.directory)  # a stopped sandbox is named at once, not after retries
     return ProviderSet(factories or default_factories(), loaded.provider_settings, lineage, loaded.config.directory)

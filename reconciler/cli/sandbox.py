@@ -1,17 +1,12 @@
-"""`reconciler sandbox up|down|status`: the Hetzner Cloud and Compute Engine API emulators on loopback, in
-one background process, so a whole fleet can be planned and applied on one machine.
-
-`up` starts the daemon (this module run as `python -m reconciler.cli.sandbox`), which starts every emulator
-that is installed, writes their endpoints to `.reconciler/sandbox.json` in the configuration directory and
-serves until `down` sends it SIGTERM.
+"""`reconciler sandbox up|down|status`: start, stop and show the configuration's sandbox (reconciler/sandbox):
+the cloud API emulators and, as root on Linux, the hosts they hand out as server addresses. `up` starts the
+daemon in the background, waits for it, and writes `sandbox_override.tf`; `down` stops it and waits until
+every host is gone; the world stays under `.reconciler/sandbox/` for the next `up`.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import importlib
-import json
 import os
 import signal
 import subprocess
@@ -22,116 +17,81 @@ from typing import Any
 
 from reconciler.cli.console import Out
 from reconciler.errors import ReconcilerError
+from reconciler.sandbox.world import SandboxDir, alive, running, write_override
 
-EMULATORS = {"hcloud": "providers.hcloud.emulator", "google": "providers.google.emulator"}
-
-
-def _knobs(name: str, speed: float) -> dict[str, float]:
-    """`speed` emulated seconds pass per real second; each emulator spells its clock its own way."""
-    return {"time_scale": speed} if name == "hcloud" else {"time_scale": 1.0 / speed}
-SETTINGS = {"hcloud": {"token": "sandbox"}, "google": {"project": "sandbox"}}
+START_TIMEOUT = 120.0  # restarting many hosts takes a while
+STOP_TIMEOUT = 120.0
 
 
-def _file(directory: Path) -> Path:
-    return directory / ".reconciler" / "sandbox.json"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        return False
-    return True
-
-
-def _read(directory: Path) -> dict[str, Any] | None:
-    try:
-        data: dict[str, Any] = json.loads(_file(directory).read_text())
-    except (OSError, ValueError):
-        return None
-    return data if _alive(int(data.get("pid", 0))) else None
-
-
-def _provider_blocks(data: dict[str, Any]) -> list[str]:
-    out = []
+def _describe(out: Out, data: dict[str, Any], written: list[str] | None = None) -> None:
     for name, endpoint in sorted(data["endpoints"].items()):
-        settings = {**SETTINGS.get(name, {}), "endpoint": endpoint}
-        body = "\n".join(f'  {k:<8} = "{v}"' for k, v in settings.items())
-        out.append(f'provider "{name}" {{\n{body}\n}}')
-    return out
+        out.text(f"  {name:<7} {endpoint}")
+    if written is not None:
+        which = ", ".join(f'provider "{n}"' for n in written) or "no provider block (none declared)"
+        out.text(f"sandbox_override.tf points {which} at it.")
+    if data.get("hosts"):
+        out.text("Servers get local hosts (sshd, /nix) as addresses; NixOS installs with the sandbox installer; "
+                 f"their SSH key: {data.get('client_key')}")
+    else:
+        out.text(f"Cloud APIs only: {data.get('no_hosts_reason')}. Servers get loopback addresses that no SSH "
+                 "answers on; run `sudo reconciler sandbox up` on Linux (with nix-bin, openssh-server, iproute2) "
+                 "for hosts that NixOS installs onto.")
 
 
-def cmd_sandbox(args: argparse.Namespace, out: Out) -> int:
-    directory: Path = args.dir
-    running = _read(directory)
-    if args.sandbox_cmd == "status":
-        if running is None:
-            out.text("The sandbox is not running. Start it with: reconciler sandbox up")
-            return 1
-        out.text(f"The sandbox is running (pid {running['pid']}). Provider settings:")
-        out.text("\n".join(_provider_blocks(running)))
+def _up(sandbox: SandboxDir, speed: float, out: Out) -> int:
+    data = running(sandbox.config)
+    if data is not None:
+        out.text(f"The sandbox is already running (pid {data['pid']}):")
+        _describe(out, data, write_override(sandbox, data["endpoints"]))
         return 0
-    if args.sandbox_cmd == "down":
-        if running is None:
-            out.text("The sandbox is not running.")
-            return 0
-        os.kill(int(running["pid"]), signal.SIGTERM)
-        for _ in range(50):
-            if not _alive(int(running["pid"])):
-                break
-            time.sleep(0.1)
-        _file(directory).unlink(missing_ok=True)
-        out.text("The sandbox is stopped.")
-        return 0
-    if running is not None:
-        out.text(f"The sandbox is already running (pid {running['pid']}).")
-        out.text("\n".join(_provider_blocks(running)))
-        return 0
-    _file(directory).parent.mkdir(parents=True, exist_ok=True)
-    _file(directory).unlink(missing_ok=True)
-    log = open(directory / ".reconciler" / "sandbox.log", "ab")  # noqa: SIM115 - handed to the daemon
-    proc = subprocess.Popen([sys.executable, "-m", "reconciler.cli.sandbox", str(directory), str(args.speed)],
-                            stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
-    for _ in range(100):
-        data = _read(directory)
+    sandbox.root.mkdir(parents=True, exist_ok=True)
+    sandbox.run_file.unlink(missing_ok=True)
+    with open(sandbox.log, "ab") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "reconciler.sandbox.daemon", str(sandbox.config), str(speed)],
+                                stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        data = running(sandbox.config)
         if data is not None:
-            out.text("The sandbox is up. Put these provider blocks in your configuration:")
-            out.text("\n".join(_provider_blocks(data)))
+            resumed = " with the world it had" if sandbox.world_file.exists() else ""
+            out.text(f"The sandbox is up{resumed} (pid {data['pid']}):")
+            _describe(out, data, write_override(sandbox, data["endpoints"]))
             return 0
         if proc.poll() is not None:
             break
         time.sleep(0.1)
-    raise ReconcilerError("the sandbox did not start", hint=f"see {directory / '.reconciler' / 'sandbox.log'}")
+    lines = sandbox.log.read_text(errors="replace").strip().splitlines() if sandbox.log.exists() else []
+    last = lines[-1] if lines else "no output"
+    raise ReconcilerError(f"the sandbox did not start: {last}", hint=f"see {sandbox.log}")
 
 
-def _daemon(directory: Path, speed: float) -> None:
-    stack = contextlib.ExitStack()
-    endpoints: dict[str, str] = {}
-    for name, module in EMULATORS.items():
-        try:
-            start = importlib.import_module(module).start_emulator
-        except (ImportError, AttributeError):
-            continue
-        emulator = stack.enter_context(start(host="127.0.0.1", port=0, **_knobs(name, speed)))
-        endpoints[name] = emulator.endpoint
-    if not endpoints:
-        raise SystemExit("no emulator is installed")
-    stopping = False
-
-    def stop(*_: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    tmp = _file(directory).with_suffix(".tmp")
-    tmp.write_text(json.dumps({"pid": os.getpid(), "endpoints": endpoints}))
-    tmp.replace(_file(directory))
-    with stack:
-        while not stopping:
-            time.sleep(0.2)
-    _file(directory).unlink(missing_ok=True)
+def _down(sandbox: SandboxDir, out: Out) -> int:
+    data = running(sandbox.config)
+    if data is None:
+        out.text("The sandbox is not running.")
+        return 0
+    pid = int(data["pid"])
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT
+    while alive(pid):
+        if time.monotonic() > deadline:
+            raise ReconcilerError(f"the sandbox (pid {pid}) did not stop within {STOP_TIMEOUT:g}s",
+                                  hint=f"see {sandbox.log}")
+        time.sleep(0.1)
+    out.text(f"The sandbox is stopped; its world is kept in {sandbox.root} for the next `sandbox up`.")
+    return 0
 
 
-if __name__ == "__main__":
-    _daemon(Path(sys.argv[1]), float(sys.argv[2]) if len(sys.argv) > 2 else 1.0)
+def cmd_sandbox(args: argparse.Namespace, out: Out) -> int:
+    sandbox = SandboxDir(Path(args.dir).resolve())
+    if args.sandbox_cmd == "up":
+        return _up(sandbox, args.speed, out)
+    if args.sandbox_cmd == "down":
+        return _down(sandbox, out)
+    data = running(sandbox.config)
+    if data is None:
+        out.text("The sandbox is not running. Start it with: reconciler sandbox up")
+        return 1
+    out.text(f"The sandbox is running (pid {data['pid']}):")
+    _describe(out, data)
+    return 0

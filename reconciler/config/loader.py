@@ -7,6 +7,7 @@ from pathlib import Path
 
 from reconciler.config import syntax as s
 from reconciler.config.decls import Declarations, declarations
+from reconciler.config.overrides import merge_overrides
 from reconciler.errors import ConfigError, ConfigErrors, SourcePos
 
 
@@ -52,7 +53,8 @@ def load_sources(directory: Path, texts: dict[str, str]) -> Configuration:
             errors.append(e)
     if errors:
         raise ConfigErrors(errors)
-    return Configuration(directory, tuple(files), declarations(files))
+    # `files` keeps every file as written (a saved plan's snapshot); the declarations see overrides merged
+    return Configuration(directory, tuple(files), declarations(merge_overrides(files)))
 
 
 def read_source(path: Path, display: str) -> str:

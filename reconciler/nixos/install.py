@@ -93,7 +93,7 @@ def _argv(ctx: Context, spec: MachineSpec, host: str, phase: str, extra: Path) -
     if spec.ssh_private_key_file:
         argv += ["-i", spec.ssh_private_key_file]
     if spec.install.build_on_remote:
-        argv.append("--build-on-remote")
+        argv += ["--build-on", "remote"]  # current nixos-anywhere; --build-on-remote is deprecated
     if spec.install.kexec:
         argv += ["--kexec", spec.install.kexec]
     for remote, local in spec.install.disk_encryption_keys:

@@ -34,9 +34,21 @@ def stderr_tail(text: str, lines: int = 6) -> str:
     return "\n".join(kept[-lines:])
 
 
+def nix_error(stderr: str) -> str | None:
+    """nix's own error out of its output: the innermost `error: ...` line (its cause, where nix nests the
+    frames `… while evaluating ...` above it), never the `(use '--show-trace' ...)` hint; None if nix said none."""
+    found = None
+    for line in stderr.splitlines():
+        text = line.strip()
+        if text.startswith("error:") and text[len("error:"):].strip():
+            found = text[len("error:"):].strip()
+    return found
+
+
 def failure(what: str, result: Result) -> CommandError:
     tail = stderr_tail(result.stderr)
-    last = tail.splitlines()[-1] if tail else f"exit code {result.exit_code}"
+    kept = [ln for ln in tail.splitlines() if "--show-trace" not in ln]
+    last = nix_error(result.stderr) or (kept[-1].strip() if kept else f"exit code {result.exit_code}")
     return CommandError(f"{what}: {last}", argv=result.argv, exit_code=result.exit_code, stderr=tail)
 
 

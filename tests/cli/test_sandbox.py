@@ -9,6 +9,12 @@ import sys
 from pathlib import Path
 
 FLEET = """
+provider "hcloud" {
+  token = "a-real-token-stays-here"
+}
+provider "google" {
+  project = "sandbox"
+}
 resource "hcloud_ssh_key" "admin" {
   name       = "admin"
   public_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHb8Kw3WbW0oXqZl2m9Lx1T6y2s3Q0i6p8m0S0bVY0xE a@b"
@@ -47,12 +53,12 @@ def cli(d: Path, *args: str, code: int = 0) -> str:
 def test_sandbox_serves_a_whole_apply(tmp_path: Path) -> None:
     d = tmp_path / "fleet"
     d.mkdir()
-    up = cli(d, "sandbox", "up", "--speed", "200")
+    (d / "main.tf").write_text(FLEET)
+    cli(d, "sandbox", "up", "--speed", "200")
     try:
-        blocks = "\n".join(line for line in up.splitlines() if not line.startswith("The sandbox"))
-        assert re.search(r'endpoint = "http://127\.0\.0\.1:\d+/v1"', blocks)
-        (d / "providers.tf").write_text(blocks + "\n")
-        (d / "main.tf").write_text(FLEET)
+        override = (d / "sandbox_override.tf").read_text()
+        assert re.search(r'endpoint = "http://127\.0\.0\.1:\d+/v1"', override)
+        assert (d / "main.tf").read_text() == FLEET  # the user's provider blocks stay as they are
         assert "running" in cli(d, "sandbox", "status")
         out = cli(d, "apply", "--auto-approve")
         assert "Apply complete: 3 done, 0 failed" in out
@@ -75,3 +81,18 @@ def test_sandbox_serves_a_whole_apply(tmp_path: Path) -> None:
     finally:
         cli(d, "sandbox", "down")
     assert "not running" in cli(d, "sandbox", "status", code=1)
+    # the configuration still points at its sandbox: one line naming it, not connection retries
+    stopped = subprocess.run([sys.executable, "-m", "reconciler", "plan", "-C", str(d), "--no-color"],
+                             capture_output=True, text=True, timeout=60)
+    assert stopped.returncode == 1
+    assert stopped.stderr.strip().splitlines() == [stopped.stderr.strip()]
+    assert "the sandbox of this configuration is not running" in stopped.stderr
+    # up again: the same endpoints and the same servers and instances, so nothing to do
+    cli(d, "sandbox", "up", "--speed", "200")
+    try:
+        assert (d / "sandbox_override.tf").read_text() == override
+        again = json.loads(cli(d, "plan", "--json"))
+        actions = {c["address"]: c["change"]["actions"] for c in again["resource_changes"]}
+        assert not [a for a, acts in actions.items() if "create" in acts or "delete" in acts], actions
+    finally:
+        cli(d, "sandbox", "down")

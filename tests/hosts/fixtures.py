@@ -1,7 +1,8 @@
 """Pytest fixtures for test hosts; a conftest imports them (`from tests.hosts.fixtures import *`).
 
 `farm` is one HostFarm per test session (hosts are made by the tests that need them, and everything is torn
-down at the end); it skips the test with the reason when this machine cannot make hosts. `offline_nix`
+down at the end); it skips the test with the reason when this machine cannot make hosts, and fails it
+instead when RECONCILER_REQUIRE_HOSTS=1 (CI: a skipped host test would hide a broken machine). `offline_nix`
 points local nix at no binary cache and no flake registry for the whole session.
 """
 
@@ -12,7 +13,18 @@ from collections.abc import Iterator
 
 import pytest
 
+from reconciler.sandbox.netns import hosts_required
 from tests.hosts.farm import NIX_CONF, HostFarm, missing_requirements
+
+
+def need_hosts() -> None:
+    """Skip (or, with RECONCILER_REQUIRE_HOSTS=1, fail) the test when this machine cannot make hosts."""
+    reason = missing_requirements()
+    if reason is None:
+        return
+    if hosts_required():
+        pytest.fail(f"RECONCILER_REQUIRE_HOSTS is set, but {reason}", pytrace=False)
+    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
@@ -28,11 +40,9 @@ def offline_nix() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def farm(offline_nix: None) -> Iterator[HostFarm]:
-    reason = missing_requirements()
-    if reason is not None:
-        pytest.skip(reason)
+    need_hosts()
     with HostFarm() as made:
         yield made
 
 
-__all__ = ["farm", "offline_nix"]
+__all__ = ["farm", "need_hosts", "offline_nix"]

@@ -67,7 +67,26 @@ def test_stand_in_installs_and_refuses_to_reformat(farm: HostFarm, tmp_path) -> 
     while ssh(farm, host, "true").returncode != 0:  # the reboot drops sshd for a moment
         assert time.monotonic() < deadline, "host did not come back after the reboot"
         time.sleep(0.1)
+    assert host.present_host_key() == key_pub.strip()  # the installed key, not the installer's
+    # a second install formats the disk again, as disko does: the old system is gone before the new one
     again = subprocess.run([*base, "--phases", "kexec,disko"], capture_output=True, text=True, timeout=120)
-    assert again.returncode == 1
-    assert "refusing to format" in again.stderr
-    assert (host.directory / "mnt" / ".installed-system").exists()
+    assert again.returncode == 0, again.stderr
+    assert host.current_system() is None
+    assert not (host.directory / "mnt" / ".installed-system").exists()
+    assert not any((host.directory / "nix").iterdir())
+
+
+def test_a_delayed_link_is_netem_or_a_counting_relay(farm: HostFarm) -> None:
+    from reconciler.sandbox.netns import DelayMode
+
+    (host,) = farm.create(1, delay_ms=30)
+    assert ssh(farm, host, "true").returncode == 0
+    if host.delay is DelayMode.NETEM:
+        assert "netem" in subprocess.run(["tc", "qdisc", "show", "dev", host.link], capture_output=True,
+                                         text=True).stdout
+    else:
+        assert host.delay is DelayMode.RELAY
+        trips = host.round_trips()
+        assert trips is not None and trips >= 3  # an SSH login and a command are several round trips
+    (plain,) = farm.create(1)
+    assert plain.delay is DelayMode.NONE and plain.round_trips() is None

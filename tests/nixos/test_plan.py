@@ -19,12 +19,14 @@ from reconciler.nixos.install import explain, start_phase
 from reconciler.nixos.knownhosts import KnownHosts, parse
 from reconciler.nixos.machine import machine_name, parse_spec, resolve_flake
 from reconciler.nixos.transfer import split_host
+from reconciler.sandbox.netns import hosts_required
 from reconciler.values import UNKNOWN
 from reconciler.vars import VarsStore, ensure_host_key
 from tests.hosts.flakes import TestSystem, write_flake
 from tests.nixos.helpers import Journal
 
-needs_nix = pytest.mark.skipif(shutil.which("nix") is None, reason="needs nix (apt-get install nix-bin)")
+needs_nix = pytest.mark.skipif(shutil.which("nix") is None and not hosts_required(),
+                               reason="needs nix (apt-get install nix-bin)")
 
 
 def counting_nix(tmp_path: Path) -> tuple[str, Path]:

@@ -77,7 +77,7 @@ def test_gpu_node_on_off_on_keeps_name_and_labels_and_is_priced_each_time(emulat
         assert round_["price"] == round_["planned_price"] == expected
         assert round_["attrs"]["status"] == "RUNNING"
         assert round_["attrs"]["guest_accelerator"] == [{"type": "nvidia-l4", "count": 1}]
-        assert round_["attrs"]["network_interface"][0]["access_config"][0]["nat_ip"].startswith("203.0.113.")
+        assert round_["attrs"]["network_interface"][0]["access_config"][0]["nat_ip"].startswith("127.2.")
 
 
 @pytest.mark.parametrize("at_once", [True, False], ids=["answered-at-once", "inside-operation"])

@@ -270,7 +270,7 @@ def test_nat_ips_are_handed_out_first_and_freed_on_delete(emulator: Emulator) ->
     emulator.add_instance(PROJECT, ZONE, seed_body)
     emulator.add_instance(PROJECT, ZONE, {**seed_body, "name": "h2"})
     nat = {i["name"]: i["networkInterfaces"][0]["accessConfigs"][0]["natIP"] for i in emulator.instances(PROJECT)}
-    assert nat == {"h1": "10.99.0.5", "h2": "203.0.113.1"}
+    assert nat == {"h1": "10.99.0.5", "h2": "127.2.0.2"}  # h2: its own (loopback) address
     emulator.model.delete(PROJECT, ZONE, "h1", None)
     emulator.model.settle()
     emulator.add_instance(PROJECT, ZONE, {**seed_body, "name": "h3"})

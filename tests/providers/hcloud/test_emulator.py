@@ -156,7 +156,7 @@ def test_server_addresses_are_handed_out_and_reused() -> None:
     with start_emulator(token="test-token", time_scale=1000, server_ips=["10.77.0.2", "10.77.0.3"]) as emu:
         a, b, c = (make(emu, n)["server"] for n in ("a", "b", "c"))
         assert [a["public_net"]["ipv4"]["ip"], b["public_net"]["ipv4"]["ip"]] == ["10.77.0.2", "10.77.0.3"]
-        assert c["public_net"]["ipv4"]["ip"] == "203.0.113.1"
+        assert c["public_net"]["ipv4"]["ip"] == "127.1.0.1"  # then loopback, never a public address
         assert a["public_net"]["ipv6"]["ip"].endswith("::/64")
         time.sleep(0.05)  # a server is locked while its create and start actions run
         assert api(emu, "DELETE", f"/servers/{a['id']}").status_code == 200

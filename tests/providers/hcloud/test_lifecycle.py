@@ -28,7 +28,7 @@ def test_create_then_replan_is_a_noop(emulator: Emulator) -> None:
     journal = Journal()
     created = run(create(provider, ADDR, config, journal))
     assert created.attributes["status"] == "running"
-    assert created.attributes["ipv4_address"].startswith("203.0.113.")
+    assert created.attributes["ipv4_address"].startswith("127.1.")
     assert created.attributes["public_net"] == [{"ipv4_enabled": True}]
     assert journal.records[0][0] == created.id and journal.intents["name"] == "web"
 

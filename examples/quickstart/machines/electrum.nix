@@ -1,0 +1,5 @@
+# electrum: zerotier peer (Hetzner)
+{
+  version = "1";
+  motd = "electrum: zerotier peer (Hetzner)";
+}

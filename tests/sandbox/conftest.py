@@ -1,0 +1,3 @@
+from tests.hosts.fixtures import offline_nix
+
+__all__ = ["offline_nix"]
