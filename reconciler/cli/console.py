@@ -8,6 +8,8 @@ from collections.abc import Iterable
 from rich.console import Console
 from rich.text import Text
 
+from reconciler.config.limits import one_line
+
 
 class Out:
     def __init__(self, color: bool) -> None:
@@ -29,12 +31,14 @@ class Out:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
     def error(self, line: str) -> None:
+        line = one_line(line)  # never echo a megabyte of input, nor a value's newlines
         if self.err_console is not None:
             self.err_console.print(Text("error: ", style="bold red") + Text(line))
         else:
             sys.stderr.write(f"error: {line}\n")
 
     def warn(self, line: str) -> None:
+        line = one_line(line)
         if self.err_console is not None:
             self.err_console.print(Text("warning: ", style="bold yellow") + Text(line))
         else:

@@ -204,6 +204,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except BrokenPipeError:
         return 1
+    except RecursionError:  # input nested past what a parser or the evaluator can follow; no file to name
+        out.error("the input nests too deeply to follow (a value, an expression or the state)")
+        return 1
     except Exception as e:  # a bug: still one line, unless --debug
         if debug:
             traceback.print_exc()

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.config.formatting import go_format
+from reconciler.config.limits import read_bounded
 from reconciler.config.valueops import (
     ValueProblem,
     describe,
@@ -199,7 +200,7 @@ def _file(base_dir: Path, path: Any) -> Any:
     if not full.is_absolute():
         full = base_dir / full
     try:
-        return full.read_text(encoding="utf-8")
+        return read_bounded(full, name)
     except FileNotFoundError:
         raise ValueProblem(f'no file exists at "{name}" (looked in {full.parent})') from None
     except UnicodeDecodeError:
