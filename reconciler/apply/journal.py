@@ -3,25 +3,55 @@ a provider call receives (intent before the mutating call, the id the moment it 
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from reconciler.actions import Action
+from reconciler.errors import StateConflictError
 from reconciler.state.backend import Backend
 from reconciler.state.document import ResourceState, StateDoc
+from reconciler.state.local import atomic_write
 
 
 class StateWriter:
-    """Holds the live state document and persists every change at once (atomic write per change)."""
+    """Holds the live state document and persists every change at once (atomic write per change).
 
-    def __init__(self, backend: Backend, doc: StateDoc) -> None:
+    A refused write (StateConflictError: the lock was taken away, or the state moved) stops this writer:
+    every later change is refused too, before any provider call (the journal writes ahead), and the
+    document this run would have written is kept in `keep_dir` for a person or the next run to adopt.
+    """
+
+    def __init__(self, backend: Backend, doc: StateDoc, keep_dir: Path | None = None) -> None:
         self.backend = backend
         self.doc = doc
+        self.keep_dir = keep_dir
+        self.refused: StateConflictError | None = None
 
     def update(self, change: Callable[[StateDoc], StateDoc]) -> None:
-        self.doc = self.backend.write(change(self.doc))
+        if self.refused is not None:
+            raise self.refused
+        wanted = change(self.doc)
+        try:
+            self.doc = self.backend.write(wanted)
+        except StateConflictError as e:
+            self.refused = StateConflictError(e.message + self._keep(wanted), hint=e.hint)
+            raise self.refused from None
+
+    def _keep(self, wanted: StateDoc) -> str:
+        """Save what this run knew; returns the words that say where (or nothing)."""
+        if self.keep_dir is None:
+            return ""
+        try:
+            self.keep_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            path = self.keep_dir / f"refused-{wanted.lineage[:8]}-{int(time.time())}-{os.getpid()}.json"
+            atomic_write(path, wanted.dumps())
+        except OSError:
+            return ""
+        return f"; what this run had recorded ({len(wanted.resources)} resources) is kept in {path}"
 
     def put(self, res: ResourceState) -> None:
         self.update(lambda d: d.with_resource(res))

@@ -88,7 +88,9 @@ def cmd_plan(args: argparse.Namespace, out: Out) -> int:
     with gc_paused():
         loaded = ctx.load(args.dir, _sources(args))
         backend = ctx.backend_for(loaded.config, loaded.variables)
-        with locked(backend, "plan", args.lock_timeout):
+        # reading needs no lock (every write is an atomic rename or one transaction): --no-refresh takes
+        # none, so a read-only state folder can still be planned against
+        with locked(backend, "plan", args.lock_timeout) if args.refresh else contextlib.nullcontext():
             state = backend.read()
             plan = asyncio.run(_make_plan(args, loaded, state, destroy=args.destroy))
         print_plan(plan, args, out)
@@ -166,7 +168,7 @@ def cmd_apply(args: argparse.Namespace, out: Out) -> int:
         doc = state if state.exists else StateDoc(lineage=plan.lineage, exists=False)
         providers = ctx.providers_for(loaded, doc.lineage)
         planner = Planner(loaded.config, loaded.variables, providers, loaded.provider_settings)
-        writer = StateWriter(backend, doc)
+        writer = StateWriter(backend, doc, keep_dir=loaded.config.directory / ".reconciler" / "refused")
         hooks, display = _hooks(out)
         runner = Runner(plan, planner, providers, writer, hooks, ApplyOptions(parallelism=args.parallelism))
         with display:
