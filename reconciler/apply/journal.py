@@ -51,7 +51,7 @@ class StateWriter:
             atomic_write(path, wanted.dumps())
         except OSError:
             return ""
-        return f"; what this run had recorded ({len(wanted.resources)} resources) is kept in {path}"
+        return f"; what this run had recorded ({len(wanted.resources)} resources) is kept in {_short(path)}"
 
     def put(self, res: ResourceState) -> None:
         self.update(lambda d: d.with_resource(res))
@@ -92,3 +92,11 @@ class StepJournal:
 
     def phase(self, name: str) -> None:
         self.on_phase(name)
+
+
+def _short(path: Path) -> str:
+    """`path` relative to the working directory when it is under it."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

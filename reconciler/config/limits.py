@@ -22,7 +22,7 @@ MAX_NESTING = 100  # brackets, braces and parentheses in a source file; levels o
 MAX_FILE_BYTES = 16 * 1024 * 1024  # file(), templatefile() and friends
 MAX_FORMAT_WIDTH = 10_000  # format("%10000000000d") would allocate gigabytes
 MAX_STRING_SHOWN = 40  # characters of a value an error line echoes before "..."
-MAX_ERROR_LINE = 400  # characters of one error line
+MAX_ERROR_LINE = 600  # characters of one error line
 
 
 def max_instances() -> int:
