@@ -192,6 +192,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if not args.dir.is_dir():
             raise ReconcilerError(f"-C {args.dir}: no such directory")
+        if (args.dir / ".reconciler" / "tmp").is_dir():  # plaintext a killed run left behind goes first
+            from reconciler.vars.private_tmp import wipe_stale
+
+            wipe_stale(args.dir)
         return _commands()[args.command](args, out)
     except ReconcilerError as e:
         if debug:
