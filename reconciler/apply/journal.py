@@ -3,6 +3,8 @@ a provider call receives (intent before the mutating call, the id the moment it 
 
 from __future__ import annotations
 
+import contextlib
+import enum
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -11,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.actions import Action
-from reconciler.errors import StateConflictError
+from reconciler.errors import StateConflictError, StateError
 from reconciler.state.backend import Backend
 from reconciler.state.document import ResourceState, StateDoc
 from reconciler.state.local import atomic_write
@@ -100,3 +102,30 @@ def _short(path: Path) -> str:
         return str(path.relative_to(Path.cwd()))
     except ValueError:
         return str(path)
+
+
+class Outcome(enum.Enum):
+    """How a step that left a pending record ended, for `show` and the next run (a kill -9 leaves none)."""
+
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+
+
+def mark_outcome(writer: StateWriter, address: str, outcome: Outcome) -> None:
+    """Note on a step's pending record that it failed or was interrupted (best effort: the record stays)."""
+    current = writer.get(address)
+    if current is None or not current.pending or writer.refused is not None:
+        return
+    with contextlib.suppress(StateError):
+        writer.put(replace(current, pending={**current.pending, "outcome": outcome.value}))
+
+
+def pending_note(pending: Mapping[str, Any]) -> str:
+    """What `show` says of a pending record."""
+    action = pending.get("action", "step")
+    outcome = pending.get("outcome")
+    if outcome == Outcome.FAILED.value:
+        return f"pending: the last {action} failed here; the next apply retries it"
+    if outcome == Outcome.INTERRUPTED.value:
+        return f"pending: the last {action} was interrupted; the next apply resumes it"
+    return f"pending: an apply stopped midway in {action}; the next apply resumes it"

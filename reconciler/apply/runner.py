@@ -12,7 +12,7 @@ from typing import Any
 from providers.base import ApplyRequest, PlanRequest, RefreshRequest, ResourceKind
 from reconciler.actions import Action
 from reconciler.apply.hooks import Hooks
-from reconciler.apply.journal import StateWriter, StepJournal
+from reconciler.apply.journal import Outcome, StateWriter, StepJournal, mark_outcome
 from reconciler.apply.reevaluate import Reevaluator, inconsistencies
 from reconciler.apply.walker import WalkResult, walk
 from reconciler.errors import ReconcilerError
@@ -185,9 +185,11 @@ class Runner:
         journal.intend()
         try:
             response = await provider.apply(request, journal)
-        except BaseException:
+        except BaseException as e:
             if action is Action.CREATE:
                 await self._forget_if_never_made(c)
+            interrupted = isinstance(e, asyncio.CancelledError | KeyboardInterrupt)
+            mark_outcome(self.writer, c.address, Outcome.INTERRUPTED if interrupted else Outcome.FAILED)
             raise
         if response.id is None:
             self.writer.drop(c.address)

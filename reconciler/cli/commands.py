@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from reconciler.apply.hooks import Hooks
-from reconciler.apply.journal import StateWriter
+from reconciler.apply.journal import StateWriter, pending_note
 from reconciler.apply.runner import ApplyOptions, Runner
 from reconciler.apply.walker import WalkResult
 from reconciler.cli import context as ctx
@@ -133,8 +133,10 @@ async def _run(runner: Runner) -> WalkResult:
         if presses == 1:
             sys.stderr.write("\nInterrupted: no new steps start; running ones finish (Ctrl-C again to stop them).\n")
             stop.set()
-        elif main is not None:
-            main.cancel()
+        else:  # stop the running steps themselves; the walk records each as stopped and ends normally
+            for task in asyncio.all_tasks(loop):
+                if task is not main:
+                    task.cancel()
 
     with contextlib.suppress(NotImplementedError, RuntimeError):
         loop.add_signal_handler(signal.SIGINT, interrupt)
@@ -143,6 +145,8 @@ async def _run(runner: Runner) -> WalkResult:
     finally:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.remove_signal_handler(signal.SIGINT)
+            if presses:  # already stopping: later presses (while calls return and we exit) change nothing
+                signal.signal(signal.SIGINT, lambda *_: None)
         await runner.providers.close()
 
 
@@ -188,7 +192,10 @@ def _record_refresh(backend: Backend, state: StateDoc, plan: Plan, out: Out) -> 
 
 def _summary(result: WalkResult, out: Out) -> int:
     for address, error in sorted(result.failed.items()):
-        lines = error.lines() if isinstance(error, ReconcilerError) else [f"{type(error).__name__}: {error}"]
+        if isinstance(error, asyncio.CancelledError | KeyboardInterrupt):
+            lines = ["stopped by Ctrl-C; state keeps its pending record and the next apply resumes it"]
+        else:
+            lines = error.lines() if isinstance(error, ReconcilerError) else [f"{type(error).__name__}: {error}"]
         for line in lines:
             out.error(line if line.startswith(address) else f"{address}: {line}")
     n_skip = len(result.skipped)
@@ -213,7 +220,7 @@ def cmd_show(args: argparse.Namespace, out: Out) -> int:
         return 0
     for address in sorted(doc.resources):
         res = doc.resources[address]
-        out.text(f"{address}  id={res.id}" + ("  (pending: an apply stopped midway)" if res.pending else ""))
+        out.text(f"{address}  id={res.id}" + (f"  ({pending_note(res.pending)})" if res.pending else ""))
     return 0
 
 

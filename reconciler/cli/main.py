@@ -7,6 +7,7 @@ Exit codes: 0 success (no changes with --detailed-exitcode), 1 error, 2 changes 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -203,7 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in e.lines():
             out.error(line)
         return 1
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
         out.error("interrupted")
         return 1
     except BrokenPipeError:
