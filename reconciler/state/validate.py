@@ -46,7 +46,7 @@ def decode(raw: bytes | str, where: str) -> dict[str, Any]:
     except RecursionError:
         raise StateError(f"{where}: state nests too deeply to read", hint=RESTORE) from None
     check(data, where)
-    return data  # type: ignore[no-any-return]
+    return data
 
 
 def check(data: Any, where: str) -> None:

@@ -80,7 +80,7 @@ def config(tmp_path: Path) -> Path:
 @pytest.mark.parametrize("case", sorted(BAD_STATES))
 def test_bad_state_is_one_line_and_nothing_is_written(config: Path, case: str) -> None:
     (config / STATE).write_bytes(BAD_STATES[case])
-    commands = [("plan", "--no-refresh")]
+    commands: list[tuple[str, ...]] = [("plan", "--no-refresh")]
     if case in ("not UTF-8", "serial is null", "nested 100k deep"):
         commands += [("show",), ("state", "rm", "hcloud_server.web")]
     for args in commands:
