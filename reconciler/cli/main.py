@@ -210,6 +210,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return 1
     except RecursionError:  # input nested past what a parser or the evaluator can follow; no file to name
+        if debug:
+            traceback.print_exc()
         out.error("the input nests too deeply to follow (a value, an expression or the state)")
         return 1
     except Exception as e:  # a bug: still one line, unless --debug

@@ -274,3 +274,5 @@ def call(name: str, args: list[Any], pos: SourcePos, base_dir: Path) -> Any:
         return fn.impl(base_dir, *args)
     except ValueProblem as e:
         raise ConfigError(f"Invalid function argument: {name}(): {e}", pos) from None
+    except RecursionError:  # e.g. jsondecode of a string nested thousands deep
+        raise ConfigError(f"Invalid function argument: {name}(): the value nests too deeply", pos) from None

@@ -21,6 +21,7 @@ DEFAULT_MAX_INSTANCES = 100_000
 MAX_NESTING = 100  # brackets, braces and parentheses in a source file; levels of a decoded JSON value
 MAX_FILE_BYTES = 16 * 1024 * 1024  # file(), templatefile() and friends
 MAX_FORMAT_WIDTH = 10_000  # format("%10000000000d") would allocate gigabytes
+MAX_NUMBER_DIGITS = 4_000  # Python refuses int <-> str past 4,300 digits
 MAX_STRING_SHOWN = 40  # characters of a value an error line echoes before "..."
 MAX_ERROR_LINE = 600  # characters of one error line
 
@@ -31,10 +32,19 @@ def max_instances() -> int:
     return int(raw) if raw.isdigit() and int(raw) > 0 else DEFAULT_MAX_INSTANCES
 
 
+# what a terminal or str.splitlines() takes as a line break, or should not see raw in one error line
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
+
+
+def _escape(text: str) -> str:
+    return _CONTROL.sub(lambda m: {"\n": "\\n", "\r": "\\r"}.get(m.group(), f"\\x{ord(m.group()):02x}"
+                                                                     if ord(m.group()) < 256 else
+                                                                     f"\\u{ord(m.group()):04x}"), text)
+
+
 def clip(value: Any, limit: int = MAX_STRING_SHOWN) -> str:
     """`value` as text for an error line: one line, at most `limit` characters, then "..."."""
-    text = value if isinstance(value, str) else repr(value)
-    text = text.replace("\r", "\\r").replace("\n", "\\n")
+    text = _escape(value if isinstance(value, str) else repr(value))
     return text if len(text) <= limit else text[:limit] + "..."
 
 
@@ -43,7 +53,7 @@ _LONG_QUOTED = re.compile(r'"([^"]{' + str(MAX_STRING_SHOWN + 1) + r',})"')
 
 def one_line(line: str) -> str:
     """An error line made safe to print: no newlines, long quoted values clipped, the whole line bounded."""
-    line = line.replace("\r", "\\r").replace("\n", "\\n")
+    line = _escape(line)
     if len(line) > MAX_ERROR_LINE:
         line = _LONG_QUOTED.sub(lambda m: '"' + clip(m.group(1)) + '"', line)
     if len(line) > MAX_ERROR_LINE:
