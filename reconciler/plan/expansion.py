@@ -39,7 +39,7 @@ def expand(decl: ResourceDecl, scope: ConfigScope) -> list[InstanceSpec]:
             raise ConfigError("count depends on values known only after apply", decl.count.pos,
                               hint="use a variable or a local that does not depend on resource attributes")
         if isinstance(n, bool) or not isinstance(n, int | float) or n < 0 or int(n) != n:
-            raise ConfigError(f"count must be a whole number >= 0, not {clip(n)}", decl.count.pos)
+            raise ConfigError(f"count must be a whole number >= 0, not {clip(repr(n))}", decl.count.pos)
         if n > max_instances():
             raise ConfigError(f"count = {clip(n)} is more than {max_instances():,} instances", decl.count.pos,
                               hint="set RECONCILER_MAX_INSTANCES to allow more")

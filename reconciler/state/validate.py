@@ -76,7 +76,7 @@ def _plain_entry(res: Any) -> bool:
     return (isinstance(res, dict) and res.keys() <= _ENTRY_KEYS and isinstance(res.get("type"), str)
             and bool(res["type"]) and (res.get("id") is None or isinstance(res["id"], str))
             and isinstance(res.get("attributes", {}), dict) and isinstance(res.get("private", {}), dict)
-            and isinstance(res.get("pending") or {}, dict)
+            and (res.get("pending") is None or isinstance(res["pending"], dict))
             and isinstance(res.get("dependencies", []), list)
             and all(isinstance(d, str) for d in res.get("dependencies", [])))
 
@@ -95,10 +95,19 @@ def _first_error(validator: Any, value: Any, where: str, prefix: tuple[str, ...]
 def _message(error: Any) -> str:
     """jsonschema's message with the offending value clipped (it may be a megabyte long)."""
     if error.validator == "type":
-        return f"{clip(error.instance)} is not of type {' or '.join(_types(error.validator_value))}"
+        return f"{_show(error.instance)} is not of type {' or '.join(_types(error.validator_value))}"
     if error.validator == "required":
         return clip(error.message, 80)
-    return f"{clip(error.instance)} fails {error.validator} {clip(error.validator_value)}"
+    return f"{_show(error.instance)} fails {error.validator} {clip(error.validator_value)}"
+
+
+def _show(value: Any) -> str:
+    """A value for an error line, without a repr of what may be a deeply nested container."""
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    return clip(repr(value))
 
 
 def _types(value: Any) -> list[str]:
