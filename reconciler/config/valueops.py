@@ -81,9 +81,9 @@ def to_number(value: Any) -> int | float:
         raise ValueProblem(f"a number is required, got {describe(value)}")
     if isinstance(value, int | float):
         return normalize_number(value)
-    if isinstance(value, str) and len(value) > MAX_NUMBER_DIGITS:
-        raise ValueProblem(f"a number of more than {MAX_NUMBER_DIGITS:,} digits is not supported")
     if isinstance(value, str) and _NUMBER.fullmatch(value):
+        if len(value) > MAX_NUMBER_DIGITS:
+            raise ValueProblem(f"a number of more than {MAX_NUMBER_DIGITS:,} digits is not supported")
         return int(value) if re.fullmatch(r"-?\d+", value) else normalize_number(float(value))
     raise ValueProblem(f"a number is required, got {describe(value)}")
 

@@ -3,6 +3,7 @@ instances each one depends on. These must be known at plan time, as in Terraform
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -38,7 +39,8 @@ def expand(decl: ResourceDecl, scope: ConfigScope) -> list[InstanceSpec]:
         if not is_known(n):
             raise ConfigError("count depends on values known only after apply", decl.count.pos,
                               hint="use a variable or a local that does not depend on resource attributes")
-        if isinstance(n, bool) or not isinstance(n, int | float) or n < 0 or int(n) != n:
+        if isinstance(n, bool) or not isinstance(n, int | float) or not math.isfinite(n) or n < 0 \
+                or int(n) != n:
             raise ConfigError(f"count must be a whole number >= 0, not {clip(repr(n))}", decl.count.pos)
         if n > max_instances():
             raise ConfigError(f"count = {clip(n)} is more than {max_instances():,} instances", decl.count.pos,
