@@ -15,7 +15,9 @@ import psycopg
 import pytest
 
 from providers.hcloud.emulator import Emulator as HcloudEmulator
-from tests.e2e.conftest import Cli, hcloud_problems, hcloud_provider, wait_until
+from providers.hcloud.emulator import start_emulator as start_hcloud
+from tests.e2e.conftest import HCLOUD_SCALE, Cli, hcloud_problems, hcloud_provider, wait_until
+from tests.e2e.holding_proxy import HoldingProxy
 from tests.pg import postgres, unavailable_reason
 
 SCHEMA = "cas"
@@ -122,3 +124,40 @@ def test_local_state_moved_under_a_writer_is_refused(cli: Cli, hcloud: HcloudEmu
     assert "this write was refused" in out and "internal error" not in out, out
     assert cli.state_bytes() == written
     assert hcloud_problems(hcloud, cli.state()) == []
+
+
+def test_next_apply_adopts_what_a_force_unlocked_holder_created(cli: Cli, dsn: str,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stale holder's create reached the cloud, but its answer (the id) had not: the other apply finds
+    the server by its ownership labels and adopts it; the stale holder's late record is refused."""
+    monkeypatch.setenv("PG_CONN_STR", dsn)
+    with start_hcloud(time_scale=HCLOUD_SCALE, token="e2e-token") as emu, HoldingProxy(emu.endpoint) as proxy:
+        with psycopg.connect(dsn) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")  # the module shares one server
+        cli.write(hcloud_provider(emu.endpoint) + PG_BACKEND + servers("base"))
+        cli.run("apply", "--auto-approve")
+        held = proxy.hold("POST", r"/servers$")
+        cli.write(hcloud_provider(proxy.endpoint) + PG_BACKEND + servers("base", "slow"))
+        stale = cli.start("apply", "--auto-approve")
+        try:
+            assert held.answered.wait(timeout=60), cli.output_of(stale)
+            lock_id = _pg_lock_id(dsn)
+            assert lock_id is not None
+            cli.run("force-unlock", lock_id)
+            assert "hcloud_server.slow" not in _pg_state(dsn)["resources"] or \
+                _pg_state(dsn)["resources"]["hcloud_server.slow"].get("id") is None
+            cli.write(hcloud_provider(emu.endpoint) + PG_BACKEND + servers("base", "slow", "fresh"))
+            newer = cli.run("apply", "--auto-approve")
+            assert "adopted" in newer.stdout, newer.explain()
+        finally:
+            held.release()
+        assert stale.wait(timeout=120) == 1
+        out = cli.output_of(stale)
+        errors = [line for line in out.splitlines() if line.startswith("error: ")]
+        assert len(errors) == 1 and "this write was refused" in errors[0], out
+        final = _pg_state(dsn)
+        slow = next(s for s in emu.servers() if s["name"] == "slow")
+        assert final["resources"]["hcloud_server.slow"]["id"] == str(slow["id"])
+        assert sorted(final["resources"]) == ["hcloud_server.base", "hcloud_server.fresh", "hcloud_server.slow"]
+        assert hcloud_problems(emu, final) == []
+        cli.run("plan", "--detailed-exitcode")
