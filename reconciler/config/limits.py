@@ -83,18 +83,14 @@ def too_deep(text: str, limit: int = MAX_NESTING) -> int | None:
 
 def value_depth_exceeds(value: Any, limit: int = MAX_NESTING) -> bool:
     """Whether a decoded JSON value nests deeper than `limit` (checked without recursion)."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            children: Iterable[Any] = item.values()
-        elif isinstance(item, list):
-            children = item
-        else:
-            continue
+    level = [value] if isinstance(value, dict | list) else []
+    depth = 0
+    while level:
+        depth += 1
         if depth > limit:
             return True
-        stack.extend((c, depth + 1) for c in children)
+        level = [c for item in level for c in (item.values() if isinstance(item, dict) else item)
+                 if isinstance(c, dict | list)]
     return False
 
 

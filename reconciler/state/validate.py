@@ -56,8 +56,8 @@ def check(data: Any, where: str) -> None:
     for address, res in data.get("resources", {}).items():
         if not _plain_entry(res):
             _first_error(entry, res, where, ("resources", address))
-        if isinstance(res, dict) and any(value_depth_exceeds(res.get(k), MAX_NESTING)
-                                         for k in ("attributes", "private", "pending")):
+        if isinstance(res, dict) and value_depth_exceeds(
+                [res.get("attributes"), res.get("private"), res.get("pending")], MAX_NESTING + 1):
             raise StateError(f"{where}: resources.{clip(address)} nests more than {MAX_NESTING} levels deep",
                              hint=RESTORE)
     if data.get("version", 0) > _version():
