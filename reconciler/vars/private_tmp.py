@@ -14,10 +14,12 @@ import fcntl
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 TMP = Path(".reconciler") / "tmp"
 OWNER = ".owner"
+STARTING = 60.0  # seconds a folder without its owner lock is taken to be a run still starting
 
 _mine: dict[Path, Path] = {}  # configuration directory -> this process's folder
 _held: list[int] = []  # the owner locks, held until the process exits
@@ -48,8 +50,11 @@ def wipe_stale(directory: Path) -> int:
 def _owner_alive(folder: Path) -> bool:
     try:
         fd = os.open(folder / OWNER, os.O_RDWR)
-    except OSError:
-        return False  # no owner file: a run died before it took its lock
+    except OSError:  # no owner file: a run that is making its folder right now, or one that died doing so
+        try:
+            return time.time() - folder.stat().st_mtime < STARTING
+        except OSError:
+            return True
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -171,3 +171,22 @@ def test_kill_mid_install_leaves_no_decrypted_host_key(tmp_path: Path) -> None:
     run(d, env, "vars", "list")
     assert scan(canary, *outside_store(d)) == []
     assert scan(canary, d / "vars") == []  # at rest it is only age-encrypted
+
+
+def test_a_live_runs_private_folder_is_kept_and_a_dead_ones_wiped(tmp_path: Path) -> None:
+    from reconciler.vars.private_tmp import run_dir, wipe_stale
+
+    d = tmp_path / "c"
+    d.mkdir()
+    mine = run_dir(d)  # this process holds its owner lock
+    dead = d / TMP / "run-1-dead"
+    dead.mkdir()
+    (dead / ".owner").touch()  # an owner file nobody holds a lock on: its run is gone
+    wiper = f"from pathlib import Path; from reconciler.vars.private_tmp import wipe_stale; " \
+            f"print(wipe_stale(Path({str(d)!r})))"
+    out = subprocess.run([sys.executable, "-c", wiper], capture_output=True, text=True, env=_env(tmp_path),
+                         timeout=60)
+    assert out.stdout.strip() == "1", out.stderr
+    assert mine.is_dir() and not dead.exists()
+    assert (d / TMP).stat().st_mode & 0o777 == 0o700 and mine.stat().st_mode & 0o777 == 0o700
+    assert wipe_stale(d) == 0
