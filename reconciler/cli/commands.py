@@ -18,6 +18,7 @@ from reconciler.apply.journal import StateWriter, pending_note
 from reconciler.apply.runner import ApplyOptions, Runner
 from reconciler.apply.walker import WalkResult
 from reconciler.cli import context as ctx
+from reconciler.cli import interrupts
 from reconciler.cli.console import Out
 from reconciler.cli.progress import LiveProgress, PlainProgress
 from reconciler.config.gcpause import gc_paused
@@ -130,6 +131,7 @@ async def _run(runner: Runner) -> WalkResult:
     def interrupt() -> None:
         nonlocal presses
         presses += 1
+        interrupts.announced()
         if presses == 1:
             sys.stderr.write("\nInterrupted: no new steps start; running ones finish (Ctrl-C again to stop them).\n")
             stop.set()
@@ -138,6 +140,7 @@ async def _run(runner: Runner) -> WalkResult:
                 if task is not main:
                     task.cancel()
 
+    outside = signal.getsignal(signal.SIGINT)
     with contextlib.suppress(NotImplementedError, RuntimeError):
         loop.add_signal_handler(signal.SIGINT, interrupt)
     try:
@@ -145,8 +148,8 @@ async def _run(runner: Runner) -> WalkResult:
     finally:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.remove_signal_handler(signal.SIGINT)
-            if presses:  # already stopping: later presses (while calls return and we exit) change nothing
-                signal.signal(signal.SIGINT, lambda *_: None)
+            # the walk is over: a later press (e.g. while blocked calls return) exits at once
+            signal.signal(signal.SIGINT, outside if outside is not None else signal.default_int_handler)
         await runner.providers.close()
 
 

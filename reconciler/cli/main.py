@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -186,6 +187,18 @@ def _commands() -> dict[str, Command]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command. Called with `argv` (in-process, e.g. tests) the Ctrl-C handler is restored after."""
+    from reconciler.cli import interrupts
+
+    previous = interrupts.install()
+    try:
+        return _main(argv)
+    finally:
+        if argv is not None:
+            signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     args.dir = getattr(args, "dir", Path("."))
     debug = getattr(args, "debug", False)

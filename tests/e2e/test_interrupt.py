@@ -3,9 +3,13 @@ the next apply does the rest."""
 
 from __future__ import annotations
 
+import json
 import signal
+import socket
 import subprocess
 import time
+
+import pytest
 
 from providers.hcloud.emulator import Emulator as HcloudEmulator
 from tests.e2e.conftest import Cli, hcloud_problems, hcloud_provider, wait_until
@@ -89,3 +93,22 @@ def test_repeated_ctrl_c_stops_running_steps_in_one_line_each_and_is_never_drift
     cli.run("apply", "--auto-approve")
     assert cli.state()["resources"] == {}
     assert hcloud_problems(hcloud, cli.state()) == []
+
+
+@pytest.mark.parametrize("presses", [1, 3])
+def test_ctrl_c_while_a_refresh_is_blocked_is_one_line_and_no_hang(cli: Cli, presses: int) -> None:
+    with socket.socket() as server:  # an API that takes the connection and never answers
+        server.bind(("127.0.0.1", 0))
+        server.listen(8)
+        server.settimeout(60)
+        cli.write(hcloud_provider(f"http://127.0.0.1:{server.getsockname()[1]}/v1") + SERVERS)
+        cli.state_path.write_text(json.dumps({"version": 1, "serial": 1, "lineage": "l", "resources": {
+            'hcloud_server.s["a"]': {"type": "hcloud_server", "id": "5", "attributes": {"name": "s-a"}}}}))
+        proc = cli.start("apply", "--auto-approve")
+        conn, _ = server.accept()  # the refresh is now waiting for an answer
+        with conn:
+            _press_ctrl_c(proc, presses)
+            assert proc.wait(timeout=30) == 1
+    out = cli.output_of(proc)
+    assert out.strip().splitlines()[-1] == "error: interrupted" and out.count("error:") == 1, out
+    assert "Traceback" not in out
