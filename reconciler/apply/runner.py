@@ -59,8 +59,9 @@ class Runner:
         result = await walk(graph, self._step, parallelism=self.options.parallelism,
                             group_of=lambda n: self.changes[n].provider, group_limits=limits, stop=stop,
                             on_skip=self.hooks.on_skip)
-        self._write_outputs()
-        self._write_inventory()
+        if self.writer.refused is None:  # a run whose writes are refused has said so once per step
+            self._write_outputs()
+            self._write_inventory()
         return result
 
     def _adopt_refreshed(self) -> None:

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.actions import Action
+from reconciler.apply.hooks import NoHooks
 from reconciler.apply.journal import StateWriter, pending_note
 from reconciler.errors import StateConflictError
 from reconciler.state.document import ResourceState, StateDoc
@@ -72,3 +74,36 @@ resource "hcloud_server" "web" {
     assert pending is not None and pending["outcome"] == "failed"
     assert pending_note(pending) == "pending: the last create failed here; the next apply retries it"
     assert "stopped midway" in pending_note({"action": "create"})  # what a kill -9 leaves
+
+
+def test_a_run_whose_writes_are_refused_fails_its_steps_and_writes_no_outputs(tmp_path: Path) -> None:
+    d = write_config(tmp_path / "c", """
+resource "hcloud_server" "web" {
+  count       = 2
+  name        = "web-${count.index}"
+  server_type = "cx22"
+  image       = "debian-12"
+}
+output "names" {
+  value = hcloud_server.web[*].name
+}
+""")
+    world = Cloud()
+    path = d / "reconciler.state.json"
+
+    class Intruder(NoHooks):
+        """Another process writes the state as the first step starts."""
+
+        done = False
+
+        def pre_step(self, address: str, action: Action) -> None:
+            if not self.done:
+                other = LocalBackend(path)
+                other.write(other.read().with_outputs({"theirs": {"value": 1}}))
+                self.done = True
+
+    result, _ = apply(d, world, plan(d, world), hooks=Intruder(), parallelism=1)
+    assert sorted(result.failed) == ["hcloud_server.web[0]", "hcloud_server.web[1]"]
+    assert all(isinstance(e, StateConflictError) for e in result.failed.values())
+    assert world.objects == {}  # refused before any provider call: the intent is written first
+    assert state_of(d).resources == {} and set(state_of(d).outputs) == {"theirs"}
