@@ -79,6 +79,10 @@ class StateLockedError(StateError):
     """Another process holds the state lock."""
 
 
+class StateConflictError(StateError):
+    """A state write was refused: the stored serial or lineage moved, or this process lost the lock."""
+
+
 class StalePlanError(StateError):
     """A saved plan no longer matches the state it was made against."""
 

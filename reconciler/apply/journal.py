@@ -9,29 +9,43 @@ call is on disk (the runner awaits it before a step counts as done), and the `Wr
 gives the loop holds every blocking provider call (`asyncio.to_thread`) until the state changed before it was
 submitted is on disk, so a journal's intent always reaches the disk before the request it announces leaves.
 Outside a loop every change is written at once.
+
+Every write is a compare-and-swap against the document this writer last wrote (or read). A refused write
+(StateConflictError: the lock was taken away, or the state moved) stops this writer: every later change is
+refused too, before any provider call (the journal writes ahead), and the document this run would have
+written is kept in `keep_dir` for a person or the next run to adopt.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import enum
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from reconciler.actions import Action
+from reconciler.errors import StateConflictError, StateError
 from reconciler.state.backend import Backend
 from reconciler.state.document import ResourceState, StateDoc
+from reconciler.state.local import atomic_write
 
 
 class StateWriter:
     """Holds the live state document and persists every change (atomic writes, grouped inside a loop)."""
 
-    def __init__(self, backend: Backend, doc: StateDoc) -> None:
+    def __init__(self, backend: Backend, doc: StateDoc, keep_dir: Path | None = None) -> None:
         self.backend = backend
         self.doc = doc
+        self.keep_dir = keep_dir
+        self.refused: StateConflictError | None = None
+        self._base = doc  # what the stored state is, as far as this writer knows: what it last wrote or read
         self._changed = 0  # generation of the newest change
         self._written = 0  # generation of the newest document on disk
         self._error: BaseException | None = None
@@ -42,6 +56,8 @@ class StateWriter:
         self._on_disk = threading.Condition()  # for threads waiting on a write (WriteAheadExecutor)
 
     def update(self, change: Callable[[StateDoc], StateDoc]) -> None:
+        if self.refused is not None:
+            raise self.refused
         self.doc = change(self.doc)
         self._changed += 1
         try:
@@ -56,6 +72,18 @@ class StateWriter:
     def changed(self) -> int:
         """The generation of the newest change (what `wait_on_disk` waits for)."""
         return self._changed
+
+    def _keep(self, wanted: StateDoc) -> str:
+        """Save what this run knew; returns the words that say where (or nothing)."""
+        if self.keep_dir is None:
+            return ""
+        try:
+            self.keep_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            path = self.keep_dir / f"refused-{wanted.lineage[:8]}-{int(time.time())}-{os.getpid()}.json"
+            atomic_write(path, wanted.dumps())
+        except OSError:
+            return ""
+        return f"; what this run had recorded ({len(wanted.resources)} resources) is kept in {_short(path)}"
 
     def put(self, res: ResourceState) -> None:
         self.update(lambda d: d.with_resource(res))
@@ -72,7 +100,14 @@ class StateWriter:
             if generation <= self._written:
                 return None
             try:
-                written = self.backend.write(doc)
+                written = self.backend.write(doc, base=self._base)
+                self._base = written
+            except StateConflictError as e:
+                self.refused = StateConflictError(e.message + self._keep(doc), hint=e.hint)
+                with self._on_disk:
+                    self._error = self.refused
+                    self._on_disk.notify_all()
+                raise self.refused from None
             except Exception as e:
                 with self._on_disk:
                     self._error = e
@@ -194,3 +229,38 @@ class StepJournal:
 
     def phase(self, name: str) -> None:
         self.on_phase(name)
+
+
+def _short(path: Path) -> str:
+    """`path` relative to the working directory when it is under it."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+class Outcome(enum.Enum):
+    """How a step that left a pending record ended, for `show` and the next run (a kill -9 leaves none)."""
+
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+
+
+def mark_outcome(writer: StateWriter, address: str, outcome: Outcome) -> None:
+    """Note on a step's pending record that it failed or was interrupted (best effort: the record stays)."""
+    current = writer.get(address)
+    if current is None or not current.pending or writer.refused is not None:
+        return
+    with contextlib.suppress(StateError):
+        writer.put(replace(current, pending={**current.pending, "outcome": outcome.value}))
+
+
+def pending_note(pending: Mapping[str, Any]) -> str:
+    """What `show` says of a pending record."""
+    action = pending.get("action", "step")
+    outcome = pending.get("outcome")
+    if outcome == Outcome.FAILED.value:
+        return f"pending: the last {action} failed here; the next apply retries it"
+    if outcome == Outcome.INTERRUPTED.value:
+        return f"pending: the last {action} was interrupted; the next apply resumes it"
+    return f"pending: an apply stopped midway in {action}; the next apply resumes it"

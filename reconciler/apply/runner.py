@@ -12,7 +12,7 @@ from typing import Any
 from providers.base import ApplyRequest, PlanRequest, RefreshRequest, ResourceKind
 from reconciler.actions import Action
 from reconciler.apply.hooks import Hooks
-from reconciler.apply.journal import StateWriter, StepJournal, WriteAheadExecutor
+from reconciler.apply.journal import Outcome, StateWriter, StepJournal, WriteAheadExecutor, mark_outcome
 from reconciler.apply.reevaluate import Reevaluator, inconsistencies
 from reconciler.apply.walker import WalkResult, walk
 from reconciler.errors import ConfigError, ConfigErrors, ReconcilerError
@@ -64,6 +64,8 @@ class Runner:
             result = await walk(graph, self._step, parallelism=self.options.parallelism,
                                 group_of=lambda n: self.changes[n].provider, group_limits=limits, stop=stop,
                                 on_skip=self.hooks.on_skip)
+            if self.writer.refused is not None:  # a run whose writes are refused has said so once per step
+                return result
             try:
                 # a failing output fails an apply whose steps all succeeded (ConfigErrors), as in Terraform
                 self._write_outputs(fail_on_error=result.ok)
@@ -206,9 +208,11 @@ class Runner:
         await self.writer.durable()
         try:
             response = await provider.apply(request, journal)
-        except BaseException:
+        except BaseException as e:
             if action is Action.CREATE:
                 await self._forget_if_never_made(c)
+            interrupted = isinstance(e, asyncio.CancelledError | KeyboardInterrupt)
+            mark_outcome(self.writer, c.address, Outcome.INTERRUPTED if interrupted else Outcome.FAILED)
             raise
         if response.id is None:
             self.writer.drop(c.address)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reconciler.cli import context as ctx
+from reconciler.cli import interrupts
 from reconciler.cli.console import Out
 from reconciler.config.gcpause import gc_paused
 from reconciler.config.outputs import check_outputs
@@ -94,7 +95,9 @@ def cmd_plan(args: argparse.Namespace, out: Out) -> int:
         loaded = ctx.load(args.dir, _sources(args))
         check_outputs(loaded.config, loaded.variables)
         backend = ctx.backend_for(loaded.config, loaded.variables)
-        with locked(backend, "plan", args.lock_timeout):
+        # reading needs no lock (every write is an atomic rename or one transaction): --no-refresh takes
+        # none, so a read-only state folder can still be planned against
+        with locked(backend, "plan", args.lock_timeout) if args.refresh else contextlib.nullcontext():
             state = backend.read()
             plan = asyncio.run(_make_plan(args, loaded, state, destroy=args.destroy))
         print_plan(plan, args, out)
@@ -140,12 +143,16 @@ async def _run(runner: Runner) -> WalkResult:
     def interrupt() -> None:
         nonlocal presses
         presses += 1
+        interrupts.announced()
         if presses == 1:
             sys.stderr.write("\nInterrupted: no new steps start; running ones finish (Ctrl-C again to stop them).\n")
             stop.set()
-        elif main is not None:
-            main.cancel()
+        else:  # stop the running steps themselves; the walk records each as stopped and ends normally
+            for task in asyncio.all_tasks(loop):
+                if task is not main:
+                    task.cancel()
 
+    outside = signal.getsignal(signal.SIGINT)
     with contextlib.suppress(NotImplementedError, RuntimeError):
         loop.add_signal_handler(signal.SIGINT, interrupt)
     try:
@@ -153,6 +160,8 @@ async def _run(runner: Runner) -> WalkResult:
     finally:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.remove_signal_handler(signal.SIGINT)
+            # the walk is over: a later press (e.g. while blocked calls return) exits at once
+            signal.signal(signal.SIGINT, outside if outside is not None else signal.default_int_handler)
         await runner.providers.close()
 
 
@@ -186,7 +195,7 @@ def cmd_apply(args: argparse.Namespace, out: Out) -> int:
         doc = state if state.exists else StateDoc(lineage=plan.lineage, exists=False)
         providers = ctx.providers_for(loaded, doc.lineage)
         planner = Planner(loaded.config, loaded.variables, providers, loaded.provider_settings)
-        writer = StateWriter(backend, doc)
+        writer = StateWriter(backend, doc, keep_dir=loaded.config.directory / ".reconciler" / "refused")
         hooks, display = _hooks(out)
         runner = Runner(plan, planner, providers, writer, hooks, ApplyOptions(parallelism=args.parallelism))
         with display:
@@ -206,7 +215,10 @@ def _record_refresh(backend: Backend, state: StateDoc, plan: Plan, out: Out) -> 
 
 def _summary(result: WalkResult, out: Out) -> int:
     for address, error in sorted(result.failed.items()):
-        lines = error.lines() if isinstance(error, ReconcilerError) else [f"{type(error).__name__}: {error}"]
+        if isinstance(error, asyncio.CancelledError | KeyboardInterrupt):
+            lines = ["stopped by Ctrl-C; state keeps its pending record and the next apply resumes it"]
+        else:
+            lines = error.lines() if isinstance(error, ReconcilerError) else [f"{type(error).__name__}: {error}"]
         for line in lines:
             out.error(line if line.startswith(address) else f"{address}: {line}")
     n_skip = len(result.skipped)
@@ -233,7 +245,9 @@ def cmd_show(args: argparse.Namespace, out: Out) -> int:
         return 0
     for address in sorted(doc.resources):
         res = doc.resources[address]
-        out.text(f"{address}  id={res.id}" + ("  (pending: an apply stopped midway)" if res.pending else ""))
+        from reconciler.apply.journal import pending_note
+
+        out.text(f"{address}  id={res.id}" + (f"  ({pending_note(res.pending)})" if res.pending else ""))
     return 0
 
 

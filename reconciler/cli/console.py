@@ -6,6 +6,8 @@ import sys
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from reconciler.config.limits import one_line
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -37,6 +39,7 @@ class Out:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
     def error(self, line: str) -> None:
+        line = one_line(line)  # never echo a megabyte of input, nor a value's newlines
         if self.err_console is not None:
             from rich.text import Text
 
@@ -45,6 +48,7 @@ class Out:
             sys.stderr.write(f"error: {line}\n")
 
     def warn(self, line: str) -> None:
+        line = one_line(line)
         if self.err_console is not None:
             from rich.text import Text
 

@@ -69,7 +69,8 @@ def _apply_plan(args: argparse.Namespace, out: Out, fleet: Fleet, plan: Plan,
         providers = ctx.providers_for(loaded, doc.lineage)
         planner = Planner(loaded.config, loaded.variables, providers, loaded.provider_settings)
         hooks, display = _hooks(out)
-        runner = Runner(plan, planner, providers, StateWriter(backend, doc), hooks,
+        writer = StateWriter(backend, doc, keep_dir=loaded.config.directory / ".reconciler" / "refused")
+        runner = Runner(plan, planner, providers, writer, hooks,
                         ApplyOptions(parallelism=args.parallelism), overrides=overrides or {})
         with display:
             result = asyncio.run(_run(runner))

@@ -7,7 +7,9 @@ Exit codes: 0 success (no changes with --detailed-exitcode), 1 error, 2 changes 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import importlib
+import signal
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -224,6 +226,18 @@ def _command(name: str) -> Command:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command. Called with `argv` (in-process, e.g. tests) the Ctrl-C handler is restored after."""
+    from reconciler.cli import interrupts
+
+    previous = interrupts.install()
+    try:
+        return _main(argv)
+    finally:
+        if argv is not None:
+            signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     args.dir = getattr(args, "dir", Path("."))
     debug = getattr(args, "debug", False)
@@ -232,6 +246,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.dir.is_dir():
             raise ReconcilerError(f"-C {args.dir}: no such directory")
         _under_chdir(args)
+        if (args.dir / ".reconciler" / "tmp").is_dir():  # plaintext a killed run left behind goes first
+            from reconciler.vars.private_tmp import wipe_stale
+
+            wipe_stale(args.dir)
         return _command(args.command)(args, out)
     except ReconcilerError as e:
         if debug:
@@ -239,10 +257,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in e.lines():
             out.error(line)
         return 1
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
         out.error("interrupted")
         return 1
     except BrokenPipeError:
+        return 1
+    except RecursionError:  # input nested past what a parser or the evaluator can follow; no file to name
+        if debug:
+            traceback.print_exc()
+        out.error("the input nests too deeply to follow (a value, an expression or the state)")
         return 1
     except Exception as e:  # a bug: still one line, unless --debug
         if debug:

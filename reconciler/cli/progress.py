@@ -3,6 +3,7 @@ plain timestamped lines otherwise. Both are engine hooks; the engine never print
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import time
 from datetime import datetime
@@ -19,6 +20,8 @@ from reconciler.errors import ReconcilerError
 def _short(error: BaseException) -> str:
     if isinstance(error, ReconcilerError):
         return "; ".join(error.lines())
+    if isinstance(error, asyncio.CancelledError | KeyboardInterrupt):
+        return "stopped by Ctrl-C"
     return f"{type(error).__name__}: {error}"
 
 

@@ -71,7 +71,7 @@ def cmd_state(args: argparse.Namespace, out: Out) -> int:
             if doc.exists and new.serial < doc.serial and not args.force:
                 raise StateError(f"{args.file} has serial {new.serial}, older than the state's {doc.serial}",
                                  hint="pass --force to go back")
-            written = backend.write(new)
+            written = backend.write(new, base=doc)
             out.text(f"Pushed state serial {written.serial}.")
             return 0
     raise ReconcilerError(f"unknown state command {args.state_cmd}")
@@ -100,6 +100,7 @@ def cmd_output(args: argparse.Namespace, out: Out) -> int:
 
 
 def cmd_force_unlock(args: argparse.Namespace, out: Out) -> int:
-    backend_of(args).force_unlock(args.lock_id)
-    out.text(f"Released lock {args.lock_id}.")
+    holder = backend_of(args).force_unlock(args.lock_id)
+    out.text(f"Released {holder.describe()}. If that process is still running, its later state writes "
+             "will be refused.")
     return 0

@@ -8,6 +8,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
+from reconciler.config.limits import check_width
 from reconciler.config.valueops import ValueProblem, describe, json_encode, to_bool, to_number, to_string
 
 _VERB = re.compile(r"%(?P<flags>[-+ 0#]*)(?:\[(?P<index>\d+)\])?(?P<width>\d+)?(?:\.(?P<prec>\d*))?(?P<verb>.?)",
@@ -119,6 +120,7 @@ def go_format(spec: str, args: list[Any]) -> str:
             raise ValueProblem(f"not enough arguments for %{verb}: needs argument {next_arg + 1}, "
                                f"got {len(args)}")
         flags = m.group("flags")
+        check_width(m.group("width"), m.group("prec"))
         width = int(m.group("width")) if m.group("width") else None
         try:
             text, numeric = _one(verb, flags, m.group("prec"), args[next_arg])

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.config.formatting import go_format
+from reconciler.config.limits import read_bounded
 from reconciler.config.valueops import (
     ValueProblem,
     describe,
@@ -203,7 +204,7 @@ def _file(base_dir: Path, path: Any) -> Any:
     if not full.is_absolute():
         full = base_dir / full
     try:
-        return full.read_text(encoding="utf-8")
+        return read_bounded(full, name)
     except FileNotFoundError:
         raise ValueProblem(f'no file exists at "{name}" (looked in {full.parent})') from None
     except UnicodeDecodeError:
@@ -362,3 +363,5 @@ def call(name: str, args: list[Any], pos: SourcePos, base_dir: Path) -> Any:
         return fn.impl(base_dir, *args)
     except ValueProblem as e:
         raise ConfigError(f"Invalid function argument: {name}(): {e}", pos) from None
+    except RecursionError:  # e.g. jsondecode of a string nested thousands deep
+        raise ConfigError(f"Invalid function argument: {name}(): the value nests too deeply", pos) from None

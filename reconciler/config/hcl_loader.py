@@ -18,6 +18,7 @@ from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, Unex
 from reconciler.config import syntax as s
 from reconciler.config.gcpause import gc_paused
 from reconciler.config.hcl_lower import Lowerer
+from reconciler.config.limits import nesting_error
 from reconciler.errors import ConfigError, SourcePos
 
 _TERMINALS = {
@@ -122,14 +123,20 @@ def parse_quoted_template(quoted: str, pos: SourcePos) -> s.Expr:
 def load_hcl_text(text: str, display: str) -> s.SourceFile:
     """Parse the text of a `.tf` (or `.tfvars`) file shown to users as `display`."""
     text = text.removeprefix("\ufeff")  # a byte-order mark some editors write
+    too_deep = nesting_error(text, display)
+    if too_deep is not None:
+        raise too_deep
     with gc_paused():
         try:
             tree = _parse(text)
+            body_tree = tree.children[0]
+            assert isinstance(body_tree, Tree)
+            body = Lowerer(display, _template_tree).body(body_tree, SourcePos(display, 1))
         except LarkError as e:
             raise syntax_error(e, display, text) from None
-        body_tree = tree.children[0]
-        assert isinstance(body_tree, Tree)
-        body = Lowerer(display, _template_tree).body(body_tree, SourcePos(display, 1))
+        except RecursionError:  # e.g. a chain of thousands of operators, which no bracket count sees
+            raise ConfigError("an expression nests too deeply to follow", SourcePos(display, 1),
+                              hint="split it into locals") from None
     return s.SourceFile(display, body, text)
 
 

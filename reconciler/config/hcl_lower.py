@@ -16,6 +16,7 @@ from typing import Any
 from lark import Token, Tree
 
 from reconciler.config import syntax as s
+from reconciler.config.limits import MAX_NUMBER_DIGITS
 from reconciler.config.template_text import UnterminatedTemplate, hcl_quoted
 from reconciler.errors import ConfigError, SourcePos
 
@@ -33,7 +34,7 @@ TemplateParser = Callable[[str, SourcePos], Tree]
 
 def number(text: str) -> int | float:
     """An HCL numeric literal as a Python number; integral floats become int."""
-    if re.fullmatch(r"-?\d+", text):
+    if re.fullmatch(r"-?\d+", text) and len(text) <= MAX_NUMBER_DIGITS:  # longer: a float (inf)
         return int(text)
     value = float(text)
     return int(value) if value.is_integer() and abs(value) < 2**63 else value

@@ -23,6 +23,7 @@ from reconciler.config.blockspec import TOP_LEVEL, TOP_LEVEL_NAMES, BlockSpec, r
 from reconciler.config.gcpause import gc_paused
 from reconciler.config.hcl_loader import parse_expression, parse_quoted_template
 from reconciler.config.json_pos import JsonDocument, JsonPos, root_pos
+from reconciler.config.limits import nesting_error
 from reconciler.config.template_text import UnterminatedTemplate, hcl_quoted
 from reconciler.errors import ConfigError, SourcePos
 
@@ -245,10 +246,12 @@ def load_json_text(text: str, display: str) -> s.SourceFile:
     try:
         with gc_paused():
             data = json.loads(text)
+            body = _Lowerer().file(data, root_pos(JsonDocument(display, text)))
     except json.JSONDecodeError as e:
         raise ConfigError(f"invalid JSON: {e.msg}", SourcePos(display, e.lineno)) from None
-    with gc_paused():
-        body = _Lowerer().file(data, root_pos(JsonDocument(display, text)))
+    except RecursionError:  # the C decoder and the lowering stop at Python's recursion limit; say where
+        raise nesting_error(text, display) or ConfigError(
+            "an expression nests too deeply to follow", SourcePos(display, 1), hint="split it into locals") from None
     return s.SourceFile(display, body, text)
 
 

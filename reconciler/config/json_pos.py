@@ -85,19 +85,24 @@ class JsonDocument:
         return self.line_of_offset(self._key_offsets.get(path, offset))
 
     def _value_offset(self, path: tuple[Any, ...]) -> int:
+        """Walk down from the deepest known ancestor, indexing each container once (no recursion, so a path
+        as deep as the JSON itself costs a loop, not a stack)."""
         known = self._offsets.get(path)
         if known is not None:
             return known
-        if not path:
-            return 0
-        parent_path = path[:-1]
-        parent = self._value_offset(parent_path)
-        if parent_path not in self._indexed:
-            self._indexed.add(parent_path)
-            # text that json.loads accepted always scans; if not, the parent's line is the answer
-            with contextlib.suppress(ValueError, IndexError, StopIteration):
-                self._index_children(parent_path, parent)
-        return self._offsets.setdefault(path, parent)
+        depth = len(path)
+        while depth > 0 and path[:depth] not in self._offsets:
+            depth -= 1
+        offset = self._offsets.get(path[:depth], 0)
+        for i in range(depth, len(path)):
+            parent_path = path[:i]
+            if parent_path not in self._indexed:
+                self._indexed.add(parent_path)
+                # text that json.loads accepted always scans; if not, the parent's line is the answer
+                with contextlib.suppress(ValueError, IndexError, StopIteration):
+                    self._index_children(parent_path, offset)
+            offset = self._offsets.setdefault(path[:i + 1], offset)
+        return offset
 
 
 class JsonPos(SourcePos):

@@ -13,6 +13,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
+from reconciler.config.limits import MAX_NUMBER_DIGITS
 from reconciler.values import UNKNOWN
 
 _NUMBER = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
@@ -62,7 +63,10 @@ def format_number(value: int | float) -> str:
     """A number as Terraform writes it: integers without a point, no exponent."""
     value = normalize_number(value)
     if isinstance(value, int):
-        return str(value)
+        try:
+            return str(value)
+        except ValueError:  # Python's own bound on int -> str conversion (4,300 digits)
+            raise ValueProblem(f"a number of more than {MAX_NUMBER_DIGITS:,} digits is not supported") from None
     if value != value or value in (float("inf"), float("-inf")):
         raise ValueProblem("the number is not finite")
     text = repr(value)
@@ -78,6 +82,8 @@ def to_number(value: Any) -> int | float:
     if isinstance(value, int | float):
         return normalize_number(value)
     if isinstance(value, str) and _NUMBER.fullmatch(value):
+        if len(value) > MAX_NUMBER_DIGITS:
+            raise ValueProblem(f"a number of more than {MAX_NUMBER_DIGITS:,} digits is not supported")
         return int(value) if re.fullmatch(r"-?\d+", value) else normalize_number(float(value))
     raise ValueProblem(f"a number is required, got {describe(value)}")
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.config.decls import VariableDecl
+from reconciler.config.limits import too_deep
 from reconciler.errors import ConfigError, ConfigErrors, SourcePos, VariableError
 from reconciler.values import UNKNOWN
 
@@ -50,6 +51,8 @@ def _file_values(path: Path, display: str) -> dict[str, tuple[Any, SourcePos]]:
             data = json.loads(text)
         except json.JSONDecodeError as e:
             raise VariableError(f"invalid JSON: {e.msg}", SourcePos(display, e.lineno)) from None
+        except RecursionError:
+            raise VariableError("nested too deeply to read", SourcePos(display, too_deep(text) or 1)) from None
         if not isinstance(data, dict):
             raise VariableError("a .tfvars.json file must hold one JSON object", SourcePos(display, 1))
         return {k: (v, SourcePos(display, 1)) for k, v in data.items()}

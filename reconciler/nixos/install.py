@@ -26,6 +26,7 @@ from reconciler.nixos.machine import PHASES, MachineSpec
 from reconciler.nixos.nixcmd import run_process, stderr_tail
 from reconciler.nixos.ssh import ANY_KEY, Endpoint
 from reconciler.vars import ensure_host_key, private_host_key
+from reconciler.vars.private_tmp import scratch
 from reconciler.vars.ssh_host_key import PRIVATE_FILE, PUBLIC_FILE
 
 # (pattern in nixos-anywhere's output, what it means, what to do)
@@ -77,7 +78,7 @@ def start_phase(phases: tuple[str, ...], reached: str | None) -> int:
 
 
 def _extra_files(ctx: Context, spec: MachineSpec) -> Path:
-    root = ctx.private_dir("extra-files-")
+    root = scratch(ctx.workdir, "extra-files-")  # the decrypted host key: only in the config's private tmp
     ssh_dir = root / "etc" / "ssh"
     ssh_dir.mkdir(parents=True, mode=0o755)
     private = ssh_dir / PRIVATE_FILE

@@ -22,6 +22,8 @@ def drift(before: StateDoc, after: StateDoc) -> tuple[Drift, ...]:
     out: list[Drift] = []
     for address in sorted(set(before.resources) | set(after.resources)):
         old, new = before.resources.get(address), after.resources.get(address)
+        if old is not None and old.pending and old.id is not None:
+            continue  # our own interrupted step: the plan resumes or redoes it; nobody else changed it
         if old is not None and new is None:
             if old.id is not None:
                 out.append(Drift(address, "deleted", "deleted outside reconciler"))

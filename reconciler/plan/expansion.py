@@ -3,11 +3,13 @@ instances each one depends on. These must be known at plan time, as in Terraform
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from reconciler.config.decls import ResourceDecl
+from reconciler.config.limits import clip, max_instances
 from reconciler.config.refs import expr_references
 from reconciler.config.scope import ConfigScope, instance_address
 from reconciler.config.valueops import SetValue
@@ -39,9 +41,13 @@ def expand(decl: ResourceDecl, scope: ConfigScope) -> list[InstanceSpec]:
             raise ConfigError("count depends on values known only after apply", decl.count.pos,
                               hint="use a variable or a local that does not depend on resource attributes")
         n = _count_number(n)
-        if isinstance(n, bool) or not isinstance(n, int | float) or n < 0 or int(n) != n:
-            raise ConfigError(f"Invalid count argument: count must be a whole number >= 0, not {n!r}",
+        if isinstance(n, bool) or not isinstance(n, int | float) or not math.isfinite(n) or n < 0 \
+                or int(n) != n:
+            raise ConfigError(f"Invalid count argument: count must be a whole number >= 0, not {clip(repr(n))}",
                               decl.count.pos)
+        if n > max_instances():
+            raise ConfigError(f"count = {clip(n)} is more than {max_instances():,} instances", decl.count.pos,
+                              hint="set RECONCILER_MAX_INSTANCES to allow more")
         return [InstanceSpec(instance_address(decl.type, decl.name, i), decl, i) for i in range(int(n))]
     if decl.for_each is not None:
         coll = evaluate(decl.for_each, scope)
@@ -59,6 +65,9 @@ def expand(decl: ResourceDecl, scope: ConfigScope) -> list[InstanceSpec]:
         else:
             raise ConfigError("for_each needs a map or a set of strings", decl.for_each.pos,
                               hint='e.g. for_each = toset(["a", "b"])')
+        if len(items) > max_instances():
+            raise ConfigError(f"for_each has {len(items):,} keys, more than {max_instances():,} instances",
+                              decl.for_each.pos, hint="set RECONCILER_MAX_INSTANCES to allow more")
         for k, _ in items:
             if not isinstance(k, str) or not is_known(k):
                 raise ConfigError("for_each keys must be known strings", decl.for_each.pos)

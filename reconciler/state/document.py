@@ -12,8 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from reconciler.errors import StateError
-
 STATE_VERSION = 1
 
 
@@ -106,20 +104,11 @@ class StateDoc:
         return StateDoc.loads(json.dumps(data), "saved plan")
 
     @staticmethod
-    def loads(text: str, where: str) -> StateDoc:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise StateError(f"{where}: state is not valid JSON (line {e.lineno}: {e.msg})",
-                             hint="restore the .backup file beside it") from None
-        if not isinstance(data, dict) or "lineage" not in data or "serial" not in data:
-            raise StateError(f"{where}: not a reconciler state file (no lineage/serial)")
-        if data.get("version", 0) > STATE_VERSION:
-            raise StateError(f"{where}: state version {data['version']} is newer than this reconciler understands",
-                             hint="upgrade reconciler")
-        try:
-            resources = {a: ResourceState.from_json(a, r) for a, r in data.get("resources", {}).items()}
-        except (KeyError, TypeError) as e:
-            raise StateError(f"{where}: malformed resource entry ({e})") from None
-        return StateDoc(lineage=data["lineage"], serial=int(data["serial"]), resources=resources,
+    def loads(text: str | bytes, where: str) -> StateDoc:
+        """The document in `text`, checked against schemas/state.json first (StateError: one line)."""
+        from reconciler.state.validate import decode
+
+        data = decode(text, where)
+        resources = {a: ResourceState.from_json(a, r) for a, r in data.get("resources", {}).items()}
+        return StateDoc(lineage=data["lineage"], serial=data["serial"], resources=resources,
                         outputs=data.get("outputs", {}), exists=True)

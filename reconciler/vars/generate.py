@@ -8,7 +8,6 @@ import os
 import secrets as pysecrets
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import networkx as nx
 
 from reconciler.errors import CommandError, ConfigError, SourcePos
+from reconciler.vars.private_tmp import scratch
 from reconciler.vars.ssh_host_key import GENERATOR as HOST_KEY
 from reconciler.vars.ssh_host_key import ensure_host_key, public_host_key
 from reconciler.vars.store import VarsStore
@@ -75,7 +75,8 @@ def _complete(store: VarsStore, machine: str, gen: Generator) -> bool:
 
 
 def _run_script(gen: Generator, store: VarsStore, machine: str, workdir: Path) -> dict[str, bytes]:
-    tmp = Path(tempfile.mkdtemp(prefix="reconciler-vars-"))
+    tmp = scratch(workdir, "vars-")  # plaintext only in the configuration's private tmp, never $TMPDIR
+    known: list[bytes] = []  # every secret this run handed to or got from the script: kept out of errors
     try:
         out, inp = tmp / "out", tmp / "in"
         out.mkdir()
@@ -87,14 +88,17 @@ def _run_script(gen: Generator, store: VarsStore, machine: str, workdir: Path) -
                     continue
                 data = store.get_secret(machine, dep, vf.file) if vf.secret else \
                     (store.get_public(machine, dep, vf.file) or "").encode()
+                known.append(data)
                 (inp / dep / vf.file).write_bytes(data)
         env = {**os.environ, "out": str(out), "in": str(inp)}
         proc = subprocess.run(["bash", "-euo", "pipefail", "-c", gen.script or ""], cwd=workdir, env=env,
                               capture_output=True, text=True, timeout=600)
         if proc.returncode != 0:
+            known += [p.read_bytes() for p in out.rglob("*") if p.is_file()]
+            stderr = redact(proc.stderr, known)
+            last = stderr.strip().splitlines()[-1] if stderr.strip() else "no output"
             raise CommandError(f'vars "{gen.name}" for {machine}: the script failed (exit {proc.returncode}): '
-                               f"{proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else 'no output'}",
-                               argv=["bash", "-c", "<script>"], exit_code=proc.returncode, stderr=proc.stderr)
+                               f"{last}", argv=["bash", "-c", "<script>"], exit_code=proc.returncode, stderr=stderr)
         result = {}
         for f in gen.files:
             path = out / f.name
@@ -104,6 +108,18 @@ def _run_script(gen: Generator, store: VarsStore, machine: str, workdir: Path) -
         return result
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def redact(text: str, secrets: Sequence[bytes]) -> str:
+    """`text` with every secret value (and every line of a multi-line one) replaced by `<redacted>`."""
+    pieces: set[str] = set()
+    for raw in secrets:
+        value = raw.decode("utf-8", "replace")
+        pieces.add(value.strip())
+        pieces.update(line.strip() for line in value.splitlines())
+    for piece in sorted((p for p in pieces if p), key=len, reverse=True):
+        text = text.replace(piece, "<redacted>")
+    return text
 
 
 def _builtin(gen: Generator) -> dict[str, bytes]:

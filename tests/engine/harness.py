@@ -25,8 +25,8 @@ class CountingBackend(LocalBackend):
         super().__init__(path)
         self.writes: list[StateDoc] = []
 
-    def write(self, doc: StateDoc) -> StateDoc:
-        written = super().write(doc)
+    def write(self, doc: StateDoc, *, base: StateDoc | None = None) -> StateDoc:
+        written = super().write(doc, base=base)
         self.writes.append(written)
         return written
 
