@@ -37,10 +37,31 @@ class Reevaluator:
 
     def evaluate(self, address: str, state: StateDoc) -> dict[str, Any]:
         """The instance's attributes evaluated against `state`; values still unknown stay UNKNOWN."""
+        return self.evaluate_many([address], state)[address]
+
+    def evaluate_many(self, addresses: list[str], state: StateDoc) -> dict[str, dict[str, Any]]:
+        """Several instances at once: the scope is built once per declaration, not once per instance."""
         from reconciler.config.evaluator import evaluate
 
-        spec = self.specs[address]
-        decl_address = split_address(address)[0]
+        by_decl: dict[str, list[str]] = {}
+        for address in addresses:
+            by_decl.setdefault(split_address(address)[0], []).append(address)
+        out: dict[str, dict[str, Any]] = {}
+        for decl_address, group in by_decl.items():
+            scope = self._scope(decl_address, state)
+            decl = self.config.decls.resources[decl_address]
+            specs = self.specs
+            if decl.for_each is not None:
+                from reconciler.plan.expansion import expand
+
+                specs = {s.address: s for s in expand(decl, scope)}
+            for address in group:
+                iscope = specs[address].scope(scope)
+                out[address] = {name: evaluate(expr, iscope) for name, expr in decl.attributes.items()}
+        return out
+
+    def _scope(self, decl_address: str, state: StateDoc) -> ConfigScope:
+        """var, locals and the resources this declaration depends on, from the live state and the plan."""
         needed = nx.ancestors(self.planner.graph, decl_address)
         order = [n for n in self.planner.order if n in needed]
         locals_: dict[str, Any] = {}
@@ -57,12 +78,7 @@ class Reevaluator:
                 resources.setdefault(decl.type, {})[decl.name] = collect_value(decl, specs, values)
         if errors:
             raise ConfigErrors(errors)
-        if spec.decl.for_each is not None:
-            from reconciler.plan.expansion import expand
-
-            spec = {s.address: s for s in expand(spec.decl, scope)}[address]
-        iscope = spec.scope(scope)
-        return {name: evaluate(expr, iscope) for name, expr in spec.decl.attributes.items()}
+        return scope
 
 
 def inconsistencies(planned: Mapping[str, Any] | None, now: Mapping[str, Any]) -> list[str]:

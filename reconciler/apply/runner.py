@@ -12,12 +12,13 @@ from typing import Any
 from providers.base import ApplyRequest, PlanRequest, RefreshRequest, ResourceKind
 from reconciler.actions import Action
 from reconciler.apply.hooks import Hooks
+from reconciler.apply.inventory_file import InventoryFile
 from reconciler.apply.journal import StateWriter, StepJournal
 from reconciler.apply.reevaluate import Reevaluator, inconsistencies
 from reconciler.apply.walker import WalkResult, walk
+from reconciler.config.scope import machine_name
 from reconciler.errors import ReconcilerError
 from reconciler.plan.graph import build_graph
-from reconciler.plan.inventory import write_inventory
 from reconciler.plan.model import Plan, ResourceChange
 from reconciler.plan.planner import Planner
 from reconciler.plan.refresh import recorded
@@ -48,20 +49,35 @@ class Runner:
         self.changes = {c.address: c for c in plan.changes}
         self.reeval = Reevaluator(planner, plan)
         self.overrides = dict(overrides or {})  # address -> attributes set on the command line
+        machines = {machine_name(c.address): c.address for c in plan.changes if c.kind == ResourceKind.MACHINE.value}
+        self.inventory = InventoryFile(planner.config.directory, plan.inventory, machines, self._evaluate_live)
+
+    def _evaluate_live(self, addresses: list[str], state: StateDoc) -> dict[str, Mapping[str, Any]]:
+        configs: dict[str, Mapping[str, Any]] = {}
+        for address, config in self.reeval.evaluate_many(addresses, state).items():
+            configs[address] = {**config, **self.overrides.get(address, {})}
+        return configs
 
     async def run(self, stop: asyncio.Event | None = None) -> WalkResult:
         if self.plan.refreshed_state is not None:
             self._adopt_refreshed()
-        self._write_inventory()
+        self.inventory.write()
         graph = build_graph(self.plan)
         limits = {name: self.providers.get(name).max_parallel
-                  for name in {self.changes[n].provider for n in graph.nodes}}
+                  for name in {self.changes[n].provider for n in graph.nodes if n in self.changes}}
         result = await walk(graph, self._step, parallelism=self.options.parallelism,
-                            group_of=lambda n: self.changes[n].provider, group_limits=limits, stop=stop,
-                            on_skip=self.hooks.on_skip)
+                            group_of=self._group, group_limits=limits, stop=stop, on_skip=self._on_skip)
         self._write_outputs()
-        self._write_inventory()
+        self.inventory.resolve(self.writer.doc)
         return result
+
+    def _group(self, node: str) -> str:
+        c = self.changes.get(node)
+        return c.provider if c is not None else ""
+
+    def _on_skip(self, node: str, cause: str) -> None:
+        if node in self.changes:  # a barrier node (plan/graph.py) is no step of its own
+            self.hooks.on_skip(node, cause)
 
     def _adopt_refreshed(self) -> None:
         """Persist what the plan's refresh found (adoptions, vanished objects) before acting on it."""
@@ -69,22 +85,11 @@ class Runner:
         if refreshed is not None:
             self.writer.update(lambda d: replace(d, resources=refreshed.resources))
 
-    def _write_inventory(self) -> None:
-        if not self.planner.decls.services:
-            return
-        try:
-            values = {a: dict(r.attributes) for a, r in self.writer.doc.resources.items()}
-            for c in self.plan.changes:
-                if c.address not in values and c.after is not None:
-                    values[c.address] = dict(c.after)
-            inventory = _live_inventory(self.plan.inventory, values)
-            write_inventory(self.planner.config.directory, inventory)
-        except OSError as e:
-            raise ReconcilerError(f"cannot write inventory.json: {e.strerror}") from None
-
     # ------------------------------------------------------------------------------------ one step
     async def _step(self, address: str) -> None:
-        change = self.changes[address]
+        change = self.changes.get(address)
+        if change is None:  # a barrier node: only orders the steps around it
+            return
         self.hooks.pre_step(address, change.action)
         started = time.monotonic()
         error: BaseException | None = None
@@ -112,7 +117,7 @@ class Runner:
             return
         config = {**self.reeval.evaluate(c.address, self.writer.doc), **self.overrides.get(c.address, {})}
         if c.kind == ResourceKind.MACHINE.value:
-            self._write_inventory()
+            self.inventory.resolve(self.writer.doc)
         drift = inconsistencies(c.config, config)
         if drift:
             raise InconsistentPlanError(f"{c.address}: {', '.join(drift)} changed since the plan was made",
@@ -228,19 +233,3 @@ class Runner:
                 value = None
             outputs[name] = {"value": None if value is UNKNOWN else value, "sensitive": out.sensitive}
         self.writer.update(lambda d: d.with_outputs(outputs))
-
-
-def _live_inventory(planned: Mapping[str, Any], values: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-    """The plan's inventory with member addresses filled in from what is known now."""
-    from reconciler.plan.inventory import machine_name
-
-    hosts = {machine_name(a): v.get("target_host") for a, v in values.items() if a.startswith("nixos_machine.")}
-    out: dict[str, Any] = {}
-    for machine, entry in planned.items():
-        services = {}
-        for svc, data in entry.get("services", {}).items():
-            members = {role: [{"name": m["name"], "address": hosts.get(m["name"])} for m in ms]
-                       for role, ms in data.get("members", {}).items()}
-            services[svc] = {**data, "members": members}
-        out[machine] = {"services": services}
-    return out

@@ -33,7 +33,7 @@ from reconciler.plan.expansion import (
     expand,
     placeholder_value,
 )
-from reconciler.plan.inventory import build_inventory, inventory_changes, written_inventory
+from reconciler.plan.inventory import build_inventory, changed_views, written_inventory
 from reconciler.plan.model import Plan, ResourceChange
 from reconciler.plan.refresh import refresh_state
 from reconciler.plan.targets import apply_targets
@@ -159,6 +159,8 @@ class Planner:
             if walk.errors:
                 raise ConfigErrors(walk.errors)
         if options.validate_only:
+            if self.decls.services:  # unknown machines and roles are configuration errors, found here
+                build_inventory(self.decls, scope, walk.values, walk.changes)
             return self._assemble(state, [], options, refreshed)
         changes = list(walk.changes.values())
         changes += self._removals(state, expansions)
@@ -331,7 +333,7 @@ class Planner:
         """The flake reads inventory.json, which apply rewrites: an installed machine whose entry changes gets a
         new system even when its flake did not change, and that system is known only once apply has written
         the new file (and every address in it is known)."""
-        changed = inventory_changes(inventory, written_inventory(self.config.directory))
+        changed = changed_views(inventory, written_inventory(self.config.directory))
         out = []
         for c in changes:
             if c.kind == ResourceKind.MACHINE.value and c.action in (Action.NOOP, Action.NIXOS_UPDATE) and \

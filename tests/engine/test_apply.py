@@ -188,11 +188,13 @@ def test_inventory_json_changes_update_the_members_once(fleet: Path) -> None:
     write_config(fleet, config + INVENTORY)
     world = Cloud()
     apply(fleet, world, plan(fleet, world))
-    doc = json.loads((fleet / "inventory.json").read_text())["machines"]
+    inv = json.loads((fleet / "inventory.json").read_text())
+    doc = inv["machines"]
     assert sorted(doc) == ["a", "b"]  # the gpu machine is dormant: no member of anything
-    members = doc["a"]["services"]["users"]["members"]["default"]
+    assert inv["services"]["users"] == {"settings": {"admins": ["ops"]}, "roles": {"default": ["a", "b"]}}
+    assert doc["a"]["roles"] == {"users": ["default"]}
     state = state_of(fleet)
-    assert {m["name"]: m["address"] for m in members} == {
+    assert {n: doc[n]["address"] for n in doc} == {
         "a": state.resources['hcloud_server.web["a"]'].attributes["ipv4_address"],
         "b": state.resources['hcloud_server.web["b"]'].attributes["ipv4_address"]}
     # what apply wrote is what the next plan expects: no updates forever after
@@ -203,7 +205,8 @@ def test_inventory_json_changes_update_the_members_once(fleet: Path) -> None:
     assert on.change('nixos_machine.web["a"]').reason.name == "INVENTORY_CHANGED"
     result, _ = apply(fleet, world, on)
     assert result.ok, result.failed
-    doc = json.loads((fleet / "inventory.json").read_text())["machines"]
-    assert sorted(doc) == ["a", "b", "gpu"]
-    assert all(m["address"] for m in doc["a"]["services"]["users"]["members"]["default"])
+    inv = json.loads((fleet / "inventory.json").read_text())
+    assert sorted(inv["machines"]) == ["a", "b", "gpu"]
+    assert inv["services"]["users"]["roles"]["default"] == ["a", "b", "gpu"]
+    assert all(m["address"] for m in inv["machines"].values())
     assert actions(plan(fleet, world, var=("gpu=true",))) == {}
