@@ -164,6 +164,9 @@ class ApplyRequest:
     # what an earlier, interrupted attempt at this same step recorded with `journal.intend` (request ids,
     # names): reuse them so a retry after a crash is idempotent. Empty when there was no such attempt.
     pending: Mapping[str, Any] = field(default_factory=dict)
+    # machines only: "[user@]host[:port]" to reach the machine at for this step alone (`machines install NAME
+    # --target-host H`); the configured address is what gets recorded
+    connect_to: str | None = None
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,9 @@ from reconciler.apply.reevaluate import Reevaluator, inconsistencies
 from reconciler.apply.walker import WalkResult, walk
 from reconciler.config.scope import machine_name
 from reconciler.errors import ReconcilerError
+from reconciler.plan.configmodel import Model
 from reconciler.plan.graph import build_graph
 from reconciler.plan.model import Plan, ResourceChange
-from reconciler.plan.planner import Planner
 from reconciler.plan.refresh import recorded
 from reconciler.registry import ProviderSet
 from reconciler.state.document import ResourceState, StateDoc
@@ -37,26 +37,22 @@ class InconsistentPlanError(ReconcilerError):
 
 
 class Runner:
-    def __init__(self, plan: Plan, planner: Planner, providers: ProviderSet, writer: StateWriter,
-                 hooks: Hooks, options: ApplyOptions,
-                 overrides: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+    def __init__(self, plan: Plan, model: Model, providers: ProviderSet, writer: StateWriter,
+                 hooks: Hooks, options: ApplyOptions, connect_to: Mapping[str, str] | None = None) -> None:
         self.plan = plan
-        self.planner = planner
+        self.model = model
         self.providers = providers
         self.writer = writer
         self.hooks = hooks
         self.options = options
         self.changes = {c.address: c for c in plan.changes}
-        self.reeval = Reevaluator(planner, plan)
-        self.overrides = dict(overrides or {})  # address -> attributes set on the command line
+        self.reeval = Reevaluator(model, plan)
+        self.connect_to = dict(connect_to or {})  # machine address -> where to reach it for this apply only
         machines = {machine_name(c.address): c.address for c in plan.changes if c.kind == ResourceKind.MACHINE.value}
-        self.inventory = InventoryFile(planner.config.directory, plan.inventory, machines, self._evaluate_live)
+        self.inventory = InventoryFile(model.directory, plan.inventory, machines, self._evaluate_live)
 
     def _evaluate_live(self, addresses: list[str], state: StateDoc) -> dict[str, Mapping[str, Any]]:
-        configs: dict[str, Mapping[str, Any]] = {}
-        for address, config in self.reeval.evaluate_many(addresses, state).items():
-            configs[address] = {**config, **self.overrides.get(address, {})}
-        return configs
+        return dict(self.reeval.evaluate_many(addresses, state))
 
     async def run(self, stop: asyncio.Event | None = None) -> WalkResult:
         if self.plan.refreshed_state is not None:
@@ -115,7 +111,7 @@ class Runner:
                 return
             await self._call(c, Action.DELETE, dict(prior.attributes), prior)
             return
-        config = {**self.reeval.evaluate(c.address, self.writer.doc), **self.overrides.get(c.address, {})}
+        config = self.reeval.evaluate(c.address, self.writer.doc)
         if c.kind == ResourceKind.MACHINE.value:
             self.inventory.resolve(self.writer.doc)
         drift = inconsistencies(c.config, config)
@@ -185,7 +181,8 @@ class Runner:
         journal = StepJournal(self.writer, c.address, c.type, action, c.dependencies,
                               lambda p: self.hooks.on_phase(c.address, p))
         request = ApplyRequest(c.address, c.type, action, planned,
-                               recorded(prior) if prior is not None and prior.id is not None else None, pending)
+                               recorded(prior) if prior is not None and prior.id is not None else None, pending,
+                               connect_to=self.connect_to.get(c.address))
         # write-ahead: state says what is about to happen before the provider is called
         journal.intend()
         try:
@@ -203,30 +200,17 @@ class Runner:
     # ------------------------------------------------------------------------------------ outputs
     def _write_outputs(self) -> None:
         from reconciler.config.evaluator import evaluate
-        from reconciler.config.scope import ConfigScope
-        from reconciler.plan.expansion import collect_value
 
-        decls = self.planner.decls
-        if not decls.outputs:
+        model = self.model
+        if not model.decls.outputs:
             return
         doc = self.writer.doc
-        resources: dict[str, dict[str, Any]] = {}
-        for address, decl in decls.resources.items():
-            specs = self.reeval.expansions[address]
-            if decl.for_each is not None:  # a member toggled off is simply not in the map
-                specs = [s for s in specs if s.address in doc.resources]
-            values = {s.address: (dict(doc.resources[s.address].attributes) if s.address in doc.resources
-                                  else None) for s in specs}
-            resources.setdefault(decl.type, {})[decl.name] = collect_value(decl, specs, values)
-        locals_: dict[str, Any] = {}
-        scope = ConfigScope(self.planner.config.directory, self.planner.variables, locals_, resources)
-        from reconciler.plan.planner import evaluate_locals
-
-        errors: list[Any] = []
-        evaluate_locals([n[6:] for n in self.planner.order if n.startswith("local.")], self.planner.config,
-                        scope, locals_, errors)
+        resources = doc.resources
+        # a for_each member toggled off is simply not in the map
+        scope = model.scope(lambda s: dict(resources[s.address].attributes) if s.address in resources else None,
+                            present=lambda s: s.address in resources)
         outputs: dict[str, dict[str, Any]] = {}
-        for name, out in sorted(decls.outputs.items()):
+        for name, out in sorted(model.decls.outputs.items()):
             try:
                 value = evaluate(out.expr, scope)
             except ReconcilerError:

@@ -145,17 +145,16 @@ class NixosProvider:
             raise ProviderError(f"cannot build {spec.name}: nix ({self.settings.nix}) is not installed",
                                 hint="install nix (Debian: nix-bin) on the machine running reconciler") from None
 
-    async def install(self, request: ApplyRequest, journal: Journal, *,
-                      target_host: str | None = None) -> ApplyResponse:
-        """Install NixOS (`>`); `target_host` ("[user@]host[:port]") overrides where to reach the machine for
-        this install only (`machines install NAME --target-host H`); state keeps the configured address."""
+    async def install(self, request: ApplyRequest, journal: Journal) -> ApplyResponse:
+        """Install NixOS (`>`); `request.connect_to` ("[user@]host[:port]") overrides where to reach the machine
+        for this install only (`machines install NAME --target-host H`); state keeps the configured address."""
         planned = dict(request.planned)
         spec = parse_spec(request.address, planned, self.workdir)
         if not spec.install.enabled:
             raise ProviderError(f"{spec.name} has install {{ enabled = false }}: the reconciler does not install it",
                                 hint="install NixOS by other means; the reconciler then updates it")
-        if target_host:
-            user, host, port = split_target(target_host)
+        if request.connect_to:
+            user, host, port = split_target(request.connect_to)
             spec = dataclasses.replace(spec, target_host=host, target_user=user or spec.target_user,
                                        target_port=port or spec.target_port)
         toplevel = await self._desired(spec, planned)

@@ -16,6 +16,7 @@ import pytest
 from reconciler.cli import context as ctx
 from reconciler.config.variables import VarSources
 from reconciler.errors import ReconcilerError
+from reconciler.plan.configmodel import Model
 from reconciler.plan.graph import build_graph
 from reconciler.plan.planfile import check_fresh, plan_from_json, plan_to_json
 from reconciler.plan.planner import Planner, PlanOptions
@@ -47,7 +48,7 @@ def run_case(case: Path, workdir: Path) -> dict[str, str]:
     try:
         loaded = ctx.load(workdir, VarSources(cli=tuple(opts.get("vars", ())), env={}))
         providers = ProviderSet(factories(world), loaded.provider_settings, state.lineage, workdir)
-        planner = Planner(loaded.config, loaded.variables, providers, loaded.provider_settings)
+        planner = Planner(Model(loaded.config, loaded.variables), providers, loaded.provider_settings)
         options = PlanOptions(refresh=False, destroy=opts.get("destroy", False),
                               targets=tuple(opts.get("targets", ())))
         plan = asyncio.run(planner.plan(state, options))
