@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from providers.base import ApplyRequest, PlanRequest, RefreshRequest, ResourceKind
+from providers.base import ApplyRequest, MachineProvider, PlanRequest, RefreshRequest, ResourceKind
 from reconciler.actions import Action
 from reconciler.apply.hooks import Hooks
 from reconciler.apply.inventory_file import InventoryFile
@@ -100,10 +100,10 @@ class Runner:
     async def _execute(self, c: ResourceChange) -> None:
         prior = self.writer.get(c.address)
         if c.action is Action.DORMANT:  # an installed machine whose VM goes away: forget the install
-            if prior is not None:
-                private = {k: v for k, v in prior.private.items() if k != "install_phase"}
-                attrs = {k: v for k, v in prior.attributes.items() if k != "toplevel"}
-                self.writer.put(replace(prior, attributes=attrs, private=private))
+            provider = self.providers.for_type(c.type)
+            if prior is not None and isinstance(provider, MachineProvider):
+                kept = provider.forget_install(recorded(prior))
+                self.writer.put(replace(prior, attributes=dict(kept.attributes), private=dict(kept.private)))
             return
         if c.action is Action.DELETE:
             if prior is None or prior.id is None or c.kind == ResourceKind.MACHINE.value:
@@ -129,13 +129,22 @@ class Runner:
             old = prior
             await self._call(c, Action.CREATE, planned, None)
             if c.create_before_destroy and old is not None and old.id is not None:
-                await self.providers.for_type(c.type).apply(
-                    ApplyRequest(c.address, c.type, Action.DELETE, dict(old.attributes), recorded(old)),
-                    StepJournal(self.writer, c.address, c.type, Action.DELETE, c.dependencies,
-                                lambda p: self.hooks.on_phase(c.address, p)))
+                await self._delete_deposed(c, old)
             return
         # a create has no prior object; one an interrupted attempt made is found again through `pending`
         await self._call(c, c.action, planned, None if c.action is Action.CREATE else prior)
+
+    async def _delete_deposed(self, c: ResourceChange, old: ResourceState) -> None:
+        """Create-before-destroy: delete the old object once its replacement is recorded. The delete's
+        write-ahead record (a provider may journal an operation id) sits on the address meanwhile, and is
+        cleared when the delete is done: the address then holds the new object alone."""
+        current = self.writer.get(c.address)
+        await self.providers.for_type(c.type).apply(
+            ApplyRequest(c.address, c.type, Action.DELETE, dict(old.attributes), recorded(old)),
+            StepJournal(self.writer, c.address, c.type, Action.DELETE, c.dependencies,
+                        lambda p: self.hooks.on_phase(c.address, p)))
+        if current is not None:
+            self.writer.put(replace(current, pending=None))
 
     async def _forget_if_never_made(self, c: ResourceChange) -> None:
         """A create failed after its id was recorded (e.g. the operation failed on quota): if the object does not

@@ -15,12 +15,15 @@ from providers.base import (
     ApplyRequest,
     ApplyResponse,
     ImportRequest,
+    InstallState,
     Journal,
+    MachineRecord,
     ObservedResource,
     PlanRequest,
     PlanResponse,
     Price,
     ProviderConfig,
+    RecordedResource,
     RefreshRequest,
     RefreshResponse,
     ResourceKind,
@@ -42,14 +45,15 @@ from reconciler.nixos.machine import (
     resolve_flake,
     split_target,
 )
-from reconciler.nixos.refresh import refresh
+from reconciler.nixos.refresh import CURRENT, refresh
 from reconciler.nixos.ssh import ANY_KEY, Endpoint
 from reconciler.nixos.transfer import split_host
-from reconciler.plan.decide import INSTALL_DONE
 from reconciler.values import UNKNOWN, is_known
 from reconciler.vars import public_host_key
 
 TYPE = "nixos_machine"
+INSTALL_PHASE = "install_phase"  # private: the install phase reached; INSTALL_DONE once the install is complete
+INSTALL_DONE = "done"
 TYPES = {TYPE: TypeInfo(ResourceKind.MACHINE, frozenset({"toplevel", "host_key"}))}
 
 
@@ -158,7 +162,7 @@ class NixosProvider:
             spec = dataclasses.replace(spec, target_host=host, target_user=user or spec.target_user,
                                        target_port=port or spec.target_port)
         toplevel = await self._desired(spec, planned)
-        reached = request.prior.private.get("install_phase") if request.prior is not None else None
+        reached = request.prior.private.get(INSTALL_PHASE) if request.prior is not None else None
         result = await install(self.ctx, spec, planned, reached, journal)
         attributes = {**planned, "host_key": result.host_key, "toplevel": result.toplevel}
         if result.toplevel is not None and result.toplevel != toplevel:
@@ -166,7 +170,7 @@ class NixosProvider:
             deployed = await update(self.ctx, spec, toplevel, result.host_key, journal)
             attributes["toplevel"] = deployed.toplevel
         # the engine's word for a complete install (the last phase alone would not say that: phases can be chosen)
-        return ApplyResponse(spec.name, attributes, private={"install_phase": INSTALL_DONE})
+        return ApplyResponse(spec.name, attributes, private={INSTALL_PHASE: INSTALL_DONE})
 
     async def update(self, request: ApplyRequest, journal: Journal) -> ApplyResponse:
         """Update NixOS (`^`): build, copy, activate with magic rollback, confirm, health-check."""
@@ -194,7 +198,23 @@ class NixosProvider:
         self.ctx.known_hosts.pin(name, host, port, session.host_key)
         attrs = {"target_host": host, "target_port": port, "target_user": user or "root",
                  "host_key": session.host_key, "toplevel": current}
-        return ObservedResource(name, attrs, {"install_phase": INSTALL_DONE})
+        return ObservedResource(name, attrs, {INSTALL_PHASE: INSTALL_DONE})
+
+    # -- typed records ----------------------------------------------------------------------------------------
+
+    def machine_record(self, recorded: RecordedResource) -> MachineRecord:
+        phase = recorded.private.get(INSTALL_PHASE)
+        state = InstallState.DONE if phase == INSTALL_DONE else InstallState.PARTIAL if phase else \
+            InstallState.NOT_STARTED
+        attrs = recorded.attributes
+        return MachineRecord(state, _text(attrs.get("toplevel")), _text(attrs.get("host_key")),
+                             _text(attrs.get(CURRENT)))
+
+    def forget_install(self, recorded: RecordedResource) -> RecordedResource:
+        """The machine's host went away: a later install starts over; the pinned host key is kept."""
+        private = {k: v for k, v in recorded.private.items() if k != INSTALL_PHASE}
+        attrs = {k: v for k, v in recorded.attributes.items() if k not in ("toplevel", CURRENT)}
+        return dataclasses.replace(recorded, attributes=attrs, private=private)
 
     def price(self, type_: str, attributes: Mapping[str, Any]) -> Price | None:
         return None
@@ -203,3 +223,5 @@ class NixosProvider:
         await self.ctx.close()
 
 
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None

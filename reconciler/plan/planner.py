@@ -12,13 +12,13 @@ from typing import Any
 
 import networkx as nx
 
-from providers.base import PlanRequest, ResourceKind
+from providers.base import MachineProvider, MachineRecord, PlanRequest, ResourceKind
 from reconciler.actions import Action
 from reconciler.config.decls import ResourceDecl
 from reconciler.config.gcpause import gc_paused
 from reconciler.config.schema import block_schema
 from reconciler.config.scope import ConfigScope, machine_name, split_address
-from reconciler.errors import ConfigError, ConfigErrors
+from reconciler.errors import ConfigError, ConfigErrors, ReconcilerError
 from reconciler.plan import decide
 from reconciler.plan.configmodel import Model, evaluate_collecting
 from reconciler.plan.cost import plan_cost
@@ -184,7 +184,8 @@ class Planner:
         if info.kind is ResourceKind.MACHINE:
             recreated = any(walk.changes[d].action in (Action.CREATE, Action.REPLACE) and
                             walk.changes[d].kind == ResourceKind.CLOUD.value for d in deps if d in walk.changes)
-            action, reason = decide.decide_machine(prior, planned, config, recreated)
+            action, reason = decide.decide_machine(self._machine_record(decl.provider, prior), planned, config,
+                                                   recreated)
             if action is Action.NIXOS_UPDATE and spec.address in self._drifted:
                 reason = Reason.NIXOS_DRIFT
         else:
@@ -198,6 +199,16 @@ class Planner:
             requires_replace=replace, changed=changed, notes=tuple(resp.notes),
             sensitive=tuple(sorted(self.model.deps[decl.address].sensitive_attrs)),
             create_before_destroy=decl.lifecycle.create_before_destroy, config=dict(config))
+
+    def _machine_record(self, provider_name: str, prior: Any) -> MachineRecord | None:
+        if prior is None:
+            return None
+        from reconciler.plan.refresh import recorded
+
+        provider = self.providers.get(provider_name)
+        if not isinstance(provider, MachineProvider):
+            raise ReconcilerError(f"provider {provider_name} has machine types but no machine records")
+        return provider.machine_record(recorded(prior))
 
     def _respecs(self, decl: ResourceDecl, scope: ConfigScope, expansions: Mapping[str, list[InstanceSpec]],
                  errors: list[ConfigError]) -> list[InstanceSpec]:

@@ -210,3 +210,34 @@ def test_inventory_json_changes_update_the_members_once(fleet: Path) -> None:
     assert inv["services"]["users"]["roles"]["default"] == ["a", "b", "gpu"]
     assert all(m["address"] for m in inv["machines"].values())
     assert actions(plan(fleet, world, var=("gpu=true",))) == {}
+
+
+CBD = """
+variable "image" {
+  type    = string
+  default = "ubuntu-24.04"
+}
+resource "hcloud_server" "node" {
+  name        = "node"
+  server_type = "cx22"
+  image       = var.image
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+"""
+
+
+def test_create_before_destroy_with_a_journalled_delete_leaves_no_pending(tmp_path: Path) -> None:
+    directory = write_config(tmp_path / "cbd", CBD)
+    world = Cloud()
+    apply(directory, world, plan(directory, world))
+    old_id = state_of(directory).resources["hcloud_server.node"].id
+    replaced = plan(directory, world, var=("image=debian-12",))
+    assert actions(replaced) == {"hcloud_server.node": "replace"}
+    result, _ = apply(directory, world, replaced)
+    assert result.ok, result.failed
+    record = state_of(directory).resources["hcloud_server.node"]
+    assert record.pending is None  # the fake journals its delete (request_id), as Google does
+    assert record.id != old_id and list(world.objects) == [record.id]
+    assert actions(plan(directory, world, var=("image=debian-12",))) == {}
