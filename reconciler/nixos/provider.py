@@ -46,7 +46,7 @@ from reconciler.nixos.machine import (
     split_target,
 )
 from reconciler.nixos.refresh import CURRENT, refresh
-from reconciler.nixos.ssh import ANY_KEY, Endpoint
+from reconciler.nixos.ssh import ANY_KEY, Endpoint, fingerprint
 from reconciler.nixos.transfer import split_host
 from reconciler.values import UNKNOWN, is_known
 from reconciler.vars import public_host_key
@@ -112,6 +112,10 @@ class NixosProvider:
         out_notes = list(notes)
         if configured:
             planned["host_key"] = configured
+            pinned = prior.get("host_key")
+            if isinstance(pinned, str) and pinned.split()[:2] != str(configured).split()[:2]:
+                out_notes.append(f"host_key changes from the pinned {_fingerprint(pinned)} to the declared "
+                                 f"{_fingerprint(str(configured))}: only a host presenting it is updated")
         elif _install_enabled(r.config):
             key = (public_host_key(self.ctx.vars, name) if name in with_vars else None) or prior.get("host_key")
             planned["host_key"] = key or UNKNOWN
@@ -225,3 +229,10 @@ class NixosProvider:
 
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+def _fingerprint(key: str) -> str:
+    try:
+        return fingerprint(key)
+    except Exception:  # not a key asyncssh can read: show what was given
+        return key.split()[1][:16] + "…" if len(key.split()) > 1 else key[:24]

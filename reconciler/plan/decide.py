@@ -66,7 +66,17 @@ def decide_machine(record: MachineRecord | None, planned: Mapping[str, Any], con
         return Action.NIXOS_UPDATE, Reason.NIXOS_CHANGED
     if record is not None and record.running is not None and record.running != deployed:
         return Action.NIXOS_UPDATE, Reason.NIXOS_DRIFT
+    declared = config.get("host_key")
+    if isinstance(declared, str) and declared and record is not None and record.host_key and \
+            _key(declared) != _key(record.host_key):
+        # on purpose (a re-keyed host) or not (an impostor): the update connects only to a host presenting it
+        return Action.NIXOS_UPDATE, Reason.HOST_KEY_CHANGED
     return Action.NOOP, Reason.NONE
+
+
+def _key(text: str) -> tuple[str, ...]:
+    """"TYPE BASE64 [comment]" without the comment."""
+    return tuple(text.split()[:2])
 
 
 def decide_inactive(prior: ResourceState | None, kind: ResourceKind, disabled: bool) -> tuple[Action, Reason]:
