@@ -76,12 +76,14 @@ def dormant_edges(g: nx.DiGraph, plan: Plan) -> None:
 def replace_dependents_edges(g: nx.DiGraph, plan: Plan) -> None:
     """Something being deleted that references a replaced resource goes before that replacement."""
     acting = _acting(plan)
-    for address, c in acting.items():
-        if c.action is not Action.REPLACE:
-            continue
-        for other, oc in acting.items():
-            if oc.action in DESTROYING and address in oc.dependencies:
-                g.add_edge(other, address)
+    replaced = {a for a, c in acting.items() if c.action is Action.REPLACE}
+    if not replaced:
+        return
+    for other, oc in acting.items():  # one pass over the changes, not one per replacement
+        if oc.action in DESTROYING:
+            for dep in oc.dependencies:
+                if dep in replaced:
+                    g.add_edge(other, dep)
 
 
 def inventory_after_edges(g: nx.DiGraph, plan: Plan) -> None:
