@@ -41,6 +41,7 @@ FLAKE = """{
 }
 """
 GOAL_WALL, GOAL_MB, GOAL_RATIO = 3.0, 400.0, 12.0
+ADMIN_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
 
 
 def name_of(i: int) -> str:
@@ -51,7 +52,30 @@ def address_of(i: int) -> str:
     return f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}"
 
 
-def fleet(n: int) -> dict[str, object]:
+def server_address(shape: str, name: str) -> str:
+    return f'hcloud_server.node["{name}"]' if shape == "for_each" else f"hcloud_server.{name}"
+
+
+def machine_address(shape: str, name: str) -> str:
+    return f'nixos_machine.node["{name}"]' if shape == "for_each" else f"nixos_machine.{name}"
+
+
+def fleet(n: int, shape: str = "terranix") -> dict[str, object]:
+    if shape == "for_each":  # issue 12's shape: a map variable, servers for_each over it, a machine per server
+        return {
+            "provider": {"hcloud": {"token": "bench"}},
+            "variable": {"machines": {"type": "map(string)", "default": {name_of(i): f"r{i % 40}" for i in range(n)}}},
+            "resource": {
+                "hcloud_ssh_key": {"admin": {"name": "admin", "public_key": ADMIN_KEY}},
+                "hcloud_server": {"node": {"for_each": "${var.machines}", "name": "${each.key}",
+                                           "server_type": "cx22", "image": "ubuntu-24.04", "location": "fsn1",
+                                           "labels": {"fleet": "bench", "rack": "${each.value}"},
+                                           "ssh_keys": ["${hcloud_ssh_key.admin.name}"]}},
+                "nixos_machine": {"node": {"for_each": "${hcloud_server.node}",
+                                           "target_host": "${each.value.ipv4_address}", "flake": ".#${each.key}",
+                                           "tags": ["all", "rack-${each.value.labels.rack}"]}}},
+            "inventory": {"service": {"users": {"role": {"default": {"tags": ["all"]}},
+                                                "settings": {"admins": ["ops"]}}}}}
     servers = {}
     machines = {}
     for i in range(n):
@@ -78,24 +102,29 @@ def toplevels(directory: Path, n: int) -> dict[str, str]:
     return result
 
 
-def recorded_state(n: int, deployed: dict[str, str]) -> dict[str, object]:
+def recorded_state(n: int, deployed: dict[str, str], shape: str) -> dict[str, object]:
     resources: dict[str, object] = {}
+    if shape == "for_each":
+        resources["hcloud_ssh_key.admin"] = {
+            "type": "hcloud_ssh_key", "id": "1",
+            "attributes": {"id": "1", "name": "admin", "labels": {}, "fingerprint": "fp",
+                           "public_key": ADMIN_KEY}}
     for i in range(n):
         name, ip = name_of(i), address_of(i)
-        resources[f"hcloud_server.{name}"] = {
+        resources[server_address(shape, name)] = {
             "type": "hcloud_server", "id": str(1000 + i),
             "attributes": {"id": str(1000 + i), "name": name, "server_type": "cx22", "image": "ubuntu-24.04",
                            "location": "fsn1", "labels": {"fleet": "bench", "rack": f"r{i % 40}"},
                            "ssh_keys": ["admin"], "ipv4_address": ip, "ipv6_address": f"2001:db8::{i:x}",
                            "status": "running", "backups": False, "user_data": None, "firewall_ids": [],
                            "public_net": [{"ipv4_enabled": True, "ipv6_enabled": True}]}}
-        resources[f"nixos_machine.{name}"] = {
+        resources[machine_address(shape, name)] = {
             "type": "nixos_machine", "id": name,
             "attributes": {"target_host": ip, "flake": f".#{name}", "tags": ["all", f"rack-r{i % 40}"],
                            "target_user": "root", "target_port": 22, "rollback": True,
                            "require_explicit_update": False, "toplevel": deployed.get(name, f"/nix/store/x-{name}"),
                            "host_key": f"ssh-ed25519 AAAA{i:08d} {name}"},
-            "private": {"install_phase": "done"}, "dependencies": [f"hcloud_server.{name}"]}
+            "private": {"install_phase": "done"}, "dependencies": [server_address(shape, name)]}
     return {"version": 1, "serial": 3, "lineage": LINEAGE, "resources": resources, "outputs": {}}
 
 
@@ -105,12 +134,12 @@ def inventory(n: int) -> dict[str, object]:
             "machines": {name_of(i): {"address": address_of(i), "roles": {"users": ["default"]}} for i in range(n)}}
 
 
-def prepare(n: int, case: str, nix: bool) -> Path:
+def prepare(n: int, case: str, nix: bool, shape: str) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f"plan-scale-{case}-{n}-"))
-    (tmp / "config.tf.json").write_text(json.dumps(fleet(n)))
+    (tmp / "config.tf.json").write_text(json.dumps(fleet(n, shape)))
     if case == "no-change":
         deployed = toplevels(tmp, n) if nix else {}
-        (tmp / "reconciler.state.json").write_text(json.dumps(recorded_state(n, deployed)))
+        (tmp / "reconciler.state.json").write_text(json.dumps(recorded_state(n, deployed, shape)))
         (tmp / "inventory.json").write_text(json.dumps(inventory(n), indent=1, sort_keys=True) + "\n")
     return tmp
 
@@ -141,16 +170,18 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--cases", nargs="+", default=["empty", "no-change"], choices=["empty", "no-change"])
+    parser.add_argument("--shape", default="terranix", choices=["terranix", "for_each"],
+                        help="terranix: one resource block per machine; for_each: issue 12's map + for_each fleet")
     args = parser.parse_args()
     nix = shutil.which("nix") is not None
-    print(f"nix on the PATH: {'yes' if nix else 'no (no-change plans evaluate nothing)'}")
+    print(f"shape: {args.shape}; nix on the PATH: {'yes' if nix else 'no (no-change plans evaluate nothing)'}")
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (wall grows with the load; "
           "CPU s much less)")
     print(f"{'case':<10} {'machines':>9} {'wall s':>8} {'CPU s':>8} {'peak MB':>8}")
     results: dict[tuple[str, int], tuple[float, float, float]] = {}
     for case in args.cases:
         for n in args.sizes:
-            directory = prepare(n, case, nix)
+            directory = prepare(n, case, nix, args.shape)
             try:
                 results[case, n] = measure(directory, args.runs, check_no_change=case == "no-change")
             finally:

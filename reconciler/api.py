@@ -26,8 +26,6 @@ from typing import Any
 from providers.base import ImportRequest, ProviderFactory
 from reconciler.actions import Action
 from reconciler.apply.hooks import Hooks, NoHooks
-from reconciler.apply.journal import StateWriter
-from reconciler.apply.runner import ApplyOptions, Runner
 from reconciler.apply.walker import WalkResult
 from reconciler.cli import context as ctx
 from reconciler.config.variables import VarSources
@@ -128,6 +126,9 @@ async def apply_async(ws: Workspace, plan: Plan, hooks: Hooks | None = None, *, 
                       expect: StateDoc | None = None) -> WalkResult:
     """Carry out `plan`, writing state after every step. The state must still be the one the plan was made
     against (a saved plan is refused otherwise); `expect` is the state a caller planned from, if it did."""
+    from reconciler.apply.journal import StateWriter
+    from reconciler.apply.runner import ApplyOptions, Runner
+
     with locked(ws, "apply"):
         state = ws.backend.read()
         if expect is not None:
