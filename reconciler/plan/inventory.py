@@ -40,12 +40,14 @@ __all__ = ["INVENTORY_FILE", "MACHINE_TYPE", "build_inventory", "changed_views",
 
 
 def build_inventory(decls: Declarations, scope: ConfigScope, values: Mapping[str, Any],
-                    changes: Mapping[str, ResourceChange]) -> tuple[dict[str, Any], tuple[tuple[str, str], ...]]:
-    """(inventory document, `after` edges between machine addresses). Raises ConfigErrors naming the file
-    and line of an unknown machine or role."""
+                    changes: Mapping[str, ResourceChange], machine_types: frozenset[str] = frozenset({MACHINE_TYPE}),
+                    ) -> tuple[dict[str, Any], tuple[tuple[str, str], ...]]:
+    """(inventory document, `after` edges between machine addresses); the machines are the instances of
+    `machine_types` (the types whose kind is MACHINE). Raises ConfigErrors naming the file and line of an
+    unknown machine or role."""
     from reconciler.config.evaluator import evaluate
 
-    declared = {machine_name(a): a for a in values if a.startswith(MACHINE_TYPE + ".")}
+    declared = {machine_name(a): a for a in values if a.split(".", 1)[0] in machine_types}
     # a dormant machine (its VM toggled off) is not running: it is no member of anything until it is back
     asleep = {a for a, c in changes.items() if c.action is Action.DORMANT}
     machines = {n: a for n, a in declared.items() if a not in asleep}

@@ -113,7 +113,7 @@ class Planner:
                 raise ConfigErrors(walk.errors)
         if options.validate_only:
             if self.decls.services:  # unknown machines and roles are configuration errors, found here
-                build_inventory(self.decls, scope, walk.values, walk.changes)
+                build_inventory(self.decls, scope, walk.values, walk.changes, self._machine_types())
             return self._assemble(state, [], options, refreshed)
         changes = list(walk.changes.values())
         changes += self._removals(state, expansions)
@@ -200,6 +200,11 @@ class Planner:
             requires_replace=replace, changed=changed, notes=tuple(resp.notes),
             sensitive=tuple(sorted(self.model.deps[decl.address].sensitive_attrs)),
             create_before_destroy=decl.lifecycle.create_before_destroy, config=dict(config))
+
+    def _machine_types(self) -> frozenset[str]:
+        """The resource types whose kind is MACHINE (the inventory's members), as their providers say."""
+        types = {d.type for d in self.decls.resources.values()}
+        return frozenset(t for t in types if self.providers.type_info(t).kind is ResourceKind.MACHINE)
 
     def _machine_record(self, provider_name: str, prior: Any) -> MachineRecord | None:
         if prior is None:
@@ -299,7 +304,8 @@ class Planner:
         inventory: dict[str, Any] = {}
         after_edges: tuple[tuple[str, str], ...] = ()
         if scope is not None and walk is not None:
-            inventory, after_edges = build_inventory(self.decls, scope, walk.values, walk.changes)
+            inventory, after_edges = build_inventory(self.decls, scope, walk.values, walk.changes,
+                                                     self._machine_types())
             if self.decls.services:
                 changes = self._inventory_updates(changes, inventory)
         return Plan(
