@@ -44,7 +44,7 @@ class Reevaluator:
             by_decl.setdefault(split_address(address)[0], []).append(address)
         out: dict[str, dict[str, Any]] = {}
         for decl_address, group in by_decl.items():
-            scope = self.model.scope(lambda s: self.value(s.address, state), only=self.model.ancestors(decl_address))
+            scope = self.model.scope(lambda s: self.value(s.address, state), upstream_of=decl_address)
             decl = self.model.decls.resources[decl_address]
             specs = self.specs
             if decl.for_each is not None:

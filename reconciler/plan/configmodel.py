@@ -52,6 +52,8 @@ class Model:
         self.deps: dict[str, DeclDeps] = {a: decl_dependencies(d, self.decls.resources, self.sensitive_variables)
                                           for a, d in self.decls.resources.items()}
         self._expansions: dict[str, list[InstanceSpec]] | None = None
+        self._upstream: dict[str, list[str]] = {}
+        self._position = {node: i for i, node in enumerate(self.order)}
 
     def new_scope(self, locals_: Mapping[str, Any] | None = None,
                   resources: Mapping[str, Mapping[str, Any]] | None = None) -> ConfigScope:
@@ -88,17 +90,16 @@ class Model:
         self._expansions = out
         return out
 
-    def scope(self, value_of: Callable[[InstanceSpec], Any], *, only: set[str] | None = None,
+    def scope(self, value_of: Callable[[InstanceSpec], Any], *, upstream_of: str | None = None,
               present: Callable[[InstanceSpec], bool] | None = None) -> ConfigScope:
-        """A scope where every resource (of `only` declarations and the locals among them, when given) holds
-        the instance values `value_of` gives; `present` leaves instances out of a for_each map."""
+        """A scope where every resource (only those `upstream_of` a declaration depends on, and the locals among
+        them, when given) holds the instance values `value_of` gives; `present` leaves instances out of a
+        for_each map."""
         expansions = self.expansions()
         resources: dict[str, dict[str, Any]] = {}
         scope = self.new_scope({}, resources)
         errors: list[ConfigError] = []
-        for node in self.order:
-            if only is not None and node not in only:
-                continue
+        for node in (self.order if upstream_of is None else self.upstream(upstream_of)):
             if node.startswith("local."):
                 self.evaluate_locals([node[6:]], scope, errors)
             elif node in self.decls.resources:
@@ -112,5 +113,11 @@ class Model:
             raise ConfigErrors(errors)
         return scope
 
-    def ancestors(self, decl_address: str) -> set[str]:
-        return set(nx.ancestors(self.graph, decl_address))
+    def upstream(self, decl_address: str) -> list[str]:
+        """What a declaration depends on, transitively, in evaluation order (computed once per declaration, so
+        re-evaluating one instance per apply step costs what it depends on, not the whole configuration)."""
+        found = self._upstream.get(decl_address)
+        if found is None:
+            found = self._upstream[decl_address] = sorted(nx.ancestors(self.graph, decl_address),
+                                                          key=self._position.__getitem__)
+        return found
