@@ -9,7 +9,6 @@ import gc
 import json
 import signal
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,21 +29,11 @@ from reconciler.plan.render_graph import to_dot, to_mermaid
 from reconciler.plan.render_json import render_json
 from reconciler.plan.render_markdown import render_markdown
 from reconciler.plan.render_text import render_lines
-from reconciler.state.backend import Backend
 from reconciler.state.document import StateDoc
 
 
 def _sources(args: argparse.Namespace) -> VarSources:
     return cli_sources(getattr(args, "var", None) or [], getattr(args, "var_file", None) or [], ctx.environment())
-
-
-@contextlib.contextmanager
-def locked(backend: Backend, operation: str, timeout: float) -> Iterator[None]:
-    info = backend.lock(operation, timeout)
-    try:
-        yield
-    finally:
-        backend.unlock(info)
 
 
 def workspace(args: argparse.Namespace, **kw: Any) -> api.Workspace:
