@@ -65,6 +65,10 @@ class Runner:
                             group_of=self._group, group_limits=limits, stop=stop, on_skip=self._on_skip)
         self._write_outputs()
         self.inventory.resolve(self.writer.doc)
+        # barrier nodes only order steps: they are no step of their own in what is reported
+        result.done = [n for n in result.done if n in self.changes]
+        result.not_started = [n for n in result.not_started if n in self.changes]
+        result.skipped = {n: cause for n, cause in result.skipped.items() if n in self.changes}
         return result
 
     def _group(self, node: str) -> str:

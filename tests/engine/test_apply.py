@@ -241,3 +241,39 @@ def test_create_before_destroy_with_a_journalled_delete_leaves_no_pending(tmp_pa
     assert record.pending is None  # the fake journals its delete (request_id), as Google does
     assert record.id != old_id and list(world.objects) == [record.id]
     assert actions(plan(directory, world, var=("image=debian-12",))) == {}
+
+
+BIG_SERVICE = """
+resource "hcloud_server" "node" {
+  count       = 20
+  name        = "node-${count.index}"
+  server_type = "cx22"
+  image       = "ubuntu-24.04"
+}
+resource "nixos_machine" "node" {
+  count       = 20
+  target_host = hcloud_server.node[count.index].ipv4_address
+  tags        = ["all"]
+}
+inventory {
+  service "users" {
+    role "default" { tags = ["all"] }
+  }
+}
+"""
+
+
+def test_a_large_service_applies_through_its_barrier_with_every_address_known(tmp_path: Path) -> None:
+    import json
+
+    directory = write_config(tmp_path / "big", BIG_SERVICE)  # 20 x 20 pairs: one barrier node in the graph
+    world = Cloud()
+    result, _ = apply(directory, world, plan(directory, world))
+    assert result.ok, result.failed
+    assert "inventory.users" not in result.done and len(result.done) == 40  # the barrier is no step
+    installs = [i for i, (action, _) in enumerate(world.calls) if action == "install"]
+    creates = [i for i, (action, _) in enumerate(world.calls) if action == "create"]
+    assert max(creates) < min(installs)  # no machine was built before every member's address was known
+    doc = json.loads((directory / "inventory.json").read_text())
+    assert all(m["address"] for m in doc["machines"].values()) and len(doc["machines"]) == 20
+    assert actions(plan(directory, world)) == {}
