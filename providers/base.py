@@ -30,7 +30,10 @@ __all__ = [
     "ConfigChecker",
     "ConfigProblem",
     "ImportRequest",
+    "InstallState",
     "Journal",
+    "MachineProvider",
+    "MachineRecord",
     "ObservedResource",
     "PlanRequest",
     "PlanResponse",
@@ -188,6 +191,9 @@ class ApplyRequest:
     # what an earlier, interrupted attempt at this same step recorded with `journal.intend` (request ids,
     # names): reuse them so a retry after a crash is idempotent. Empty when there was no such attempt.
     pending: Mapping[str, Any] = field(default_factory=dict)
+    # machines only: "[user@]host[:port]" to reach the machine at for this step alone (`machines install NAME
+    # --target-host H`); the configured address is what gets recorded
+    connect_to: str | None = None
 
 
 @dataclass(frozen=True)
@@ -211,6 +217,34 @@ class Price:
     monthly: float
     currency: str
     source: str  # "api /pricing 2026-11-21", "providers/google/prices.json (2026-11-01)"
+
+
+class InstallState(Enum):
+    """How far a machine's install got, as its provider reads its own private record."""
+
+    NOT_STARTED = "not-started"
+    PARTIAL = "partial"  # some phases done: the next install resumes after them
+    DONE = "done"
+
+
+@dataclass(frozen=True)
+class MachineRecord:
+    """A recorded machine as the engine may know it (the provider's private data stays the provider's)."""
+
+    install: InstallState
+    toplevel: str | None  # the system deployed by the last install or update
+    host_key: str | None  # the pinned public host key
+    running: str | None = None  # the system a refresh found running, when it looked
+
+
+@runtime_checkable
+class MachineProvider(Protocol):
+    """What a provider of MACHINE types adds: typed records of its machines, and forgetting an install when
+    the machine's host goes away (toggled off) while its identity (host key) is kept."""
+
+    def machine_record(self, recorded: RecordedResource) -> MachineRecord: ...
+
+    def forget_install(self, recorded: RecordedResource) -> RecordedResource: ...
 
 
 @runtime_checkable

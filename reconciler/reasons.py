@@ -23,6 +23,7 @@ class Reason(Enum):
     INSTALL_RESUME = "a previous install stopped before it finished"
     NIXOS_CHANGED = "the system closure changed"
     NIXOS_DRIFT = "the running system differs from the recorded one"
+    HOST_KEY_CHANGED = "its declared host_key is not the pinned one"
     INVENTORY_CHANGED = "its inventory.json entry changes; the new system is known after apply"
     TAINTED = "a previous apply failed midway"
     RESUME_CREATE = "a previous apply stopped before this create finished; it is resumed, not repeated"

@@ -10,19 +10,22 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from providers.base import (
     ApplyRequest,
     ApplyResponse,
     ImportRequest,
+    InstallState,
     Journal,
+    MachineRecord,
     ObservedResource,
     PlanRequest,
     PlanResponse,
     Price,
     ProviderConfig,
+    RecordedResource,
     RefreshRequest,
     RefreshResponse,
     ResourceKind,
@@ -141,6 +144,7 @@ class FakeCloud:
         if request.prior is None or request.prior.id not in self.world.objects:
             raise LifecycleViolation(f"{request.action.value} of {request.address}, which does not exist")
         if request.action is Action.DELETE:
+            journal.intend(request_id=f"delete-{request.prior.id}")  # as Google records its operation's id
             del self.world.objects[request.prior.id]
             return ApplyResponse(None, {})
         if request.action is Action.UPDATE:
@@ -226,6 +230,16 @@ class FakeMachines:
 
     async def import_resource(self, request: ImportRequest) -> ObservedResource:
         raise ProviderError("not supported")
+
+    def machine_record(self, recorded: RecordedResource) -> MachineRecord:
+        phase = recorded.private.get("install_phase")
+        state = InstallState.DONE if phase == "done" else InstallState.PARTIAL if phase else InstallState.NOT_STARTED
+        return MachineRecord(state, recorded.attributes.get("toplevel"), recorded.attributes.get("host_key"),
+                             recorded.attributes.get("current_toplevel"))
+
+    def forget_install(self, recorded: RecordedResource) -> RecordedResource:
+        return replace(recorded, attributes={k: v for k, v in recorded.attributes.items() if k != "toplevel"},
+                       private={k: v for k, v in recorded.private.items() if k != "install_phase"})
 
     def price(self, type_: str, attributes: Mapping[str, Any]) -> Price | None:
         return None

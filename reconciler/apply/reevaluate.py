@@ -9,27 +9,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import networkx as nx
-
-from reconciler.config.loader import Configuration
-from reconciler.config.scope import ConfigScope, split_address
-from reconciler.errors import ConfigError, ConfigErrors
-from reconciler.plan.expansion import InstanceSpec, collect_value
+from reconciler.config.scope import split_address
+from reconciler.plan.configmodel import Model
+from reconciler.plan.expansion import InstanceSpec, expand
 from reconciler.plan.model import Plan
-from reconciler.plan.planner import Planner, evaluate_locals
 from reconciler.state.document import StateDoc
 from reconciler.values import UNKNOWN
 
 
 class Reevaluator:
-    def __init__(self, planner: Planner, plan: Plan) -> None:
-        self.planner = planner
-        self.config: Configuration = planner.config
-        self.expansions = planner.expansions()
+    def __init__(self, model: Model, plan: Plan) -> None:
+        self.model = model
+        self.expansions = model.expansions()
         self.plan_values = {c.address: c.after for c in plan.changes if c.after is not None}
         self.specs: dict[str, InstanceSpec] = {s.address: s for specs in self.expansions.values() for s in specs}
 
-    def _value(self, address: str, state: StateDoc) -> Any:
+    def value(self, address: str, state: StateDoc) -> Any:
+        """An instance's value now: as recorded once its step is done, else as planned (UNKNOWN if unknown)."""
         res = state.resources.get(address)
         if res is not None and res.id is not None and res.pending is None:
             return dict(res.attributes)
@@ -37,32 +33,26 @@ class Reevaluator:
 
     def evaluate(self, address: str, state: StateDoc) -> dict[str, Any]:
         """The instance's attributes evaluated against `state`; values still unknown stay UNKNOWN."""
+        return self.evaluate_many([address], state)[address]
+
+    def evaluate_many(self, addresses: list[str], state: StateDoc) -> dict[str, dict[str, Any]]:
+        """Several instances at once: the scope is built once per declaration, not once per instance."""
         from reconciler.config.evaluator import evaluate
 
-        spec = self.specs[address]
-        decl_address = split_address(address)[0]
-        needed = nx.ancestors(self.planner.graph, decl_address)
-        order = [n for n in self.planner.order if n in needed]
-        locals_: dict[str, Any] = {}
-        resources: dict[str, dict[str, Any]] = {}
-        scope = ConfigScope(self.config.directory, self.planner.variables, locals_, resources)
-        errors: list[ConfigError] = []
-        for node in order:
-            if node.startswith("local."):
-                evaluate_locals([node[6:]], self.config, scope, locals_, errors)
-            elif node in self.config.decls.resources:
-                decl = self.config.decls.resources[node]
-                specs = self.expansions[node]
-                values = {s.address: self._value(s.address, state) for s in specs}
-                resources.setdefault(decl.type, {})[decl.name] = collect_value(decl, specs, values)
-        if errors:
-            raise ConfigErrors(errors)
-        if spec.decl.for_each is not None:
-            from reconciler.plan.expansion import expand
-
-            spec = {s.address: s for s in expand(spec.decl, scope)}[address]
-        iscope = spec.scope(scope)
-        return {name: evaluate(expr, iscope) for name, expr in spec.decl.attributes.items()}
+        by_decl: dict[str, list[str]] = {}
+        for address in addresses:
+            by_decl.setdefault(split_address(address)[0], []).append(address)
+        out: dict[str, dict[str, Any]] = {}
+        for decl_address, group in by_decl.items():
+            scope = self.model.scope(lambda s: self.value(s.address, state), upstream_of=decl_address)
+            decl = self.model.decls.resources[decl_address]
+            specs = self.specs
+            if decl.for_each is not None:
+                specs = {s.address: s for s in expand(decl, scope)}
+            for address in group:
+                iscope = specs[address].scope(scope)
+                out[address] = {name: evaluate(expr, iscope) for name, expr in decl.attributes.items()}
+        return out
 
 
 def inconsistencies(planned: Mapping[str, Any] | None, now: Mapping[str, Any]) -> list[str]:

@@ -9,17 +9,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from providers.base import ApplyRequest, PlanRequest, RefreshRequest, ResourceKind
+from providers.base import ApplyRequest, MachineProvider, PlanRequest, RefreshRequest, ResourceKind
 from reconciler.actions import Action
 from reconciler.apply.hooks import Hooks
+from reconciler.apply.inventory_file import InventoryFile
 from reconciler.apply.journal import Outcome, StateWriter, StepJournal, WriteAheadExecutor, mark_outcome
 from reconciler.apply.reevaluate import Reevaluator, inconsistencies
 from reconciler.apply.walker import WalkResult, walk
+from reconciler.config.scope import machine_name
 from reconciler.errors import ConfigError, ConfigErrors, ReconcilerError
+from reconciler.plan.configmodel import Model
 from reconciler.plan.graph import build_graph
-from reconciler.plan.inventory import write_inventory
 from reconciler.plan.model import Plan, ResourceChange
-from reconciler.plan.planner import Planner
 from reconciler.plan.refresh import recorded
 from reconciler.registry import ProviderSet
 from reconciler.state.document import ResourceState, StateDoc
@@ -39,38 +40,45 @@ class InconsistentPlanError(ReconcilerError):
 
 
 class Runner:
-    def __init__(self, plan: Plan, planner: Planner, providers: ProviderSet, writer: StateWriter,
-                 hooks: Hooks, options: ApplyOptions,
-                 overrides: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+    def __init__(self, plan: Plan, model: Model, providers: ProviderSet, writer: StateWriter,
+                 hooks: Hooks, options: ApplyOptions, connect_to: Mapping[str, str] | None = None) -> None:
         self.plan = plan
-        self.planner = planner
+        self.model = model
         self.providers = providers
         self.writer = writer
         self.hooks = hooks
         self.options = options
         self.changes = {c.address: c for c in plan.changes}
-        self.reeval = Reevaluator(planner, plan)
-        self.overrides = dict(overrides or {})  # address -> attributes set on the command line
+        self.reeval = Reevaluator(model, plan)
+        self.connect_to = dict(connect_to or {})  # machine address -> where to reach it for this apply only
+        machines = {machine_name(c.address): c.address for c in plan.changes if c.kind == ResourceKind.MACHINE.value}
+        self.inventory = InventoryFile(model.directory, plan.inventory, machines, self._evaluate_live)
+
+    def _evaluate_live(self, addresses: list[str], state: StateDoc) -> dict[str, Mapping[str, Any]]:
+        return dict(self.reeval.evaluate_many(addresses, state))
 
     async def run(self, stop: asyncio.Event | None = None) -> WalkResult:
         try:
             if self.plan.refreshed_state is not None:
                 self._adopt_refreshed()
-            self._write_inventory()
+            self.inventory.write()
             self._size_threads()
             graph = build_graph(self.plan)
             limits = {name: self.providers.get(name).max_parallel
-                      for name in {self.changes[n].provider for n in graph.nodes}}
+                      for name in {self.changes[n].provider for n in graph.nodes if n in self.changes}}
             result = await walk(graph, self._step, parallelism=self.options.parallelism,
-                                group_of=lambda n: self.changes[n].provider, group_limits=limits, stop=stop,
-                                on_skip=self.hooks.on_skip)
+                                group_of=self._group, group_limits=limits, stop=stop, on_skip=self._on_skip)
+            # barrier nodes only order steps: they are no step of their own in what is reported
+            result.done = [n for n in result.done if n in self.changes]
+            result.not_started = [n for n in result.not_started if n in self.changes]
+            result.skipped = {n: cause for n, cause in result.skipped.items() if n in self.changes}
             if self.writer.refused is not None:  # a run whose writes are refused has said so once per step
                 return result
             try:
                 # a failing output fails an apply whose steps all succeeded (ConfigErrors), as in Terraform
                 self._write_outputs(fail_on_error=result.ok)
             finally:
-                self._write_inventory()
+                self.inventory.resolve(self.writer.doc)
                 await self.writer.durable()
             return result
         finally:
@@ -83,28 +91,25 @@ class Runner:
         workers = min(max(1, self.options.parallelism), MAX_THREADS) + 4
         asyncio.get_running_loop().set_default_executor(WriteAheadExecutor(self.writer, workers))
 
+    def _group(self, node: str) -> str:
+        c = self.changes.get(node)
+        return c.provider if c is not None else ""
+
+    def _on_skip(self, node: str, cause: str) -> None:
+        if node in self.changes:  # a barrier node (plan/graph.py) is no step of its own
+            self.hooks.on_skip(node, cause)
+
     def _adopt_refreshed(self) -> None:
         """Persist what the plan's refresh found (adoptions, vanished objects) before acting on it."""
         refreshed = StateDoc.loads_json(self.plan.refreshed_state) if self.plan.refreshed_state else None
         if refreshed is not None:
             self.writer.update(lambda d: replace(d, resources=refreshed.resources))
 
-    def _write_inventory(self) -> None:
-        if not self.planner.decls.services:
-            return
-        try:
-            values = {a: dict(r.attributes) for a, r in self.writer.doc.resources.items()}
-            for c in self.plan.changes:
-                if c.address not in values and c.after is not None:
-                    values[c.address] = dict(c.after)
-            inventory = _live_inventory(self.plan.inventory, values)
-            write_inventory(self.planner.config.directory, inventory)
-        except OSError as e:
-            raise ReconcilerError(f"cannot write inventory.json: {e.strerror}") from None
-
     # ------------------------------------------------------------------------------------ one step
     async def _step(self, address: str) -> None:
-        change = self.changes[address]
+        change = self.changes.get(address)
+        if change is None:  # a barrier node: only orders the steps around it
+            return
         self.hooks.pre_step(address, change.action)
         started = time.monotonic()
         error: BaseException | None = None
@@ -120,10 +125,10 @@ class Runner:
     async def _execute(self, c: ResourceChange) -> None:
         prior = self.writer.get(c.address)
         if c.action is Action.DORMANT:  # an installed machine whose VM goes away: forget the install
-            if prior is not None:
-                private = {k: v for k, v in prior.private.items() if k != "install_phase"}
-                attrs = {k: v for k, v in prior.attributes.items() if k != "toplevel"}
-                self.writer.put(replace(prior, attributes=attrs, private=private))
+            provider = self.providers.for_type(c.type)
+            if prior is not None and isinstance(provider, MachineProvider):
+                kept = provider.forget_install(recorded(prior))
+                self.writer.put(replace(prior, attributes=dict(kept.attributes), private=dict(kept.private)))
             return
         if c.action is Action.DELETE:
             if prior is None or prior.id is None or c.kind == ResourceKind.MACHINE.value:
@@ -131,9 +136,9 @@ class Runner:
                 return
             await self._call(c, Action.DELETE, dict(prior.attributes), prior)
             return
-        config = {**self.reeval.evaluate(c.address, self.writer.doc), **self.overrides.get(c.address, {})}
+        config = self.reeval.evaluate(c.address, self.writer.doc)
         if c.kind == ResourceKind.MACHINE.value:
-            self._write_inventory()
+            self.inventory.resolve(self.writer.doc)
         drift = inconsistencies(c.config, config)
         if drift:
             raise InconsistentPlanError(f"{c.address}: {', '.join(drift)} changed since the plan was made",
@@ -149,13 +154,22 @@ class Runner:
             old = prior
             await self._call(c, Action.CREATE, planned, None)
             if c.create_before_destroy and old is not None and old.id is not None:
-                await self.providers.for_type(c.type).apply(
-                    ApplyRequest(c.address, c.type, Action.DELETE, dict(old.attributes), recorded(old)),
-                    StepJournal(self.writer, c.address, c.type, Action.DELETE, c.dependencies,
-                                lambda p: self.hooks.on_phase(c.address, p)))
+                await self._delete_deposed(c, old)
             return
         # a create has no prior object; one an interrupted attempt made is found again through `pending`
         await self._call(c, c.action, planned, None if c.action is Action.CREATE else prior)
+
+    async def _delete_deposed(self, c: ResourceChange, old: ResourceState) -> None:
+        """Create-before-destroy: delete the old object once its replacement is recorded. The delete's
+        write-ahead record (a provider may journal an operation id) sits on the address meanwhile, and is
+        cleared when the delete is done: the address then holds the new object alone."""
+        current = self.writer.get(c.address)
+        await self.providers.for_type(c.type).apply(
+            ApplyRequest(c.address, c.type, Action.DELETE, dict(old.attributes), recorded(old)),
+            StepJournal(self.writer, c.address, c.type, Action.DELETE, c.dependencies,
+                        lambda p: self.hooks.on_phase(c.address, p)))
+        if current is not None:
+            self.writer.put(replace(current, pending=None))
 
     async def _forget_if_never_made(self, c: ResourceChange) -> None:
         """A create failed after its id was recorded (e.g. the operation failed on quota): if the object does not
@@ -201,7 +215,8 @@ class Runner:
         journal = StepJournal(self.writer, c.address, c.type, action, c.dependencies,
                               lambda p: self.hooks.on_phase(c.address, p))
         request = ApplyRequest(c.address, c.type, action, planned,
-                               recorded(prior) if prior is not None and prior.id is not None else None, pending)
+                               recorded(prior) if prior is not None and prior.id is not None else None, pending,
+                               connect_to=self.connect_to.get(c.address))
         # write-ahead: state says what is about to happen before the provider is called (on disk: the writes
         # of all steps starting together are grouped into one)
         journal.intend()
@@ -223,34 +238,20 @@ class Runner:
     # ------------------------------------------------------------------------------------ outputs
     def _write_outputs(self, fail_on_error: bool) -> None:
         from reconciler.config.evaluator import evaluate
-        from reconciler.config.scope import ConfigScope
-        from reconciler.plan.expansion import collect_value
 
-        decls = self.planner.decls
-        if not decls.outputs:
+        model = self.model
+        if not model.decls.outputs:
             return
         doc = self.writer.doc
-        resources: dict[str, dict[str, Any]] = {}
-        absent: set[str] = set()  # resources with an instance that is not there (toggled off, dormant, failed)
-        for address, decl in decls.resources.items():
-            specs = self.reeval.expansions[address]
-            if decl.for_each is not None:  # a member toggled off is simply not in the map
-                specs = [s for s in specs if s.address in doc.resources]
-            values = {s.address: (dict(doc.resources[s.address].attributes) if s.address in doc.resources
-                                  else None) for s in specs}
-            if any(v is None for v in values.values()):
-                absent.add(address)
-            resources.setdefault(decl.type, {})[decl.name] = collect_value(decl, specs, values)
-        locals_: dict[str, Any] = {}
-        scope = ConfigScope(self.planner.config.directory, self.planner.variables, locals_, resources)
-        from reconciler.plan.planner import evaluate_locals
-
-        errors: list[Any] = []
-        evaluate_locals([n[6:] for n in self.planner.order if n.startswith("local.")], self.planner.config,
-                        scope, locals_, errors)
+        resources = doc.resources
+        # a for_each member toggled off is simply not in the map
+        scope = model.scope(lambda s: dict(resources[s.address].attributes) if s.address in resources else None,
+                            present=lambda s: s.address in resources)
+        # declarations with an instance that is not there (toggled off, dormant, failed)
+        absent = {decl for decl, specs in model.expansions().items() if any(s.address not in resources for s in specs)}
         outputs: dict[str, dict[str, Any]] = {}
         failed: list[ReconcilerError] = []
-        for name, out in sorted(decls.outputs.items()):
+        for name, out in sorted(model.decls.outputs.items()):
             try:
                 value = evaluate(out.expr, scope)
             except ReconcilerError as e:
@@ -271,19 +272,3 @@ def _refers_to(expr: Any, addresses: set[str]) -> bool:
     from reconciler.config.refs import expr_references
 
     return any(f"{r.root}.{r.steps[0]}" in addresses for r in expr_references(expr) if r.steps)
-
-
-def _live_inventory(planned: Mapping[str, Any], values: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-    """The plan's inventory with member addresses filled in from what is known now."""
-    from reconciler.plan.inventory import machine_name
-
-    hosts = {machine_name(a): v.get("target_host") for a, v in values.items() if a.startswith("nixos_machine.")}
-    out: dict[str, Any] = {}
-    for machine, entry in planned.items():
-        services = {}
-        for svc, data in entry.get("services", {}).items():
-            members = {role: [{"name": m["name"], "address": hosts.get(m["name"])} for m in ms]
-                       for role, ms in data.get("members", {}).items()}
-            services[svc] = {**data, "members": members}
-        out[machine] = {"services": services}
-    return out

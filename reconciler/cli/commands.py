@@ -5,34 +5,30 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import dataclasses
 import gc
 import json
 import os
 import signal
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from reconciler import api
 from reconciler.cli import context as ctx
 from reconciler.cli import interrupts
 from reconciler.cli.console import Out
 from reconciler.config.gcpause import gc_paused
-from reconciler.config.outputs import check_outputs
 from reconciler.config.variables import VarSources, cli_sources
 from reconciler.errors import ReconcilerError, UserAbort
-from reconciler.plan.planner import Planner, PlanOptions
+from reconciler.plan.planner import PlanOptions
 from reconciler.state.document import StateDoc
 
 # what only some commands need (the apply runner and its progress display, the renderers, saved plans) is
 # imported where it is used, so `validate` and `plan` do not pay for `apply`'s modules at start-up
 if TYPE_CHECKING:
     from reconciler.apply.hooks import Hooks
-    from reconciler.apply.runner import Runner
     from reconciler.apply.walker import WalkResult
     from reconciler.plan.model import Plan
-    from reconciler.state.backend import Backend
 
 
 def _sources(args: argparse.Namespace) -> VarSources:
@@ -40,13 +36,8 @@ def _sources(args: argparse.Namespace) -> VarSources:
                        order=getattr(args, "var_order", None) or ())
 
 
-@contextlib.contextmanager
-def locked(backend: Backend, operation: str, timeout: float) -> Iterator[None]:
-    info = backend.lock(operation, timeout)
-    try:
-        yield
-    finally:
-        backend.unlock(info)
+def workspace(args: argparse.Namespace, **kw: Any) -> api.Workspace:
+    return api.load(args.dir, sources=_sources(args), lock_timeout=getattr(args, "lock_timeout", 0.0), **kw)
 
 
 def cmd_validate(args: argparse.Namespace, out: Out) -> int:
@@ -55,26 +46,16 @@ def cmd_validate(args: argparse.Namespace, out: Out) -> int:
 
 
 def _validate(args: argparse.Namespace, out: Out) -> int:
-    loaded = ctx.load(args.dir, _sources(args), require_all=False)
-    check_outputs(loaded.config, loaded.variables)
-    state = StateDoc.new()
-    providers = ctx.providers_for(loaded, state.lineage, offline=True)
-    planner = Planner(loaded.config, loaded.variables, providers, loaded.provider_settings)
-    asyncio.run(planner.plan(state, PlanOptions(refresh=False, validate_only=True)))
-    n = len(loaded.config.decls.resources)
-    out.text(f"The configuration is valid ({len(loaded.config.files)} file(s), {n} resource(s)).")
+    ws = workspace(args, require_all=False)
+    api.validate(ws)
+    n = len(ws.model.decls.resources)
+    out.text(f"The configuration is valid ({len(ws.model.config.files)} file(s), {n} resource(s)).")
     return 0
 
 
-async def _make_plan(args: argparse.Namespace, loaded: ctx.Loaded, state: StateDoc, *, destroy: bool) -> Plan:
-    providers = ctx.providers_for(loaded, state.lineage)
-    try:
-        planner = Planner(loaded.config, loaded.variables, providers, loaded.provider_settings)
-        options = PlanOptions(refresh=args.refresh, destroy=destroy, targets=tuple(args.target or ()),
-                              refresh_only=getattr(args, "refresh_only", False))
-        return await planner.plan(state, options)
-    finally:
-        await providers.close()
+def _options(args: argparse.Namespace, *, destroy: bool) -> PlanOptions:
+    return PlanOptions(refresh=args.refresh, destroy=destroy, targets=tuple(args.target or ()),
+                       refresh_only=getattr(args, "refresh_only", False))
 
 
 def print_plan(plan: Plan, args: argparse.Namespace, out: Out) -> None:
@@ -92,14 +73,8 @@ def print_plan(plan: Plan, args: argparse.Namespace, out: Out) -> None:
 
 def cmd_plan(args: argparse.Namespace, out: Out) -> int:
     with gc_paused():
-        loaded = ctx.load(args.dir, _sources(args))
-        check_outputs(loaded.config, loaded.variables)
-        backend = ctx.backend_for(loaded.config, loaded.variables)
-        # reading needs no lock (every write is an atomic rename or one transaction): --no-refresh takes
-        # none, so a read-only state folder can still be planned against
-        with locked(backend, "plan", args.lock_timeout) if args.refresh else contextlib.nullcontext():
-            state = backend.read()
-            plan = asyncio.run(_make_plan(args, loaded, state, destroy=args.destroy))
+        ws = workspace(args)
+        plan = api.plan(ws, _options(args, destroy=args.destroy))
         print_plan(plan, args, out)
         gc.freeze()  # what was built lives until exit: spare the collector one last scan of all of it
     if args.out:
@@ -134,7 +109,9 @@ def _hooks(out: Out) -> tuple[Hooks, contextlib.AbstractContextManager[object]]:
     return PlainProgress(), contextlib.nullcontext()
 
 
-async def _run(runner: Runner) -> WalkResult:
+async def run_interruptible(ws: api.Workspace, plan: Plan, hooks: Hooks, *, parallelism: int,
+                            connect_to: dict[str, str] | None = None, expect: StateDoc | None = None) -> WalkResult:
+    """api.apply_async with Ctrl-C handled: the first press starts nothing new, the second stops all."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     main = asyncio.current_task()
@@ -156,61 +133,47 @@ async def _run(runner: Runner) -> WalkResult:
     with contextlib.suppress(NotImplementedError, RuntimeError):
         loop.add_signal_handler(signal.SIGINT, interrupt)
     try:
-        return await runner.run(stop)
+        return await api.apply_async(ws, plan, hooks, parallelism=parallelism, stop=stop, connect_to=connect_to,
+                                     expect=expect)
     finally:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.remove_signal_handler(signal.SIGINT)
             # the walk is over: a later press (e.g. while blocked calls return) exits at once
             signal.signal(signal.SIGINT, outside if outside is not None else signal.default_int_handler)
-        await runner.providers.close()
 
 
 def cmd_apply(args: argparse.Namespace, out: Out) -> int:
-    from reconciler.apply.journal import StateWriter
-    from reconciler.apply.runner import ApplyOptions, Runner
-    from reconciler.plan.planfile import check_fresh, load_plan
+    from reconciler.plan.planfile import load_plan
     from reconciler.plan.render_text import render_lines
 
-    saved = args.planfile is not None
-    if saved:
+    if args.planfile is not None:
         plan = load_plan(Path(args.planfile))
-        loaded = ctx.load(args.dir, _sources(args), snapshot=plan.config, variables=plan.variables)
+        ws = workspace(args, snapshot=plan.config, variables=plan.variables)
+        expect = None  # a saved plan applies only to the state it was made against
     else:
-        loaded = ctx.load(args.dir, _sources(args))
-    backend = ctx.backend_for(loaded.config, loaded.variables)
-    with locked(backend, "apply", args.lock_timeout):
-        state = backend.read()
-        if saved:
-            check_fresh(plan, state)
+        ws = workspace(args)
+        expect = api.read_state(ws)
+        plan = asyncio.run(api.plan_async(ws, _options(args, destroy=args.destroy), expect))
+        out.lines(render_lines(plan))
+        if not plan.has_changes:
+            written = api.record_refresh(ws, plan)
+            if written is not None and written.serial != expect.serial:
+                out.text(f"Recorded what the refresh found in state (serial {written.serial}).")
+            if not ws.model.decls.outputs:
+                return 0
+            expect = written or expect  # nothing to change, but outputs are recorded on every apply
         else:
-            plan = asyncio.run(_make_plan(args, loaded, state, destroy=args.destroy))
-            out.lines(render_lines(plan))
-            if not plan.has_changes:
-                _record_refresh(backend, state, plan, out)
-                if not loaded.config.decls.outputs:
-                    return 0
-                state = backend.read()  # nothing to change, but outputs are recorded on every apply
-            else:
-                _confirm(plan, args)
-        doc = state if state.exists else StateDoc(lineage=plan.lineage, exists=False)
-        providers = ctx.providers_for(loaded, doc.lineage)
-        planner = Planner(loaded.config, loaded.variables, providers, loaded.provider_settings)
-        writer = StateWriter(backend, doc, keep_dir=loaded.config.directory / ".reconciler" / "refused")
-        hooks, display = _hooks(out)
-        runner = Runner(plan, planner, providers, writer, hooks, ApplyOptions(parallelism=args.parallelism))
-        with display:
-            result = asyncio.run(_run(runner))
+            _confirm(plan, args)
+    return apply_and_report(ws, plan, args, out, expect=expect)
+
+
+def apply_and_report(ws: api.Workspace, plan: Plan, args: argparse.Namespace, out: Out, *,
+                     connect_to: dict[str, str] | None = None, expect: StateDoc | None = None) -> int:
+    hooks, display = _hooks(out)
+    with display:
+        result = asyncio.run(run_interruptible(ws, plan, hooks, parallelism=args.parallelism, connect_to=connect_to,
+                                               expect=expect))
     return _summary(result, out)
-
-
-def _record_refresh(backend: Backend, state: StateDoc, plan: Plan, out: Out) -> None:
-    """Nothing to do, but what the refresh found (vanished or adopted objects) still goes into state."""
-    if plan.refreshed_state is None or (not state.exists and not plan.drift):
-        return
-    refreshed = StateDoc.loads_json(plan.refreshed_state)
-    written = backend.write(dataclasses.replace(state, resources=refreshed.resources))
-    if written.serial != state.serial:
-        out.text(f"Recorded what the refresh found in state (serial {written.serial}).")
 
 
 def _summary(result: WalkResult, out: Out) -> int:
@@ -229,9 +192,10 @@ def _summary(result: WalkResult, out: Out) -> int:
 
 
 def cmd_show(args: argparse.Namespace, out: Out) -> int:
-    if args.planfile:
-        from reconciler.plan.planfile import load_plan
+    from reconciler.apply.journal import pending_note
+    from reconciler.plan.planfile import load_plan
 
+    if args.planfile:
         print_plan(load_plan(Path(args.planfile)), args, out)
         return 0
     from reconciler.cli.state_cmds import read_state
@@ -245,8 +209,6 @@ def cmd_show(args: argparse.Namespace, out: Out) -> int:
         return 0
     for address in sorted(doc.resources):
         res = doc.resources[address]
-        from reconciler.apply.journal import pending_note
-
         out.text(f"{address}  id={res.id}" + (f"  ({pending_note(res.pending)})" if res.pending else ""))
     return 0
 
@@ -259,11 +221,8 @@ def cmd_graph(args: argparse.Namespace, out: Out) -> int:
     if args.planfile:
         plan = load_plan(Path(args.planfile))
     else:
-        loaded = ctx.load(args.dir, _sources(args))
-        backend = ctx.backend_for(loaded.config, loaded.variables)
-        state = backend.read()
-        args.refresh, args.target = False, []
-        plan = asyncio.run(_make_plan(args, loaded, state, destroy=False))
+        ws = workspace(args)
+        plan = asyncio.run(api.plan_async(ws, PlanOptions(refresh=False)))
     g = build_graph(plan)
     out.text(to_dot(g) if args.format == "dot" else to_mermaid(g))
     return 0

@@ -6,28 +6,23 @@ import argparse
 import asyncio
 from pathlib import Path
 
-from providers.base import ImportRequest, ResourceKind
-from reconciler.cli import context as ctx
-from reconciler.cli.commands import _make_plan, _sources, locked
+from providers.base import ResourceKind
+from reconciler import api
+from reconciler.cli.commands import workspace
 from reconciler.cli.console import Out
-from reconciler.config.scope import split_address
-from reconciler.errors import ReconcilerError, StateError
 from reconciler.plan.model import Plan
 from reconciler.plan.planfile import load_plan
 from reconciler.plan.render_text import cost_lines, money
-from reconciler.state.document import ResourceState
 
 
 def cmd_cost(args: argparse.Namespace, out: Out) -> int:
     if args.planfile:
         plan: Plan = load_plan(Path(args.planfile))
-        loaded = ctx.load(args.dir, _sources(args), snapshot=plan.config, variables=plan.variables)
+        ws = workspace(args, snapshot=plan.config, variables=plan.variables)
     else:
-        loaded = ctx.load(args.dir, _sources(args))
-        state = ctx.backend_for(loaded.config, loaded.variables).read()
-        args.target = []
-        plan = asyncio.run(_make_plan(args, loaded, state, destroy=False))
-    providers = ctx.providers_for(loaded, plan.lineage)
+        ws = workspace(args)
+        plan = asyncio.run(api.plan_async(ws))
+    providers = ws.providers(plan.lineage)
     rows = []
     for c in plan.changes:
         if providers.type_info(c.type).kind is not ResourceKind.CLOUD:
@@ -45,29 +40,7 @@ def cmd_cost(args: argparse.Namespace, out: Out) -> int:
 
 
 def cmd_import(args: argparse.Namespace, out: Out) -> int:
-    loaded = ctx.load(args.dir, _sources(args))
-    base, _ = split_address(args.address)
-    decl = loaded.config.decls.resources.get(base)
-    if decl is None:
-        raise ReconcilerError(f"{args.address} is not in the configuration",
-                              hint=f'add resource "{base.split(".")[0]}" "{base.split(".", 1)[1]}" {{...}} first')
-    backend = ctx.backend_for(loaded.config, loaded.variables)
-    with locked(backend, "import", args.lock_timeout):
-        state = backend.read()
-        if args.address in state.resources:
-            raise StateError(f"{args.address} is already in state", hint="reconciler state rm it first")
-        providers = ctx.providers_for(loaded, state.lineage)
-
-        async def fetch() -> ResourceState:
-            try:
-                obs = await providers.for_type(decl.type).import_resource(ImportRequest(args.address, decl.type,
-                                                                                        args.id))
-            finally:
-                await providers.close()
-            return ResourceState(args.address, decl.type, obs.id, dict(obs.attributes), dict(obs.private))
-
-        res = asyncio.run(fetch())
-        backend.write(state.with_resource(res))
+    res = api.import_resource(workspace(args), args.address, args.id)
     out.text(f"Imported {args.address} (id {res.id}). Run reconciler plan to see how it differs from the "
              f"configuration.")
     return 0

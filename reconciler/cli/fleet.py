@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.cli import context as ctx
-from reconciler.config.scope import ConfigScope
-from reconciler.plan.inventory import machine_name
+from reconciler.config.scope import ConfigScope, machine_name
 from reconciler.plan.model import Plan, ResourceChange
-from reconciler.plan.planner import Planner, PlanOptions
+from reconciler.plan.planner import PlanOptions
 from reconciler.state.document import ResourceState, StateDoc
 from reconciler.vars.generate import BUILTIN_DEFAULT_FILE, FileSpec, Generator
 from reconciler.vars.store import VarsStore
@@ -39,19 +38,13 @@ class Fleet:
 
 
 def load_fleet(args: argparse.Namespace, *, targets: tuple[str, ...] = ()) -> Fleet:
-    loaded = ctx.load(args.dir, ctx.VarSources(cli=tuple(getattr(args, "var", None) or ()),
-                                               env=ctx.environment()))
-    state = ctx.backend_for(loaded.config, loaded.variables).read()
-    providers = ctx.providers_for(loaded, state.lineage)
+    from reconciler import api
 
-    async def make() -> Plan:
-        try:
-            planner = Planner(loaded.config, loaded.variables, providers, loaded.provider_settings)
-            return await planner.plan(state, PlanOptions(refresh=False, targets=targets))
-        finally:
-            await providers.close()
-
-    plan = asyncio.run(make())
+    sources = ctx.VarSources(cli=tuple(getattr(args, "var", None) or ()), env=ctx.environment())
+    ws = api.load(args.dir, sources=sources)
+    loaded = ctx.Loaded(ws.model.config, ws.model.variables, {k: dict(v) for k, v in ws.provider_settings.items()})
+    state = api.read_state(ws)
+    plan = asyncio.run(api.plan_async(ws, PlanOptions(refresh=False, targets=targets), state))
     machines: dict[str, Machine] = {}
     for c in plan.changes:
         if c.type != MACHINE:

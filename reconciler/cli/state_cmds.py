@@ -48,32 +48,19 @@ def cmd_state(args: argparse.Namespace, out: Out) -> int:
     if args.state_cmd == "pull":
         out.text(backend.read().dumps())
         return 0
-    from reconciler.cli.commands import locked
+    from reconciler import api
 
-    with locked(backend, f"state {args.state_cmd}", args.lock_timeout):
-        doc = backend.read()
-        if args.state_cmd == "rm":
-            missing = [a for a in args.address if a not in doc.resources]
-            if missing:
-                raise StateError(f"no resource {missing[0]} in state", hint="see reconciler state list")
-            for a in args.address:
-                doc = doc.without(a)
-            backend.write(doc)
-            for a in args.address:
-                out.text(f"Removed {a} from state (the real object, if any, is untouched).")
-            return 0
-        if args.state_cmd == "push":
-            text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
-            new = StateDoc.loads(text, args.file)
-            if doc.exists and new.lineage != doc.lineage and not args.force:
-                raise StateError(f"{args.file} has lineage {new.lineage}, the state has {doc.lineage}",
-                                 hint="pass --force to replace a state of another lineage")
-            if doc.exists and new.serial < doc.serial and not args.force:
-                raise StateError(f"{args.file} has serial {new.serial}, older than the state's {doc.serial}",
-                                 hint="pass --force to go back")
-            written = backend.write(new, base=doc)
-            out.text(f"Pushed state serial {written.serial}.")
-            return 0
+    if args.state_cmd == "rm":
+        api.state_rm(backend, args.address, args.lock_timeout)
+        for a in args.address:
+            out.text(f"Removed {a} from state (the real object, if any, is untouched).")
+        return 0
+    if args.state_cmd == "push":
+        text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
+        written = api.state_push(backend, StateDoc.loads(text, args.file), args.file, force=args.force,
+                                 lock_timeout=args.lock_timeout)
+        out.text(f"Pushed state serial {written.serial}.")
+        return 0
     raise ReconcilerError(f"unknown state command {args.state_cmd}")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -35,6 +36,7 @@ def split_address(address: str) -> tuple[str, str | int | None]:
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
+@functools.lru_cache(maxsize=65536)
 def machine_name(address: str) -> str:
     """The name of the machine at a `nixos_machine` address, used by the inventory, vars and known_hosts:
     `nixos_machine.cinnabar` -> cinnabar; `nixos_machine.web["galena"]` -> galena (the for_each key);

@@ -1,6 +1,8 @@
 """The desired toplevel of every machine in ONE `nix eval --json` call: the machines' flake references and
-attributes go in as JSON through the environment (never spliced into the expression), each distinct flake is
-fetched once with `builtins.getFlake`, and out come the store paths (and derivations, for the build)."""
+attributes go in as JSON on nix's standard input (never spliced into the expression, never in the environment
+or the argument list, whose size the kernel limits: a 10,000-machine request is about a megabyte), each
+distinct flake is fetched once with `builtins.getFlake`, and out come the store paths (and derivations, for
+the build)."""
 
 from __future__ import annotations
 
@@ -13,11 +15,9 @@ from reconciler.errors import CommandError
 from reconciler.nixos.machine import FlakeRef
 from reconciler.nixos.nixcmd import NixTool, failure
 
-REQUEST_ENV = "RECONCILER_EVAL_REQUEST"
-
 EXPRESSION = """
 let
-  req = builtins.fromJSON (builtins.getEnv "RECONCILER_EVAL_REQUEST");
+  req = builtins.fromJSON (builtins.readFile "/dev/stdin");
   flakes = builtins.listToAttrs (map (ref: { name = ref; value = builtins.getFlake ref; }) req.flakes);
   toplevel = m: (flakes.${m.ref}).nixosConfigurations.${m.attr}.config.system.build.toplevel;
 in builtins.mapAttrs (key: m: let t = toplevel m; in { out = t.outPath; drv = t.drvPath; }) req.machines
@@ -48,8 +48,7 @@ def evaluate(tool: NixTool, machines: Mapping[str, FlakeRef]) -> dict[str, Evalu
         "flakes": sorted({flake.ref for flake in machines.values()}),
         "machines": {key: {"ref": flake.ref, "attr": flake.attr} for key, flake in machines.items()},
     }
-    result = tool.run_sync(["eval", "--json", "--impure", "--expr", EXPRESSION],
-                           extra_env={REQUEST_ENV: json.dumps(request)})
+    result = tool.run_sync(["eval", "--json", "--impure", "--expr", EXPRESSION], stdin=json.dumps(request))
     if not result.ok:
         names = ", ".join(sorted(machines))
         raise failure(f"evaluating the NixOS configurations of {names}", result)

@@ -4,6 +4,7 @@ resolved against the configuration directory."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,12 +44,17 @@ class FlakeRef:
 def resolve_flake(flake: str | None, machine: str, workdir: Path) -> FlakeRef:
     text = flake or ".#" + machine
     ref, _, attr = text.partition("#")
-    attr = attr or machine
+    return FlakeRef(_resolve_ref(ref, workdir), attr or machine)
+
+
+@functools.lru_cache(maxsize=1024)
+def _resolve_ref(ref: str, workdir: Path) -> str:
+    """A local flake reference made absolute; once per distinct reference (10,000 machines share one)."""
     if ref == "" or ref.startswith((".", "/", "~")):
-        ref = str((workdir / Path(ref or ".").expanduser()).resolve())
-    elif ref.startswith("path:") and not ref[5:].startswith("/"):
-        ref = "path:" + str((workdir / ref[5:]).resolve())
-    return FlakeRef(ref, attr)
+        return str((workdir / Path(ref or ".").expanduser()).resolve())
+    if ref.startswith("path:") and not ref[5:].startswith("/"):
+        return "path:" + str((workdir / ref[5:]).resolve())
+    return ref
 
 
 def _block(value: Any) -> Mapping[str, Any]:

@@ -67,10 +67,12 @@ class NixTool:
         env.update(extra or {})
         return env
 
-    def run_sync(self, args: Sequence[str], extra_env: Mapping[str, str] | None = None) -> Result:
+    def run_sync(self, args: Sequence[str], extra_env: Mapping[str, str] | None = None,
+                 stdin: str | None = None) -> Result:
+        """Run nix to completion; `stdin` (any size) is written to its standard input."""
         argv = self.argv(*args)
         proc = subprocess.run(argv, capture_output=True, text=True, env=self.environ(extra_env),
-                              stdin=subprocess.DEVNULL)
+                              input=stdin, stdin=subprocess.DEVNULL if stdin is None else None)
         return Result(tuple(argv), proc.returncode, proc.stdout, proc.stderr)
 
     async def run(self, args: Sequence[str], extra_env: Mapping[str, str] | None = None,

@@ -15,12 +15,15 @@ from providers.base import (
     ApplyRequest,
     ApplyResponse,
     ImportRequest,
+    InstallState,
     Journal,
+    MachineRecord,
     ObservedResource,
     PlanRequest,
     PlanResponse,
     Price,
     ProviderConfig,
+    RecordedResource,
     RefreshRequest,
     RefreshResponse,
     ResourceKind,
@@ -42,14 +45,15 @@ from reconciler.nixos.machine import (
     resolve_flake,
     split_target,
 )
-from reconciler.nixos.refresh import refresh
-from reconciler.nixos.ssh import ANY_KEY, Endpoint
+from reconciler.nixos.refresh import CURRENT, refresh
+from reconciler.nixos.ssh import ANY_KEY, Endpoint, fingerprint
 from reconciler.nixos.transfer import split_host
-from reconciler.plan.decide import INSTALL_DONE
 from reconciler.values import UNKNOWN, is_known
 from reconciler.vars import public_host_key
 
 TYPE = "nixos_machine"
+INSTALL_PHASE = "install_phase"  # private: the install phase reached; INSTALL_DONE once the install is complete
+INSTALL_DONE = "done"
 TYPES = {TYPE: TypeInfo(ResourceKind.MACHINE, frozenset({"toplevel", "host_key"}))}
 
 
@@ -108,6 +112,10 @@ class NixosProvider:
         out_notes = list(notes)
         if configured:
             planned["host_key"] = configured
+            pinned = prior.get("host_key")
+            if isinstance(pinned, str) and pinned.split()[:2] != str(configured).split()[:2]:
+                out_notes.append(f"host_key changes from the pinned {_fingerprint(pinned)} to the declared "
+                                 f"{_fingerprint(str(configured))}: only a host presenting it is updated")
         elif _install_enabled(r.config):
             key = (public_host_key(self.ctx.vars, name) if name in with_vars else None) or prior.get("host_key")
             planned["host_key"] = key or UNKNOWN
@@ -145,21 +153,20 @@ class NixosProvider:
             raise ProviderError(f"cannot build {spec.name}: nix ({self.settings.nix}) is not installed",
                                 hint="install nix (Debian: nix-bin) on the machine running reconciler") from None
 
-    async def install(self, request: ApplyRequest, journal: Journal, *,
-                      target_host: str | None = None) -> ApplyResponse:
-        """Install NixOS (`>`); `target_host` ("[user@]host[:port]") overrides where to reach the machine for
-        this install only (`machines install NAME --target-host H`); state keeps the configured address."""
+    async def install(self, request: ApplyRequest, journal: Journal) -> ApplyResponse:
+        """Install NixOS (`>`); `request.connect_to` ("[user@]host[:port]") overrides where to reach the machine
+        for this install only (`machines install NAME --target-host H`); state keeps the configured address."""
         planned = dict(request.planned)
         spec = parse_spec(request.address, planned, self.workdir)
         if not spec.install.enabled:
             raise ProviderError(f"{spec.name} has install {{ enabled = false }}: the reconciler does not install it",
                                 hint="install NixOS by other means; the reconciler then updates it")
-        if target_host:
-            user, host, port = split_target(target_host)
+        if request.connect_to:
+            user, host, port = split_target(request.connect_to)
             spec = dataclasses.replace(spec, target_host=host, target_user=user or spec.target_user,
                                        target_port=port or spec.target_port)
         toplevel = await self._desired(spec, planned)
-        reached = request.prior.private.get("install_phase") if request.prior is not None else None
+        reached = request.prior.private.get(INSTALL_PHASE) if request.prior is not None else None
         result = await install(self.ctx, spec, planned, reached, journal)
         attributes = {**planned, "host_key": result.host_key, "toplevel": result.toplevel}
         if result.toplevel is not None and result.toplevel != toplevel:
@@ -167,7 +174,7 @@ class NixosProvider:
             deployed = await update(self.ctx, spec, toplevel, result.host_key, journal)
             attributes["toplevel"] = deployed.toplevel
         # the engine's word for a complete install (the last phase alone would not say that: phases can be chosen)
-        return ApplyResponse(spec.name, attributes, private={"install_phase": INSTALL_DONE})
+        return ApplyResponse(spec.name, attributes, private={INSTALL_PHASE: INSTALL_DONE})
 
     async def update(self, request: ApplyRequest, journal: Journal) -> ApplyResponse:
         """Update NixOS (`^`): build, copy, activate with magic rollback, confirm, health-check."""
@@ -195,7 +202,23 @@ class NixosProvider:
         self.ctx.known_hosts.pin(name, host, port, session.host_key)
         attrs = {"target_host": host, "target_port": port, "target_user": user or "root",
                  "host_key": session.host_key, "toplevel": current}
-        return ObservedResource(name, attrs, {"install_phase": INSTALL_DONE})
+        return ObservedResource(name, attrs, {INSTALL_PHASE: INSTALL_DONE})
+
+    # -- typed records ----------------------------------------------------------------------------------------
+
+    def machine_record(self, recorded: RecordedResource) -> MachineRecord:
+        phase = recorded.private.get(INSTALL_PHASE)
+        state = InstallState.DONE if phase == INSTALL_DONE else InstallState.PARTIAL if phase else \
+            InstallState.NOT_STARTED
+        attrs = recorded.attributes
+        return MachineRecord(state, _text(attrs.get("toplevel")), _text(attrs.get("host_key")),
+                             _text(attrs.get(CURRENT)))
+
+    def forget_install(self, recorded: RecordedResource) -> RecordedResource:
+        """The machine's host went away: a later install starts over; the pinned host key is kept."""
+        private = {k: v for k, v in recorded.private.items() if k != INSTALL_PHASE}
+        attrs = {k: v for k, v in recorded.attributes.items() if k not in ("toplevel", CURRENT)}
+        return dataclasses.replace(recorded, attributes=attrs, private=private)
 
     def price(self, type_: str, attributes: Mapping[str, Any]) -> Price | None:
         return None
@@ -204,3 +227,12 @@ class NixosProvider:
         await self.ctx.close()
 
 
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _fingerprint(key: str) -> str:
+    try:
+        return fingerprint(key)
+    except Exception:  # not a key asyncssh can read: show what was given
+        return key.split()[1][:16] + "…" if len(key.split()) > 1 else key[:24]

@@ -9,13 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from providers.base import PlanResponse, ResourceKind, TypeInfo
+from providers.base import InstallState, MachineRecord, PlanResponse, ResourceKind, TypeInfo
 from reconciler.actions import Action
 from reconciler.reasons import Reason
 from reconciler.state.document import ResourceState
 from reconciler.values import UNKNOWN
-
-INSTALL_DONE = "done"
 
 
 def changed_attributes(planned: Mapping[str, Any], prior: Mapping[str, Any], info: TypeInfo,
@@ -51,25 +49,34 @@ def install_enabled(config: Mapping[str, Any]) -> bool:
     return True
 
 
-def decide_machine(prior: ResourceState | None, planned: Mapping[str, Any], config: Mapping[str, Any],
+def decide_machine(record: MachineRecord | None, planned: Mapping[str, Any], config: Mapping[str, Any],
                    host_recreated: bool) -> tuple[Action, Reason]:
-    """(action, reason) for an active NixOS machine."""
+    """(action, reason) for an active NixOS machine, from its typed record (None: nothing recorded)."""
     installs = install_enabled(config)
-    phase = (prior.private.get("install_phase") if prior else None)
-    if installs and host_recreated and prior is not None:
+    if installs and host_recreated and record is not None:
         return Action.INSTALL, Reason.INSTALL_HOST_RECREATED
-    if installs and (prior is None or phase != INSTALL_DONE):
-        return Action.INSTALL, (Reason.INSTALL_RESUME if phase else Reason.INSTALL_NEW_HOST)
-    recorded = prior.attributes.get("toplevel") if prior else None
+    if installs and (record is None or record.install is not InstallState.DONE):
+        partial = record is not None and record.install is InstallState.PARTIAL
+        return Action.INSTALL, (Reason.INSTALL_RESUME if partial else Reason.INSTALL_NEW_HOST)
+    deployed = record.toplevel if record is not None else None
     wanted = planned.get("toplevel", UNKNOWN)
-    if recorded is None:
+    if deployed is None:
         return Action.NIXOS_UPDATE, Reason.NIXOS_CHANGED
-    if wanted is not UNKNOWN and wanted != recorded:
+    if wanted is not UNKNOWN and wanted != deployed:
         return Action.NIXOS_UPDATE, Reason.NIXOS_CHANGED
-    current = prior.attributes.get("current_toplevel") if prior else None
-    if current is not None and current != recorded:
+    if record is not None and record.running is not None and record.running != deployed:
         return Action.NIXOS_UPDATE, Reason.NIXOS_DRIFT
+    declared = config.get("host_key")
+    if isinstance(declared, str) and declared and record is not None and record.host_key and \
+            _key(declared) != _key(record.host_key):
+        # on purpose (a re-keyed host) or not (an impostor): the update connects only to a host presenting it
+        return Action.NIXOS_UPDATE, Reason.HOST_KEY_CHANGED
     return Action.NOOP, Reason.NONE
+
+
+def _key(text: str) -> tuple[str, ...]:
+    """"TYPE BASE64 [comment]" without the comment."""
+    return tuple(text.split()[:2])
 
 
 def decide_inactive(prior: ResourceState | None, kind: ResourceKind, disabled: bool) -> tuple[Action, Reason]:

@@ -15,7 +15,9 @@ from collections.abc import Callable
 import networkx as nx
 
 from reconciler.actions import Action
+from reconciler.config.scope import machine_name
 from reconciler.errors import GraphCycleError
+from reconciler.plan.inventory import members_of
 from reconciler.plan.model import Plan, ResourceChange
 
 DESTROYING = (Action.DELETE,)
@@ -74,12 +76,14 @@ def dormant_edges(g: nx.DiGraph, plan: Plan) -> None:
 def replace_dependents_edges(g: nx.DiGraph, plan: Plan) -> None:
     """Something being deleted that references a replaced resource goes before that replacement."""
     acting = _acting(plan)
-    for address, c in acting.items():
-        if c.action is not Action.REPLACE:
-            continue
-        for other, oc in acting.items():
-            if oc.action in DESTROYING and address in oc.dependencies:
-                g.add_edge(other, address)
+    replaced = {a for a, c in acting.items() if c.action is Action.REPLACE}
+    if not replaced:
+        return
+    for other, oc in acting.items():  # one pass over the changes, not one per replacement
+        if oc.action in DESTROYING:
+            for dep in oc.dependencies:
+                if dep in replaced:
+                    g.add_edge(other, dep)
 
 
 def inventory_after_edges(g: nx.DiGraph, plan: Plan) -> None:
@@ -90,6 +94,51 @@ def inventory_after_edges(g: nx.DiGraph, plan: Plan) -> None:
             g.add_edge(first, then)
 
 
+INVENTORY_NODE = "inventory"  # prefix of the barrier node a large service's readers wait on
+DIRECT_EDGES_MAX = 256  # above this many (decider, reader) pairs, one barrier node per service instead
+
+
+def inventory_edges(g: nx.DiGraph, plan: Plan) -> None:
+    """A machine whose flake reads inventory.json is built only after everything that decides the address of
+    a member of its services (the cloud resources the member's nixos_machine references) is done.
+
+    A service of N machines whose VMs are all created would need N * N edges; past DIRECT_EDGES_MAX pairs
+    the deciders lead to one barrier node `inventory.SERVICE` (no step of its own) that the readers follow.
+    """
+    services = plan.inventory.get("services") or {}
+    if not services:
+        return
+    acting = _acting(plan)
+    by_name = {machine_name(c.address): c for c in plan.changes if c.kind == "machine"}
+    for service in sorted(services):
+        members = members_of(plan.inventory, service)
+        deciders: set[str] = set()
+        readers: set[str] = set()
+        for name in members:
+            c = by_name.get(name)
+            if c is None:
+                continue
+            if c.address in acting and c.action.is_nixos:
+                readers.add(c.address)
+            for dep in c.dependencies:
+                d = acting.get(dep)
+                if d is not None and d.action not in DESTROYING and d.kind != "machine":
+                    deciders.add(dep)
+        if not deciders or not readers:
+            continue
+        if len(deciders) * len(readers) <= DIRECT_EDGES_MAX:
+            g.add_edges_from((d, r) for d in sorted(deciders) for r in sorted(readers) if d != r)
+            continue
+        hub = f"{INVENTORY_NODE}.{service}"
+        g.add_node(hub, action=Action.NOOP.value, barrier=True)
+        g.add_edges_from((d, hub) for d in sorted(deciders))
+        g.add_edges_from((hub, r) for r in sorted(readers))
+
+
+def is_barrier(g: nx.DiGraph, node: str) -> bool:
+    return bool(g.nodes[node].get("barrier"))
+
+
 TRANSFORMS: tuple[Callable[[nx.DiGraph, Plan], None], ...] = (
     add_nodes,
     reference_edges,
@@ -97,6 +146,7 @@ TRANSFORMS: tuple[Callable[[nx.DiGraph, Plan], None], ...] = (
     dormant_edges,
     replace_dependents_edges,
     inventory_after_edges,
+    inventory_edges,
 )
 
 

@@ -12,16 +12,15 @@ from typing import Any
 
 import networkx as nx
 
-from providers.base import ConfigChecker, PlanRequest, ResourceKind
+from providers.base import ConfigChecker, MachineProvider, MachineRecord, PlanRequest, ResourceKind
 from reconciler.actions import Action
 from reconciler.config.decls import ResourceDecl
 from reconciler.config.gcpause import gc_paused
-from reconciler.config.loader import Configuration
-from reconciler.config.refs import declaration_graph
 from reconciler.config.schema import block_schema
 from reconciler.config.scope import ConfigScope, machine_name, split_address
-from reconciler.errors import ConfigError, ConfigErrors
+from reconciler.errors import ConfigError, ConfigErrors, ReconcilerError
 from reconciler.plan import decide
+from reconciler.plan.configmodel import Model, evaluate_collecting
 from reconciler.plan.cost import plan_cost
 from reconciler.plan.drift import Drift, drift
 from reconciler.plan.expansion import (
@@ -29,11 +28,9 @@ from reconciler.plan.expansion import (
     DeclDeps,
     InstanceSpec,
     collect_value,
-    decl_dependencies,
     expand,
-    placeholder_value,
 )
-from reconciler.plan.inventory import build_inventory, inventory_changes, written_inventory
+from reconciler.plan.inventory import build_inventory, changed_views, written_inventory
 from reconciler.plan.model import Plan, ResourceChange
 from reconciler.plan.refresh import refresh_state
 from reconciler.plan.targets import apply_targets
@@ -63,69 +60,26 @@ class _Walk:
     warnings: list[str] = field(default_factory=list)  # from the providers' plan responses, in order
 
 
-def _evaluate(expr: Any, scope: ConfigScope, errors: list[ConfigError]) -> Any:
-    from reconciler.config.evaluator import evaluate
-
-    try:
-        return evaluate(expr, scope)
-    except ConfigErrors as e:
-        errors.extend(e.errors)
-    except ConfigError as e:
-        errors.append(e)
-    return UNKNOWN
-
-
-def evaluate_locals(names: list[str], config: Configuration, scope: ConfigScope, out: dict[str, Any],
-                    errors: list[ConfigError]) -> None:
-    for name in names:
-        out[name] = _evaluate(config.decls.locals[name].expr, scope, errors)
+_evaluate = evaluate_collecting
 
 
 class Planner:
-    def __init__(self, config: Configuration, variables: Mapping[str, Any], providers: ProviderSet,
+    def __init__(self, model: Model, providers: ProviderSet,
                  provider_settings: Mapping[str, Mapping[str, Any]] | None = None) -> None:
-        self.config = config
-        self.decls = config.decls
-        self.variables = dict(variables)
+        self.model = model
+        self.decls = model.decls
         self.providers = providers
         self.provider_settings = provider_settings or {}
-        self.graph = declaration_graph(self.decls)
-        self.order = list(nx.lexicographical_topological_sort(self.graph))
-        sensitive = frozenset(n for n, d in self.decls.variables.items() if d.sensitive)
         self._drifted: set[str] = set()
+        self._key_index: dict[str, dict[str | int | None, str]] = {}  # declaration -> instance key -> address
+        self._address_index: dict[str, tuple[str, ...]] = {}
+        self._machine_providers: dict[str, MachineProvider] = {}
         self._checkers: dict[str, ConfigChecker | None] = {}
-        self.deps: dict[str, DeclDeps] = {a: decl_dependencies(d, self.decls.resources, sensitive)
-                                          for a, d in self.decls.resources.items()}
-
-    def _scope(self, locals_: Mapping[str, Any], resources: Mapping[str, Mapping[str, Any]]) -> ConfigScope:
-        return ConfigScope(self.config.directory, self.variables, locals_, resources)
-
-    # ------------------------------------------------------------------------------------ expansion
-    def expansions(self) -> dict[str, list[InstanceSpec]]:
-        """Every declaration's instances, evaluating locals with resources still unknown."""
-        locals_: dict[str, Any] = {}
-        resources: dict[str, dict[str, Any]] = {}
-        scope = self._scope(locals_, resources)
-        out: dict[str, list[InstanceSpec]] = {}
-        errors: list[ConfigError] = []
-        for node in self.order:
-            if node.startswith("local."):
-                evaluate_locals([node[6:]], self.config, scope, locals_, errors)
-            elif node in self.decls.resources:
-                decl = self.decls.resources[node]
-                try:
-                    out[node] = expand(decl, scope)
-                except ConfigError as e:
-                    errors.append(e)
-                    out[node] = []
-                resources.setdefault(decl.type, {})[decl.name] = placeholder_value(decl, out[node])
-        if errors:
-            raise ConfigErrors(errors)
-        return out
 
     # ------------------------------------------------------------------------------------ main walk
     async def plan(self, state: StateDoc, options: PlanOptions) -> Plan:
-        expansions = self.expansions()
+        expansions = self.model.expansions()
+        self._key_index, self._address_index = {}, {}
         refreshed = None
         found: tuple[Drift, ...] = ()
         warnings: tuple[str, ...] = ()
@@ -148,12 +102,11 @@ class Planner:
     def _walk(self, state: StateDoc, expansions: dict[str, list[InstanceSpec]], options: PlanOptions,
               refreshed: StateDoc | None) -> Plan:
         walk = _Walk({}, {}, {}, [])
-        locals_: dict[str, Any] = {}
         resources: dict[str, dict[str, Any]] = {}
-        scope = self._scope(locals_, resources)
-        for generation in nx.topological_generations(self.graph):
+        scope = self.model.new_scope({}, resources)
+        for generation in nx.topological_generations(self.model.graph):
             gen = sorted(generation)
-            evaluate_locals([n[6:] for n in gen if n.startswith("local.")], self.config, scope, locals_, walk.errors)
+            self.model.evaluate_locals([n[6:] for n in gen if n.startswith("local.")], scope, walk.errors)
             decls = [self.decls.resources[n] for n in gen if n in self.decls.resources]
             self._plan_generation(decls, expansions, state, scope, walk, options)
             for decl in decls:
@@ -162,6 +115,8 @@ class Planner:
             if walk.errors:
                 raise ConfigErrors(walk.errors)
         if options.validate_only:
+            if self.decls.services:  # unknown machines and roles are configuration errors, found here
+                build_inventory(self.decls, scope, walk.values, walk.changes, self._machine_types())
             return self._assemble(state, [], options, refreshed)
         changes = list(walk.changes.values())
         changes += self._removals(state, expansions)
@@ -178,7 +133,7 @@ class Planner:
         for decl in decls:
             info = self.providers.type_info(decl.type)
             schema = block_schema(f"resources/{decl.type}")
-            dd = self.deps[decl.address]
+            dd = self.model.deps[decl.address]
             for spec in self._respecs(decl, scope, expansions, walk.errors):
                 iscope = spec.scope(scope)
                 enabled = True if decl.enabled is None else _evaluate(decl.enabled, iscope, walk.errors)
@@ -257,7 +212,8 @@ class Planner:
         if info.kind is ResourceKind.MACHINE:
             recreated = any(walk.changes[d].action in (Action.CREATE, Action.REPLACE) and
                             walk.changes[d].kind == ResourceKind.CLOUD.value for d in deps if d in walk.changes)
-            action, reason = decide.decide_machine(prior, planned, config, recreated)
+            action, reason = decide.decide_machine(self._machine_record(decl.provider, prior), planned, config,
+                                                   recreated)
             if action is Action.NIXOS_UPDATE and spec.address in self._drifted:
                 reason = Reason.NIXOS_DRIFT
         else:
@@ -269,8 +225,26 @@ class Planner:
             spec.address, decl.type, decl.name, decl.provider, info.kind.value, action, reason,
             before=dict(prior.attributes) if prior else None, after=planned, dependencies=deps,
             requires_replace=replace, changed=changed, notes=tuple(resp.notes),
-            sensitive=tuple(sorted(self.deps[decl.address].sensitive_attrs)),
+            sensitive=tuple(sorted(self.model.deps[decl.address].sensitive_attrs)),
             create_before_destroy=decl.lifecycle.create_before_destroy, config=dict(config))
+
+    def _machine_types(self) -> frozenset[str]:
+        """The resource types whose kind is MACHINE (the inventory's members), as their providers say."""
+        types = {d.type for d in self.decls.resources.values()}
+        return frozenset(t for t in types if self.providers.type_info(t).kind is ResourceKind.MACHINE)
+
+    def _machine_record(self, provider_name: str, prior: Any) -> MachineRecord | None:
+        if prior is None:
+            return None
+        from reconciler.plan.refresh import recorded
+
+        provider = self._machine_providers.get(provider_name)
+        if provider is None:  # a runtime Protocol check costs ~40 µs: once per provider, not per machine
+            found = self.providers.get(provider_name)
+            if not isinstance(found, MachineProvider):
+                raise ReconcilerError(f"provider {provider_name} has machine types but no machine records")
+            provider = self._machine_providers[provider_name] = found
+        return provider.machine_record(recorded(prior))
 
     def _respecs(self, decl: ResourceDecl, scope: ConfigScope, expansions: Mapping[str, list[InstanceSpec]],
                  errors: list[ConfigError]) -> list[InstanceSpec]:
@@ -288,12 +262,30 @@ class Planner:
 
     def _instance_deps(self, dd: DeclDeps, expansions: Mapping[str, list[InstanceSpec]],
                        own_key: str | int | None) -> tuple[str, ...]:
+        """The instances this one depends on, each found in O(1) through an index by key (built once per
+        declaration): a scan of every instance per instance made for_each planning quadratic."""
         out: list[str] = []
         for address, key in dd.targets:
-            specs = expansions.get(address, [])
             want = own_key if key == SAME_KEY else key
-            out.extend(s.address for s in specs if want is None or s.key == want)
-        return tuple(dict.fromkeys(out))
+            if want is None:
+                out.extend(self._all_addresses(address, expansions))
+            else:
+                found = self._keyed(address, expansions).get(want)
+                if found is not None:
+                    out.append(found)
+        return tuple(dict.fromkeys(out)) if len(out) > 1 else tuple(out)
+
+    def _keyed(self, address: str, expansions: Mapping[str, list[InstanceSpec]]) -> dict[str | int | None, str]:
+        index = self._key_index.get(address)
+        if index is None:
+            index = self._key_index[address] = {s.key: s.address for s in expansions.get(address, [])}
+        return index
+
+    def _all_addresses(self, address: str, expansions: Mapping[str, list[InstanceSpec]]) -> tuple[str, ...]:
+        found = self._address_index.get(address)
+        if found is None:
+            found = self._address_index[address] = tuple(s.address for s in expansions.get(address, []))
+        return found
 
     # ------------------------------------------------------------------------------------ deletions
     def _removals(self, state: StateDoc, expansions: Mapping[str, list[InstanceSpec]]) -> list[ResourceChange]:
@@ -339,13 +331,14 @@ class Planner:
         inventory: dict[str, Any] = {}
         after_edges: tuple[tuple[str, str], ...] = ()
         if scope is not None and walk is not None:
-            inventory, after_edges = build_inventory(self.decls, scope, walk.values, walk.changes)
+            inventory, after_edges = build_inventory(self.decls, scope, walk.values, walk.changes,
+                                                     self._machine_types())
             if self.decls.services:
                 changes = self._inventory_updates(changes, inventory)
-        sensitive = frozenset(n for n, d in self.decls.variables.items() if d.sensitive)
         return Plan(
             lineage=state.lineage, serial=state.serial, state_exists=state.exists, changes=tuple(changes),
-            config=self.config.snapshot(), variables=self.variables, sensitive_variables=sensitive,
+            config=self.model.config.snapshot(), variables=self.model.variables,
+            sensitive_variables=self.model.sensitive_variables,
             targets=options.targets, destroy=options.destroy, refreshed=refreshed is not None,
             cost=plan_cost(changes, state, self.providers) if changes or state.resources else None,
             after_edges=after_edges, inventory=inventory,
@@ -358,7 +351,7 @@ class Planner:
         """The flake reads inventory.json, which apply rewrites: an installed machine whose entry changes gets a
         new system even when its flake did not change, and that system is known only once apply has written
         the new file (and every address in it is known)."""
-        changed = inventory_changes(inventory, written_inventory(self.config.directory))
+        changed = changed_views(inventory, written_inventory(self.model.directory))
         out = []
         for c in changes:
             if c.kind == ResourceKind.MACHINE.value and c.action in (Action.NOOP, Action.NIXOS_UPDATE) and \

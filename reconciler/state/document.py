@@ -21,7 +21,7 @@ class ResourceState:
 
     `pending` is the write-ahead record of a step that started and did not finish (what it intended and
     which action); it is cleared when the step completes. For machines, `attributes` hold the deployed
-    `toplevel` and the pinned `host_key`, and `private["install_phase"]` the install phase reached.
+    `toplevel` and the pinned `host_key`; `private` is the provider's own (e.g. the install phase reached).
     """
 
     address: str

@@ -80,6 +80,11 @@ CASES: list[tuple[str, dict[str, str], list[str], str, str]] = [
     ("unknown_backend", {"main.tf": 'terraform {\n  backend "s3" {\n  }\n}\n'}, V, "main.tf:2", 'unknown backend "s3"'),
     ("inventory_unknown_machine", {"main.tf": MACHINE + 'inventory {\n  service "z" {\n    role "r" {\n'
                                    '      machines = ["ghost"]\n    }\n  }\n}\n'}, P, "main.tf:", 'unknown machine "ghost"'),
+    ("inventory_unknown_machine_validate", {"main.tf": MACHINE + 'inventory {\n  service "z" {\n    role "r" {\n'
+                                            '      machines = ["ghost"]\n    }\n  }\n}\n'}, V, "main.tf:9", 'unknown machine "ghost"'),
+    ("inventory_after_unknown_role", {"main.tf": MACHINE + 'inventory {\n  service "z" {\n    role "r" {\n'
+                                      '      machines = ["m"]\n      after    = ["nope"]\n    }\n  }\n}\n'}, V, "main.tf:10",
+     'unknown role "nope"'),
     # --- attributes and types
     ("unknown_attribute", {"main.tf": SERVER.replace('name        = "a"', 'name = "a"\n  server_typo = "x"')}, V,
      "main.tf:4", 'did you mean "server_type"'),

@@ -12,6 +12,7 @@ from reconciler.apply.runner import ApplyOptions, Runner
 from reconciler.apply.walker import WalkResult
 from reconciler.cli import context as ctx
 from reconciler.config.variables import VarSources
+from reconciler.plan.configmodel import Model
 from reconciler.plan.model import Plan
 from reconciler.plan.planner import Planner, PlanOptions
 from reconciler.registry import ProviderSet
@@ -45,7 +46,7 @@ def plan(directory: Path, world: Cloud, *, var: tuple[str, ...] = (), refresh: b
          destroy: bool = False, targets: tuple[str, ...] = ()) -> Plan:
     loaded = ctx.load(directory, VarSources(cli=var, env={}))
     state = LocalBackend(directory / ctx.DEFAULT_STATE).read()
-    planner = Planner(loaded.config, loaded.variables, _providers(loaded, state.lineage, world),
+    planner = Planner(Model(loaded.config, loaded.variables), _providers(loaded, state.lineage, world),
                       loaded.provider_settings)
     return asyncio.run(planner.plan(state, PlanOptions(refresh=refresh, destroy=destroy, targets=targets)))
 
@@ -57,9 +58,8 @@ def apply(directory: Path, world: Cloud, the_plan: Plan, *, hooks: Any = None,
     state = backend.read()
     doc = state if state.exists else StateDoc(lineage=the_plan.lineage, exists=False)
     providers = _providers(loaded, doc.lineage, world)
-    planner = Planner(loaded.config, loaded.variables, providers, loaded.provider_settings)
-    runner = Runner(the_plan, planner, providers, StateWriter(backend, doc), hooks or NoHooks(),
-                    ApplyOptions(parallelism=parallelism))
+    runner = Runner(the_plan, Model(loaded.config, loaded.variables), providers, StateWriter(backend, doc),
+                    hooks or NoHooks(), ApplyOptions(parallelism=parallelism))
     return asyncio.run(runner.run()), backend
 
 

@@ -188,11 +188,13 @@ def test_inventory_json_changes_update_the_members_once(fleet: Path) -> None:
     write_config(fleet, config + INVENTORY)
     world = Cloud()
     apply(fleet, world, plan(fleet, world))
-    doc = json.loads((fleet / "inventory.json").read_text())["machines"]
+    inv = json.loads((fleet / "inventory.json").read_text())
+    doc = inv["machines"]
     assert sorted(doc) == ["a", "b"]  # the gpu machine is dormant: no member of anything
-    members = doc["a"]["services"]["users"]["members"]["default"]
+    assert inv["services"]["users"] == {"settings": {"admins": ["ops"]}, "roles": {"default": ["a", "b"]}}
+    assert doc["a"]["roles"] == {"users": ["default"]}
     state = state_of(fleet)
-    assert {m["name"]: m["address"] for m in members} == {
+    assert {n: doc[n]["address"] for n in doc} == {
         "a": state.resources['hcloud_server.web["a"]'].attributes["ipv4_address"],
         "b": state.resources['hcloud_server.web["b"]'].attributes["ipv4_address"]}
     # what apply wrote is what the next plan expects: no updates forever after
@@ -203,7 +205,75 @@ def test_inventory_json_changes_update_the_members_once(fleet: Path) -> None:
     assert on.change('nixos_machine.web["a"]').reason.name == "INVENTORY_CHANGED"
     result, _ = apply(fleet, world, on)
     assert result.ok, result.failed
-    doc = json.loads((fleet / "inventory.json").read_text())["machines"]
-    assert sorted(doc) == ["a", "b", "gpu"]
-    assert all(m["address"] for m in doc["a"]["services"]["users"]["members"]["default"])
+    inv = json.loads((fleet / "inventory.json").read_text())
+    assert sorted(inv["machines"]) == ["a", "b", "gpu"]
+    assert inv["services"]["users"]["roles"]["default"] == ["a", "b", "gpu"]
+    assert all(m["address"] for m in inv["machines"].values())
     assert actions(plan(fleet, world, var=("gpu=true",))) == {}
+
+
+CBD = """
+variable "image" {
+  type    = string
+  default = "ubuntu-24.04"
+}
+resource "hcloud_server" "node" {
+  name        = "node"
+  server_type = "cx22"
+  image       = var.image
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+"""
+
+
+def test_create_before_destroy_with_a_journalled_delete_leaves_no_pending(tmp_path: Path) -> None:
+    directory = write_config(tmp_path / "cbd", CBD)
+    world = Cloud()
+    apply(directory, world, plan(directory, world))
+    old_id = state_of(directory).resources["hcloud_server.node"].id
+    replaced = plan(directory, world, var=("image=debian-12",))
+    assert actions(replaced) == {"hcloud_server.node": "replace"}
+    result, _ = apply(directory, world, replaced)
+    assert result.ok, result.failed
+    record = state_of(directory).resources["hcloud_server.node"]
+    assert record.pending is None  # the fake journals its delete (request_id), as Google does
+    assert record.id != old_id and list(world.objects) == [record.id]
+    assert actions(plan(directory, world, var=("image=debian-12",))) == {}
+
+
+BIG_SERVICE = """
+resource "hcloud_server" "node" {
+  count       = 20
+  name        = "node-${count.index}"
+  server_type = "cx22"
+  image       = "ubuntu-24.04"
+}
+resource "nixos_machine" "node" {
+  count       = 20
+  target_host = hcloud_server.node[count.index].ipv4_address
+  tags        = ["all"]
+}
+inventory {
+  service "users" {
+    role "default" { tags = ["all"] }
+  }
+}
+"""
+
+
+def test_a_large_service_applies_through_its_barrier_with_every_address_known(tmp_path: Path) -> None:
+    import json
+
+    directory = write_config(tmp_path / "big", BIG_SERVICE)  # 20 x 20 pairs: one barrier node in the graph
+    world = Cloud()
+    result, _ = apply(directory, world, plan(directory, world))
+    assert result.ok, result.failed
+    assert "inventory.users" not in result.done and len(result.done) == 40  # the barrier is no step
+    installs = [i for i, (action, _) in enumerate(world.calls) if action == "install"]
+    creates = [i for i, (action, _) in enumerate(world.calls) if action == "create"]
+    assert max(creates) < min(installs)  # no machine was built before every member's address was known
+    doc = json.loads((directory / "inventory.json").read_text())
+    assert all(m["address"] for m in doc["machines"].values()) and len(doc["machines"]) == 20
+    assert actions(plan(directory, world)) == {}

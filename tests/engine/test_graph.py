@@ -78,3 +78,31 @@ def test_cycle_is_named() -> None:
              after=(("nixos_machine.b", "nixos_machine.a"),))
     with pytest.raises(GraphCycleError, match=r"nixos_machine.a -> nixos_machine.b -> nixos_machine.a"):
         G.build_graph(p)
+
+
+def inventory_plan(n: int, created: set[int]) -> Plan:
+    """n machines, each on its own server, all in one service; the servers in `created` are made now."""
+    changes = []
+    for i in range(n):
+        changes.append(change(f"hcloud_server.s{i}", Action.CREATE if i in created else Action.NOOP))
+        changes.append(change(f"nixos_machine.m{i}", Action.INSTALL if i in created else Action.NIXOS_UPDATE,
+                              (f"hcloud_server.s{i}",), kind="machine"))
+    names = [f"m{i}" for i in range(n)]
+    inventory = {"format": 2, "services": {"mesh": {"settings": {}, "roles": {"peer": names}}},
+                 "machines": {m: {"address": None, "roles": {"mesh": ["peer"]}} for m in names}}
+    return Plan("l", 1, True, tuple(changes), {}, {}, inventory=inventory)
+
+
+def test_inventory_edges_from_what_decides_an_address_to_every_reader() -> None:
+    g = graph_of(inventory_plan(3, {2}), G.inventory_edges)
+    assert sorted(g.edges) == [("hcloud_server.s2", "nixos_machine.m0"), ("hcloud_server.s2", "nixos_machine.m1"),
+                               ("hcloud_server.s2", "nixos_machine.m2")]
+
+
+def test_inventory_edges_of_a_large_service_go_through_one_barrier() -> None:
+    n = 40  # 40 created servers x 40 readers = 1,600 pairs > DIRECT_EDGES_MAX
+    g = graph_of(inventory_plan(n, set(range(n))), G.inventory_edges)
+    assert g.number_of_edges() == 2 * n  # not n * n
+    assert G.is_barrier(g, "inventory.mesh")
+    assert all(g.has_edge(f"hcloud_server.s{i}", "inventory.mesh") and
+               g.has_edge("inventory.mesh", f"nixos_machine.m{i}") for i in range(n))

@@ -1,6 +1,11 @@
 """Golden plans: each folder tests/golden/<case>/ holds a configuration, an optional prior state
 (`state.json`) and options (`case.json`); the plan's JSON, text and action graph must match the files
-beside them. Set RECONCILER_REGEN=1 to rewrite the expected files after reviewing a change."""
+beside them. Set RECONCILER_REGEN=1 to rewrite the expected files after reviewing a change.
+
+Each case also states, in `actions.txt`, what it must show, checked on its own (the regenerated files never
+rewrite it): a `#` line saying why, one `SYMBOL ADDRESS` line per change that does something (the plan's
+symbols: + - ~ -/+ > ^ z), `A -> B` for an edge the action graph must have, and `error: TEXT` for a case
+whose plan must fail with a message containing TEXT."""
 
 from __future__ import annotations
 
@@ -13,10 +18,13 @@ from typing import Any
 
 import pytest
 
+from reconciler.actions import Action
 from reconciler.cli import context as ctx
 from reconciler.config.variables import VarSources
 from reconciler.errors import ReconcilerError
+from reconciler.plan.configmodel import Model
 from reconciler.plan.graph import build_graph
+from reconciler.plan.model import Plan
 from reconciler.plan.planfile import check_fresh, plan_from_json, plan_to_json
 from reconciler.plan.planner import Planner, PlanOptions
 from reconciler.plan.render_graph import to_mermaid
@@ -37,6 +45,18 @@ def case_names() -> list[str]:
 
 def run_case(case: Path, workdir: Path) -> dict[str, str]:
     """The rendered outputs of one case (file name -> text)."""
+    plan = plan_case(case, workdir)
+    if isinstance(plan, ReconcilerError):
+        return {"error.txt": "\n".join(plan.lines()) + "\n"}
+    return {
+        "plan.json": json.dumps(render_json(plan), indent=2, sort_keys=True) + "\n",
+        "plan.txt": render_text(plan),
+        "graph.mmd": to_mermaid(build_graph(plan)),
+    }
+
+
+def plan_case(case: Path, workdir: Path) -> Plan | ReconcilerError:
+    """The plan of one case, or the error it fails with."""
     for f in case.iterdir():
         if f.name.endswith(CONFIG_SUFFIXES) or f.name in ("flake.nix", "inventory.json"):
             shutil.copy(f, workdir / f.name)
@@ -47,7 +67,7 @@ def run_case(case: Path, workdir: Path) -> dict[str, str]:
     try:
         loaded = ctx.load(workdir, VarSources(cli=tuple(opts.get("vars", ())), env={}))
         providers = ProviderSet(factories(world), loaded.provider_settings, state.lineage, workdir)
-        planner = Planner(loaded.config, loaded.variables, providers, loaded.provider_settings)
+        planner = Planner(Model(loaded.config, loaded.variables), providers, loaded.provider_settings)
         options = PlanOptions(refresh=False, destroy=opts.get("destroy", False),
                               targets=tuple(opts.get("targets", ())))
         plan = asyncio.run(planner.plan(state, options))
@@ -57,12 +77,49 @@ def run_case(case: Path, workdir: Path) -> dict[str, str]:
                 StateDoc(lineage=moved.get("lineage", state.lineage), serial=moved["serial"], exists=True)
             check_fresh(plan_from_json(json.loads(json.dumps(plan_to_json(plan)))), later)
     except ReconcilerError as e:
-        return {"error.txt": "\n".join(e.lines()) + "\n"}
-    return {
-        "plan.json": json.dumps(render_json(plan), indent=2, sort_keys=True) + "\n",
-        "plan.txt": render_text(plan),
-        "graph.mmd": to_mermaid(build_graph(plan)),
-    }
+        return e
+    return plan
+
+
+def stated(case: Path) -> tuple[set[tuple[str, str]], set[tuple[str, str]], list[str]]:
+    """(changes, edges, errors) that a case's actions.txt says its plan must show."""
+    changes: set[tuple[str, str]] = set()
+    edges: set[tuple[str, str]] = set()
+    errors: list[str] = []
+    for line in (case / "actions.txt").read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("error:"):
+            errors.append(line[6:].strip())
+        elif " -> " in line:
+            a, b = line.split(" -> ", 1)
+            edges.add((a.strip(), b.strip()))
+        else:
+            symbol, address = line.split(None, 1)
+            changes.add((symbol, address))
+    return changes, edges, errors
+
+
+def shown(plan: Plan) -> set[tuple[str, str]]:
+    return {(c.action.symbol.strip(), c.address) for c in plan.changes if c.action is not Action.NOOP}
+
+
+@pytest.mark.parametrize("name", case_names())
+def test_case_shows_the_actions_it_states(name: str, tmp_path: Path) -> None:
+    case = CASES / name
+    assert (case / "actions.txt").is_file(), f"{name}: no actions.txt saying what the case must show"
+    changes, edges, errors = stated(case)
+    plan = plan_case(case, tmp_path)
+    if errors:
+        assert isinstance(plan, ReconcilerError), f"{name}: the plan should fail"
+        text = "\n".join(plan.lines())
+        assert all(e in text for e in errors), text
+        return
+    assert not isinstance(plan, ReconcilerError), "\n".join(plan.lines())
+    assert shown(plan) == changes
+    graph = build_graph(plan)
+    assert {e for e in edges if not graph.has_edge(*e)} == set()
 
 
 @pytest.mark.parametrize("name", case_names())

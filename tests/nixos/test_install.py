@@ -128,8 +128,9 @@ def test_install_at_another_address(farm: HostFarm, tmp_path) -> None:
     try:
         config = machine_config(farm, host, ".#zeta", target_port=2200)
         plan = plan_one(prov, address, config, None)
-        request = ApplyRequest(address, "nixos_machine", Action.INSTALL, plan.planned, None)
-        resp = asyncio.run(prov.install(request, Journal(), target_host=f"root@{host.address}:22"))
+        request = ApplyRequest(address, "nixos_machine", Action.INSTALL, plan.planned, None,
+                               connect_to=f"root@{host.address}:22")
+        resp = asyncio.run(prov.apply(request, Journal()))
         assert resp.attributes["target_port"] == 2200
         assert resp.attributes["toplevel"] == host.current_system()
         assert host.os_release_id() == "nixos"
