@@ -77,7 +77,7 @@ async def _make_plan(args: argparse.Namespace, loaded: ctx.Loaded, state: StateD
 
 def print_plan(plan: Plan, args: argparse.Namespace, out: Out) -> None:
     if getattr(args, "json", False):
-        out.text(json.dumps(render_json(plan), indent=2, sort_keys=False))
+        out.text(json.dumps(render_json(plan), separators=(",", ":")))  # one line, as Terraform's
     elif getattr(args, "markdown", False):
         out.text(render_markdown(plan))
     else:

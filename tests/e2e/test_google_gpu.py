@@ -137,7 +137,7 @@ def test_gpu_node_on_off_on_keeps_name_and_labels_and_each_plan_prices_it(cli: C
         state = cli.state()
         assert gce_problems(gce, state) == [], step
         if on:
-            assert f"  + {GPU}" in applied.stdout
+            assert f"  # {GPU} will be created\n" in applied.stdout
             assert (before, after, delta) == (base, round(base + price, 2), price)
             assert sorted(live) == ["cinnabar", "scheelite"]
             node = live["scheelite"]
@@ -153,7 +153,7 @@ def test_gpu_node_on_off_on_keeps_name_and_labels_and_each_plan_prices_it(cli: C
                                       "reconciler-address": address_label(GPU)}
             seen.append(node)
         else:
-            assert f"  - {GPU}  (destroy: enabled = false" in applied.stdout
+            assert f"  # {GPU} will be destroyed\n  # (because enabled = false" in applied.stdout
             assert (before, after, delta) == (round(base + price, 2), base, -price)
             assert sorted(live) == ["cinnabar"] and GPU not in state["resources"]
     assert seen[0]["name"] == seen[1]["name"] == "scheelite"

@@ -8,6 +8,7 @@ import asyncio
 import json
 import os
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from tests.fakes import Cloud, factories
 
 CASES = Path(__file__).parent
 REGEN = os.environ.get("RECONCILER_REGEN") == "1"
+FIXED_TIME = "2026-01-01T00:00:00+00:00"  # the plan's timestamp, so the expected files do not move
 CONFIG_SUFFIXES = (".tf", ".tf.json")
 
 
@@ -50,7 +52,7 @@ def run_case(case: Path, workdir: Path) -> dict[str, str]:
         planner = Planner(loaded.config, loaded.variables, providers, loaded.provider_settings)
         options = PlanOptions(refresh=False, destroy=opts.get("destroy", False),
                               targets=tuple(opts.get("targets", ())))
-        plan = asyncio.run(planner.plan(state, options))
+        plan = replace(asyncio.run(planner.plan(state, options)), created=FIXED_TIME)
         if "state_moves_on" in opts:  # the plan is saved, then another apply writes state before it is applied
             moved = opts["state_moves_on"]
             later = state if moved["serial"] == "same" else \
