@@ -3,7 +3,7 @@
 The Mermaid picture (the PR comment's) colours each node by its action (create, destroy, replace, update,
 NixOS install, NixOS update, dormant) with a legend of the colours used, and groups the nodes by provider in
 subgraphs. Past `max_nodes` it draws a summary instead, one node per resource type and action with its
-count (`hcloud_server: + create ×75`), so that a large fleet stays a readable picture, not a long strip.
+count (`hcloud_server: + create (75)`), so that a large fleet stays a readable picture, not a long strip.
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def summary_mermaid(g: nx.DiGraph) -> str:
     for provider, keys in sorted(by_provider.items()):
         lines.append(f'  subgraph p_{_ID.sub("_", provider)}["{_text(provider)}"]')
         for key in keys:
-            label = f"{key[0]}: {key[1].symbol.strip() or '·'} {_CLASSES[key[1]][2]} ×{sizes[key]}"
+            label = f"{key[0]}: {key[1].symbol.strip() or '·'} {_CLASSES[key[1]][2]} ({sizes[key]})"
             lines.append(f'    {gid(key)}["{_text(label)}"]:::{_CLASSES[key[1]][0]}')
         lines.append("  end")
     edges = sorted({(gid(group_of[a]), gid(group_of[b])) for a, b in g.edges if group_of[a] != group_of[b]})

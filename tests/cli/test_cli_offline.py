@@ -33,7 +33,8 @@ def fleet(tmp_path: Path) -> Path:
 def test_validate_and_plan_text(fleet: Path) -> None:
     assert "valid" in run("validate", "-C", str(fleet)).stdout
     out = run("plan", "--no-refresh", "-C", str(fleet)).stdout
-    assert re.search(r'  # hcloud_server.web\["galena"\] will be created\n(  # .*\n)*  \+ resource "hcloud_server" "web" \{', out)
+    assert re.search(r'  # hcloud_server.web\["galena"\] will be created\n(  # .*\n)*'
+                     r'  \+ resource "hcloud_server" "web" \{', out)
     assert "  # nixos_machine.cinnabar will get NixOS installed\n" in out
     assert "  # google_compute_instance.gpu is dormant\n" in out
     assert "\nPlan: 4 to add, 0 to change, 0 to destroy.\nNixOS: 3 to install, 0 to update.\n" in out

@@ -113,7 +113,8 @@ def test_fleet_create_noop_toggle_off_and_on(cli: Cli, hcloud: Emulator) -> None
     assert f"  # {addr('galena')} is dormant\n" in dormant.stdout
 
     on_plan = cli.run("plan", "--detailed-exitcode", code=2)
-    assert f"  # {addr('galena')} will be created\n" in on_plan.stdout and "1 to add, 0 to change, 0 to destroy" in on_plan.stdout
+    assert f"  # {addr('galena')} will be created\n" in on_plan.stdout
+    assert "1 to add, 0 to change, 0 to destroy" in on_plan.stdout
     cli.run("apply", "--auto-approve")
     state_on = cli.state()
     back = check_fleet(hcloud, state_on, NODES)

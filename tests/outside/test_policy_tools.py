@@ -15,8 +15,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.outside.tools import venv
 
 ROOT = Path(__file__).resolve().parents[2]
