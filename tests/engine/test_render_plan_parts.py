@@ -1,0 +1,58 @@
+"""Parts of the plan renderings no golden case reaches: drift with its values (text and Terraform's
+resource_drift), outputs in `Changes to Outputs:` and `output_changes`, and a saved plan that keeps both
+outputs and `configuration` for `show --json PLANFILE`."""
+
+from __future__ import annotations
+
+import json
+
+from reconciler.plan.drift import Drift
+from reconciler.plan.model import OutputChange, Plan
+from reconciler.plan.planfile import plan_from_json, plan_to_json
+from reconciler.plan.render_json import render_json
+from reconciler.plan.render_text import render_text
+from reconciler.values import UNKNOWN
+
+CHANGED = Drift("hcloud_server.web", "changed", "changed outside reconciler: labels", "hcloud_server",
+                {"id": "1", "name": "web", "labels": {"a": "1"}}, {"id": "1", "name": "web", "labels": {"a": "2"}})
+DELETED = Drift("hcloud_server.db", "deleted", "deleted outside reconciler", "hcloud_server", {"id": "2", "name": "db"})
+
+
+def plan(**kw: object) -> Plan:
+    return Plan("lineage", 3, True, (), {}, {}, **kw)  # type: ignore[arg-type]  # only the fields under test
+
+
+def test_drift_shows_values_in_text_and_as_resource_changes() -> None:
+    text = render_text(plan(drift=(CHANGED, DELETED), refresh_only=True))
+    assert text.startswith("Note: Objects have changed outside of reconciler\n")
+    assert '  # hcloud_server.web has changed\n  ~ resource "hcloud_server" "web" {\n' in text
+    assert '          ~ "a" = "1" -> "2"\n' in text
+    assert ('  # hcloud_server.db has been deleted\n  - resource "hcloud_server" "db" {\n'
+            '      - id   = "2" -> null\n') in text
+    doc = render_json(plan(drift=(CHANGED, DELETED), refresh_only=True))
+    changed, deleted = doc["resource_drift"]
+    assert changed["change"]["actions"] == ["update"] and changed["change"]["after"]["labels"] == {"a": "2"}
+    assert deleted["change"]["actions"] == ["delete"] and deleted["change"]["after"] is None
+    assert changed["provider_name"] == "registry.terraform.io/hetznercloud/hcloud"
+
+
+def test_outputs_show_as_terraform_shows_them() -> None:
+    outputs = (OutputChange("ip", None, UNKNOWN), OutputChange("name", "a", "b", recorded=True),
+               OutputChange("secret", "x", "y", sensitive=True, recorded=True),
+               OutputChange("same", 1, 1, recorded=True))
+    text = render_text(plan(outputs=outputs))
+    assert text.endswith('Changes to Outputs:\n  + ip     = (known after apply)\n  ~ name   = "a" -> "b"\n'
+                         '  ~ secret = (sensitive value) -> (sensitive value)\n')
+    changes = render_json(plan(outputs=outputs))["output_changes"]
+    assert changes["ip"] == {"actions": ["create"], "before": None, "after": None, "after_unknown": True,
+                             "before_sensitive": False, "after_sensitive": False}
+    assert changes["name"]["actions"] == ["update"] and changes["same"]["actions"] == ["no-op"]
+    assert changes["secret"]["after"] == "(sensitive value)"
+
+
+def test_a_saved_plan_keeps_outputs_drift_and_configuration() -> None:
+    configuration: dict[str, object] = {"provider_config": {}, "root_module": {"resources": []}}
+    made = plan(outputs=(OutputChange("ip", None, UNKNOWN),), drift=(CHANGED,), configuration=configuration)
+    again = plan_from_json(json.loads(json.dumps(plan_to_json(made))))
+    assert again.outputs == made.outputs and again.drift == made.drift
+    assert render_json(again)["configuration"] == configuration
