@@ -21,7 +21,7 @@ from reconciler.plan.configuration import provider_full_name
 from reconciler.plan.drift import Drift
 from reconciler.plan.model import OutputChange, Plan, ResourceChange
 from reconciler.reasons import Reason
-from reconciler.values import UNKNOWN
+from reconciler.values import UNKNOWN, is_known
 
 FORMAT_VERSION = "1.2"
 STATE_FORMAT_VERSION = "1.0"
@@ -44,15 +44,29 @@ def _known(value: Any) -> Any:
     return value
 
 
-def _unknown_marks(value: Any) -> Any:
-    if value is UNKNOWN:
-        return True
+def _marks(value: Any, leaf: Any) -> Any:
+    """Terraform's shape of `after_unknown` / `*_sensitive`: the value's structure with `leaf(v)` (a bool) at
+    each leaf; objects leave out their false members, lists keep one mark per element (`unknownAsBool`)."""
+    mark = leaf(value)
+    if mark or value is None:
+        return bool(mark)
     if isinstance(value, Mapping):
-        marks = {k: _unknown_marks(v) for k, v in value.items()}
-        return {k: v for k, v in marks.items() if v not in (False, {}, [])}
+        inner = {k: _marks(v, leaf) for k, v in value.items()}
+        return {k: v for k, v in inner.items() if v is not False}
     if isinstance(value, list | tuple):
-        return [_unknown_marks(v) for v in value] if any(_unknown_marks(v) for v in value) else []
+        return [_marks(v, leaf) for v in value]
     return False
+
+
+def _unknown_marks(value: Any) -> Any:
+    return _marks(value, lambda v: v is UNKNOWN)
+
+
+def _sensitive_marks(values: Mapping[str, Any] | None, sensitive: tuple[str, ...]) -> Any:
+    if values is None:
+        return False
+    return {k: True if k in sensitive else _marks(v, lambda _: False) for k, v in values.items()
+            if k in sensitive or _marks(v, lambda _: False) is not False}
 
 
 def _mask(values: Mapping[str, Any] | None, sensitive: tuple[str, ...]) -> dict[str, Any] | None:
@@ -61,10 +75,19 @@ def _mask(values: Mapping[str, Any] | None, sensitive: tuple[str, ...]) -> dict[
     return {k: (SENSITIVE if k in sensitive and v is not UNKNOWN else v) for k, v in values.items()}
 
 
-def _sensitive_marks(values: Mapping[str, Any] | None, sensitive: tuple[str, ...]) -> Any:
-    if values is None:
-        return False
-    return {k: True for k in sensitive if k in values}
+def value_type(value: Any) -> Any:
+    """The type of a known value as Terraform's JSON writes types (`"string"`, `["object", {...}]`)."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, Mapping):
+        return ["object", {k: value_type(v) for k, v in value.items()}]
+    if isinstance(value, list | tuple):
+        return ["tuple", [value_type(v) for v in value]]
+    return "dynamic"
 
 
 def machine_actions(c: ResourceChange) -> tuple[list[str], str | None]:
@@ -145,7 +168,12 @@ def _value_resource(address: str, type_: str, provider: str, values: Mapping[str
 
 
 def _output_value(o: OutputChange, value: Any) -> dict[str, Any]:
-    return {"sensitive": o.sensitive, "value": SENSITIVE if o.sensitive else _known(value)}
+    """An output in a value tree; one known only after apply says only whether it is sensitive."""
+    if not is_known(value):
+        return {"sensitive": o.sensitive}
+    if o.sensitive:
+        return {"sensitive": True, "type": "string", "value": SENSITIVE}
+    return {"sensitive": False, "type": value_type(value), "value": value}
 
 
 def _listed(c: ResourceChange) -> bool:
@@ -158,7 +186,7 @@ def planned_values(plan: Plan) -> dict[str, Any]:
     resources = [_value_resource(c.address, c.type, c.provider, c.before if c.action is Action.DORMANT else c.after,
                                  c.sensitive) for c in plan.changes
                  if _listed(c) and c.action is not Action.DELETE and (c.after is not None or c.before is not None)]
-    outputs = {o.name: _output_value(o, o.after) for o in plan.outputs if o.after is not UNKNOWN}
+    outputs = {o.name: _output_value(o, o.after) for o in plan.outputs}
     return {"outputs": outputs, "root_module": {"resources": resources}}
 
 
@@ -171,24 +199,22 @@ def prior_state(plan: Plan) -> dict[str, Any]:
 
 
 def output_changes(plan: Plan) -> dict[str, Any]:
+    """Each output's change; a value known only after apply has no `after` (Terraform leaves it out)."""
     out = {}
     for o in plan.outputs:
         if not o.recorded:
             actions = ["create"]
-        elif o.after is not UNKNOWN and o.after == o.before:
+        elif is_known(o.after) and o.after == o.before:
             actions = ["no-op"]
         else:
             actions = ["update"]
-        after = None if o.after is UNKNOWN else (SENSITIVE if o.sensitive else _known(o.after))
-        out[o.name] = {
-            "actions": actions,
-            "before": (SENSITIVE if o.sensitive else o.before) if o.recorded else None,
-            "after": after,
-            "after_unknown": _unknown_marks(o.after) if o.after is UNKNOWN or isinstance(o.after, dict | list)
-            else False,
-            "before_sensitive": o.sensitive,
-            "after_sensitive": o.sensitive,
-        }
+        change: dict[str, Any] = {"actions": actions,
+                                  "before": (SENSITIVE if o.sensitive else o.before) if o.recorded else None}
+        if o.after is not UNKNOWN:
+            change["after"] = SENSITIVE if o.sensitive else _known(o.after)
+        change["after_unknown"] = _unknown_marks(o.after) if not is_known(o.after) else False
+        change["before_sensitive"] = change["after_sensitive"] = o.sensitive
+        out[o.name] = change
     return out
 
 

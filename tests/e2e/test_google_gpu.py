@@ -125,7 +125,7 @@ def test_gpu_node_on_off_on_keeps_name_and_labels_and_each_plan_prices_it(cli: C
     cli.write(google_provider(gce.endpoint) + GPU_BLOCK + CPU_BLOCK)
     price = gpu_node_price()
     first = cli.run("apply", "--auto-approve")
-    assert f"  z {GPU}  (dormant: enabled = false)" in first.stdout
+    assert f"  # {GPU} is dormant\n  # (because enabled = false)\n" in first.stdout
     _, base, _ = cost_line(first.stdout)
     assert sorted(instances(gce)) == ["cinnabar"]
 
@@ -235,7 +235,7 @@ def test_quota_error_line_names_the_address_once(quota_run: QuotaOutcome) -> Non
 def test_a_create_that_failed_on_quota_records_no_instance(quota_run: QuotaOutcome) -> None:
     entry = quota_run.after_failure["resources"].get(GPU, {})
     assert entry.get("id") is None, entry
-    assert "deleted outside reconciler" not in quota_run.replan.stdout
+    assert "Objects have changed outside of reconciler" not in quota_run.replan.stdout  # no drift reported
 
 
 def test_kill_between_insert_and_record_then_apply_makes_no_duplicate(cli: Cli, gce: Emulator) -> None:

@@ -44,8 +44,11 @@ def test_outputs_show_as_terraform_shows_them() -> None:
     assert text.endswith('Changes to Outputs:\n  + ip     = (known after apply)\n  ~ name   = "a" -> "b"\n'
                          '  ~ secret = (sensitive value) -> (sensitive value)\n')
     changes = render_json(plan(outputs=outputs))["output_changes"]
-    assert changes["ip"] == {"actions": ["create"], "before": None, "after": None, "after_unknown": True,
+    assert changes["ip"] == {"actions": ["create"], "before": None, "after_unknown": True,  # no "after", as Terraform
                              "before_sensitive": False, "after_sensitive": False}
+    values = render_json(plan(outputs=outputs))["planned_values"]["outputs"]
+    assert values["ip"] == {"sensitive": False} and values["name"] == {"sensitive": False, "type": "string",
+                                                                       "value": "b"}
     assert changes["name"]["actions"] == ["update"] and changes["same"]["actions"] == ["no-op"]
     assert changes["secret"]["after"] == "(sensitive value)"
 

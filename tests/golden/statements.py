@@ -4,6 +4,7 @@ loses one of these is wrong, however well it matches the code that wrote it. Eac
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -153,11 +154,13 @@ STATEMENTS: dict[str, list[Check]] = {
         (
             "plan.json",
             lambda d: all(
-                c["change"]["after_sensitive"] == {"user_data": True}
+                c["change"]["after_sensitive"]["user_data"] is True
+                and c["change"]["after"]["user_data"] == "(sensitive value)"
+                and "s3cr3t" not in json.dumps(d)
                 for c in d["resource_changes"]
                 if c["type"] == "hcloud_server"
             ),
-            "marked sensitive",
+            "marked sensitive, and the secret s3cr3t nowhere in the document",
         ),
     ],
     "stale_plan_lineage_changed": [("error.txt", "saved plan is stale")],
