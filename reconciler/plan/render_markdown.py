@@ -4,6 +4,8 @@ pass GitHub's comment limit."""
 
 from __future__ import annotations
 
+import networkx as nx
+
 from reconciler.actions import Action
 from reconciler.plan.graph import build_graph
 from reconciler.plan.model import Plan, ResourceChange
@@ -27,6 +29,19 @@ def _table(changes: list[ResourceChange], limit: int | None = None) -> list[str]
     return rows
 
 
+def picture(plan: Plan) -> nx.DiGraph:
+    """The action graph plus the dormant resources (drawn, greyed, where they would be), for the picture."""
+    g = build_graph(plan)
+    dormant = {c.address: c for c in plan.changes if c.action is Action.DORMANT}
+    for address in dormant:
+        g.add_node(address, action=Action.DORMANT.value)
+    for address, c in dormant.items():
+        for dep in c.dependencies:
+            if dep in g:
+                g.add_edge(dep, address)
+    return g
+
+
 def _document(plan: Plan, *, compact: bool) -> str:
     n = plan.counts()
     acting = [c for c in plan.changes if c.action is not Action.NOOP]
@@ -41,13 +56,13 @@ def _document(plan: Plan, *, compact: bool) -> str:
     if machines:
         out += ["### Machines", "", *_table(machines, 50 if compact else None), ""]
     out += ["### Monthly cost", ""] + [f"- {line}" for line in cost_lines(plan.cost)] + [""]
-    graph = build_graph(plan)
+    graph = picture(plan)
     if graph.number_of_nodes():
-        picture = to_mermaid(graph, max_nodes=MERMAID_MAX_NODES).rstrip()
+        drawn = to_mermaid(graph, max_nodes=MERMAID_MAX_NODES).rstrip()
         note = [] if graph.number_of_nodes() <= MERMAID_MAX_NODES else [
             f"_{graph.number_of_nodes()} steps, drawn by resource type and action; "
             "`reconciler graph PLANFILE` draws every step._", ""]
-        out += ["### Order", "", *note, "```mermaid", picture, "```", ""]
+        out += ["### Order", "", *note, "```mermaid", drawn, "```", ""]
     if acting:
         if compact:
             out += [f"_All {len(acting)} changes are too many for one comment; run `reconciler show PLANFILE`._", ""]

@@ -1,5 +1,6 @@
 """The PR comment's mermaid picture, rendered by the mermaid CLI (npm `@mermaid-js/mermaid-cli`) in
-Debian's Chromium: the bundled fleet's graph (nodes coloured by action, grouped by provider, with a legend)
+Debian's Chromium: the bundled fleet's graph (nodes coloured by action, dormant ones greyed, grouped by
+provider, with a legend), a toggle-off's (destroys and NixOS updates)
 and a 75-machine fleet's, which past the node cap is the summary by resource type and action and so stays
 a picture instead of a 21,925 x 174 px strip. RECONCILER_WRITE_DOCS=1 rewrites the examples under docs/."""
 
@@ -81,14 +82,22 @@ def keep(tmp: Path, name: str) -> None:
 def test_the_fleet_graph_renders_coloured_and_grouped(tmp_path: Path) -> None:
     fleet = tmp_path / "fleet"
     shutil.copytree(ROOT / "examples" / "fleet", fleet)
-    source = markdown_mermaid(fleet, "--var", "gpu_enabled=true")
+    source = markdown_mermaid(fleet)  # the GPU node is off: it and its machine are drawn dormant
     assert 'subgraph p_hcloud["hcloud"]' in source and 'subgraph legend["Legend"]' in source
     assert ":::create" in source and ":::install" in source and "classDef install " in source
+    assert 'n_google_compute_instance_gpu["z google_compute_instance.gpu"]:::dormant' in source
     svg, width, height = render(source, tmp_path, "plan-graph-example")
     text = svg.read_text()
     assert "hcloud_server.web" in text and "install NixOS" in text  # nodes and legend are drawn
     assert width / height < 6, (width, height)
     keep(tmp_path, "plan-graph-example")
+
+
+def test_a_toggle_off_draws_destroys_and_updates(tmp_path: Path) -> None:
+    source = (ROOT / "tests" / "golden" / "toggle_gpu_off" / "expected" / "graph.mmd").read_text()
+    assert ":::destroy" in source and ":::nixosupdate" in source
+    svg, width, height = render(source, tmp_path, "toggle")
+    assert "update NixOS" in svg.read_text() and width / height < 6, (width, height)
 
 
 def test_a_75_machine_fleet_is_drawn_as_a_summary_not_a_strip(tmp_path: Path) -> None:
