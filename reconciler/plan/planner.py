@@ -22,7 +22,7 @@ from reconciler.config.schema import block_schema
 from reconciler.config.scope import ConfigScope, machine_name, split_address
 from reconciler.errors import ConfigError, ConfigErrors
 from reconciler.plan import decide
-from reconciler.plan.configuration import configuration
+from reconciler.plan.configuration import LazyConfiguration
 from reconciler.plan.cost import plan_cost
 from reconciler.plan.drift import Drift, drift
 from reconciler.plan.expansion import (
@@ -327,7 +327,7 @@ class Planner:
             created=datetime.now(UTC).isoformat(timespec="seconds"),
             refreshed_state=refreshed.to_json() if refreshed is not None else None,
             outputs=plan_outputs(self.decls, scope, state.outputs) if scope is not None else (),
-            configuration=configuration(self.decls),
+            configuration=LazyConfiguration(self.decls),
         )
 
 

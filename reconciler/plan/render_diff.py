@@ -32,12 +32,14 @@ def scalar(value: Any) -> str:
     if isinstance(value, str):
         if "\n" in value:
             return "<<-EOT (" + str(value.count("\n") + 1) + " lines)"
-        return json.dumps(value, ensure_ascii=False)
+        if '"' in value or "\\" in value or not value.isprintable():
+            return json.dumps(value, ensure_ascii=False)
+        return f'"{value}"'
     return json.dumps(to_json_value(value, KNOWN_AFTER), ensure_ascii=False, sort_keys=True)
 
 
 def _is_blocks(value: Any) -> bool:
-    return isinstance(value, list) and bool(value) and all(isinstance(v, Mapping) for v in value)
+    return type(value) is list and bool(value) and all(type(v) is dict for v in value)
 
 
 def _symbol(before: Any, after: Any) -> str:
@@ -57,6 +59,9 @@ class Differ:
         self.show_all = show_all  # a create or destroy shows every attribute
 
     def body(self, before: Mapping[str, Any] | None, after: Mapping[str, Any] | None, indent: str) -> list[str]:
+        if self.show_all and (before is None) != (after is None):  # a create or a destroy: one side only
+            side = after if before is None else before
+            return self._one_side(dict(side or {}), indent, "+" if before is None else "-", top=True, quote=False)
         b = dict(before or {}) if before is not None else {}
         a = dict(after or {}) if after is not None else {}
         keys = sorted(set(b) | set(a))
@@ -66,25 +71,27 @@ class Differ:
     def _members(self, keys: list[str], b: Mapping[str, Any], a: Mapping[str, Any], indent: str, *, top: bool,
                  missing_before: bool = False, missing_after: bool = False, quote: bool = False) -> list[str]:
         lines: list[str] = []
-        attrs = [k for k in keys if not (_is_blocks(b.get(k)) or _is_blocks(a.get(k)))]
-        blocks = [k for k in keys if k not in attrs]
         hidden_attrs = hidden_blocks = 0
         shown = []
-        for k in attrs:
-            bv = ABSENT if missing_before or k not in b else b[k]
-            av = ABSENT if missing_after or k not in a else a[k]
+        blocks = []
+        for k in keys:
+            bv = ABSENT if missing_before else b.get(k, ABSENT)
+            av = ABSENT if missing_after else a.get(k, ABSENT)
+            if _is_blocks(bv) or _is_blocks(av):
+                blocks.append((k, bv, av))
+                continue
             if bv is ABSENT and av is None:
                 continue  # an unset optional argument
-            if _symbol(bv, av) == " " and not self.show_all and not (top and k in IDENTIFYING):
+            if not self.show_all and _symbol(bv, av) == " " and not (top and k in IDENTIFYING):
                 hidden_attrs += 1
                 continue
             shown.append((k, bv, av))
         width = max((len(self._key(k, quote)) for k, _, _ in shown), default=0)
         for k, bv, av in shown:
             lines += self._attribute(k, bv, av, indent, width, top, quote)
-        for k in blocks:
-            bl = [] if missing_before else list(b.get(k) or [])
-            al = [] if missing_after else list(a.get(k) or [])
+        for k, bv, av in blocks:
+            bl = bv if isinstance(bv, list) else []
+            al = av if isinstance(av, list) else []
             for i in range(max(len(bl), len(al))):
                 bi = bl[i] if i < len(bl) else None
                 ai = al[i] if i < len(al) else None
@@ -94,7 +101,7 @@ class Differ:
                     continue
                 force = "  # forces replacement" if top and k in self.forces else ""
                 lines.append(f"{indent}{sym} {k} {{{force}")
-                lines += self._members(sorted(set(bi or {}) | set(ai or {})), bi or {}, ai or {}, indent + STEP,
+                lines += self._members(sorted(set(bi or ()) | set(ai or ())), bi or {}, ai or {}, indent + STEP,
                                        top=False, missing_before=bi is None, missing_after=ai is None)
                 lines.append(f"{indent}  }}")
         if hidden_attrs:
@@ -102,6 +109,43 @@ class Differ:
         if hidden_blocks:
             lines.append(f"{indent}  # ({hidden_blocks} unchanged block{'s' if hidden_blocks > 1 else ''} hidden)")
         return lines
+
+    def _one_side(self, values: Mapping[str, Any], indent: str, sym: str, *, top: bool, quote: bool) -> list[str]:
+        """Every attribute of an object that is created (`+`) or destroyed (`-`): the same lines as the
+        general path gives, in one pass (a 10,000-machine create plan is mostly this)."""
+        tail = " -> null" if sym == "-" and top else ""
+        attrs = []
+        blocks = []
+        for k in sorted(values):
+            v = values[k]
+            if _is_blocks(v):
+                blocks.append((k, v))
+            elif not (v is None and sym == "+"):
+                attrs.append((k, v))
+        keys = [json.dumps(k) if quote else k for k, _ in attrs]
+        width = max(map(len, keys), default=0)
+        out: list[str] = []
+        inner = indent + STEP
+        for key, (k, v) in zip(keys, attrs, strict=True):
+            name = key.ljust(width)
+            if top and k in self.sensitive:
+                out.append(f"{indent}{sym} {name} = {SENSITIVE}{tail}")
+            elif type(v) is dict:
+                out.append(f"{indent}{sym} {name} = {{")
+                out += self._one_side(v, inner, sym, top=False, quote=True)
+                out.append(f"{indent}  }}{tail}")
+            elif type(v) is list:
+                out.append(f"{indent}{sym} {name} = [")
+                out += [f"{inner}{sym} {scalar(x)}," for x in v]
+                out.append(f"{indent}  ]{tail}")
+            else:
+                out.append(f"{indent}{sym} {name} = {scalar(v)}{tail}")
+        for k, items in blocks:
+            for item in items:
+                out.append(f"{indent}{sym} {k} {{")
+                out += self._one_side(item, inner, sym, top=False, quote=False)
+                out.append(f"{indent}  }}")
+        return out
 
     @staticmethod
     def _key(k: str, quote: bool) -> str:
@@ -114,7 +158,7 @@ class Differ:
         if top and k in self.sensitive:
             return [f"{indent}{sym} {name} = {self._pair(sym, SENSITIVE if bv is not ABSENT else bv, SENSITIVE)}"
                     f"{force}"]
-        if isinstance(bv, Mapping | list) or isinstance(av, Mapping | list):
+        if isinstance(bv, dict | list) or isinstance(av, dict | list):
             nested = self._collection(bv, av, indent, sym, top)
             if nested is not None:
                 return [f"{indent}{sym} {name} = {nested[0]}{force}", *nested[1:]]
@@ -136,11 +180,11 @@ class Differ:
         def fits(kind: type) -> bool:
             return all(v is ABSENT or v is None or isinstance(v, kind) for v in (bv, av))
 
-        if fits(Mapping):
-            bm: Mapping[str, Any] = bv if isinstance(bv, Mapping) else {}
-            am: Mapping[str, Any] = av if isinstance(av, Mapping) else {}
+        if fits(dict):
+            bm: Mapping[str, Any] = bv if isinstance(bv, dict) else {}
+            am: Mapping[str, Any] = av if isinstance(av, dict) else {}
             body = self._members(sorted(set(bm) | set(am)), bm, am, inner, top=False, quote=True,
-                                 missing_before=not isinstance(bv, Mapping), missing_after=not isinstance(av, Mapping))
+                                 missing_before=not isinstance(bv, dict), missing_after=not isinstance(av, dict))
             tail = " -> null" if sym == "-" and top else ""
             return ["{", *body, f"{indent}  }}{tail}"]
         if fits(list):

@@ -37,36 +37,57 @@ _REASONS = {
 
 
 def _known(value: Any) -> Any:
-    if isinstance(value, Mapping):
+    """`value` without what is known only after apply (list elements become null, as in Terraform)."""
+    t = type(value)
+    if t is dict:
         return {k: _known(v) for k, v in value.items() if v is not UNKNOWN}
-    if isinstance(value, list | tuple):
+    if t is list or t is tuple:
         return [None if v is UNKNOWN else _known(v) for v in value]
     return value
 
 
-def _marks(value: Any, leaf: Any) -> Any:
-    """Terraform's shape of `after_unknown` / `*_sensitive`: the value's structure with `leaf(v)` (a bool) at
-    each leaf; objects leave out their false members, lists keep one mark per element (`unknownAsBool`)."""
-    mark = leaf(value)
-    if mark or value is None:
-        return bool(mark)
-    if isinstance(value, Mapping):
-        inner = {k: _marks(v, leaf) for k, v in value.items()}
-        return {k: v for k, v in inner.items() if v is not False}
-    if isinstance(value, list | tuple):
-        return [_marks(v, leaf) for v in value]
+# Terraform's `after_unknown` and `*_sensitive` (unknownAsBool, SensitiveAsBool): the value's structure with a
+# bool at each leaf; objects leave out their false members, lists keep one mark per element.
+def _unknown_marks(value: Any) -> Any:
+    if value is UNKNOWN:
+        return True
+    t = type(value)
+    if t is dict:
+        out = {}
+        for k, v in value.items():
+            mark = _unknown_marks(v)
+            if mark is not False:
+                out[k] = mark
+        return out
+    if t is list or t is tuple:
+        return [_unknown_marks(v) for v in value]
     return False
 
 
-def _unknown_marks(value: Any) -> Any:
-    return _marks(value, lambda v: v is UNKNOWN)
+def _shape(value: Any) -> Any:
+    """The marks of a value with nothing sensitive in it."""
+    t = type(value)
+    if t is dict:
+        out = {}
+        for k, v in value.items():
+            mark = _shape(v)
+            if mark is not False:
+                out[k] = mark
+        return out
+    if t is list or t is tuple:
+        return [_shape(v) for v in value]
+    return False
 
 
 def _sensitive_marks(values: Mapping[str, Any] | None, sensitive: tuple[str, ...]) -> Any:
     if values is None:
         return False
-    return {k: True if k in sensitive else _marks(v, lambda _: False) for k, v in values.items()
-            if k in sensitive or _marks(v, lambda _: False) is not False}
+    out: dict[str, Any] = {}
+    for k, v in values.items():
+        mark = True if k in sensitive else _shape(v)
+        if mark is not False:
+            out[k] = mark
+    return out
 
 
 def _mask(values: Mapping[str, Any] | None, sensitive: tuple[str, ...]) -> dict[str, Any] | None:

@@ -5,7 +5,7 @@ summary line exactly as Terraform's (`Plan: N to add, N to change, N to destroy.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from reconciler.actions import Action
@@ -103,15 +103,6 @@ def resource_block(c: ResourceChange) -> list[tuple[str, str]]:
             (style, "    }"), ("", "")]
 
 
-def change_lines(changes: Iterable[ResourceChange]) -> list[tuple[str, str]]:
-    """(style, line) for each change that shows; no-ops are left out."""
-    out: list[tuple[str, str]] = []
-    for c in changes:
-        if c.action is not Action.NOOP:
-            out += resource_block(c)
-    return out
-
-
 def legend_lines(changes: Iterable[ResourceChange]) -> list[tuple[str, str]]:
     used = {c.action for c in changes if c.action is not Action.NOOP}
     if not used:
@@ -201,33 +192,38 @@ def output_lines(outputs: Iterable[OutputChange]) -> list[tuple[str, str]]:
     return [("", ""), ("", "Changes to Outputs:"), *(("", line) for line in body)]
 
 
-def render_lines(plan: Plan) -> list[tuple[str, str]]:
-    lines: list[tuple[str, str]] = [("yellow", f"Warning: {w}") for w in plan.warnings]
-    lines += drift_lines(plan)
+def render_lines(plan: Plan) -> Iterator[tuple[str, str]]:
+    """(style, line) of the whole text plan, made as they are printed (a large plan is never all in memory)."""
+    yield from (("yellow", f"Warning: {w}") for w in plan.warnings)
+    yield from drift_lines(plan)
     if plan.refresh_only:
         if plan.drift:
-            lines.append(("", "Apply a saved --refresh-only plan to record these in state; nothing else changes."))
-        return lines
+            yield "", "Apply a saved --refresh-only plan to record these in state; nothing else changes."
+        return
     if plan.destroy:
-        lines.append(("bold", "Destroy plan: the targeted resources and what depends on them will be destroyed."
-                      if plan.targets else "Destroy plan: every resource in state will be destroyed."))
-        lines.append(("", ""))
-    body = change_lines(plan.changes)
+        yield ("bold", "Destroy plan: the targeted resources and what depends on them will be destroyed."
+               if plan.targets else "Destroy plan: every resource in state will be destroyed.")
+        yield "", ""
+    acting = any(c.action is not Action.NOOP for c in plan.changes)
     outputs = output_lines(plan.outputs)
-    if body or outputs:
-        lines += legend_lines(plan.changes)
-        if body:
-            lines += [("", "reconciler will perform the following actions:"), ("", ""), *body]
-        lines.append(("bold", summary_line(plan)))
-        lines.append(("bold", nixos_line(plan)))
+    if acting or outputs:
+        yield from legend_lines(plan.changes)
+        if acting:
+            yield "", "reconciler will perform the following actions:"
+            yield "", ""
+            for c in plan.changes:
+                if c.action is not Action.NOOP:
+                    yield from resource_block(c)
+        yield "bold", summary_line(plan)
+        yield "bold", nixos_line(plan)
     else:
-        lines.append(("green", "No changes. The fleet matches the configuration."))
-    lines.extend(("", c) for c in cost_lines(plan.cost))
-    lines += outputs
+        yield "green", "No changes. The fleet matches the configuration."
+    yield from (("", c) for c in cost_lines(plan.cost))
+    yield from outputs
     if plan.targets:
-        lines += [("", ""), ("yellow", "Note: --target limits this plan to " + ", ".join(plan.targets)
-                             + "; the rest of the configuration may differ.")]
-    return lines
+        yield "", ""
+        yield "yellow", "Note: --target limits this plan to " + ", ".join(plan.targets) + \
+            "; the rest of the configuration may differ."
 
 
 def render_text(plan: Plan) -> str:
