@@ -7,6 +7,7 @@ update the unchanged attributes hidden behind a count (the `id` and `name` still
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -30,12 +31,37 @@ def scalar(value: Any) -> str:
     if isinstance(value, int | float):
         return json.dumps(value)
     if isinstance(value, str):
-        if "\n" in value:
-            return "<<-EOT (" + str(value.count("\n") + 1) + " lines)"
         if '"' in value or "\\" in value or not value.isprintable():
             return json.dumps(value, ensure_ascii=False)
         return f'"{value}"'
     return json.dumps(to_json_value(value, KNOWN_AFTER), ensure_ascii=False, sort_keys=True)
+
+
+def _multiline(value: Any) -> bool:
+    return type(value) is str and "\n" in value.rstrip("\n")
+
+
+def _text_lines(value: str | None) -> list[str]:
+    if value is None:
+        return []
+    lines = value.split("\n")
+    return lines[:-1] if lines and lines[-1] == "" else lines
+
+
+def heredoc(before: str | None, after: str | None, indent: str) -> list[str]:
+    """The lines of a multi-line string between `<<-EOT` and `EOT`; for a change, line by line with `-`/`+`
+    on the lines that differ, as Terraform shows a changed cloud-init `user_data`."""
+    old, new = _text_lines(before), _text_lines(after)
+    if before is None or after is None:
+        return [f"{indent}      {line}".rstrip() for line in (new if before is None else old)]
+    out = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=old, b=new, autojunk=False).get_opcodes():
+        if op == "equal":
+            out += [f"{indent}      {line}".rstrip() for line in old[i1:i2]]
+            continue
+        out += [f"{indent}    - {line}".rstrip() for line in old[i1:i2]]
+        out += [f"{indent}    + {line}".rstrip() for line in new[j1:j2]]
+    return out
 
 
 def _is_blocks(value: Any) -> bool:
@@ -130,6 +156,10 @@ class Differ:
             name = key.ljust(width)
             if top and k in self.sensitive:
                 out.append(f"{indent}{sym} {name} = {SENSITIVE}{tail}")
+            elif _multiline(v):
+                out.append(f"{indent}{sym} {name} = <<-EOT")
+                out += heredoc(None, v, indent) if sym == "+" else heredoc(v, None, indent)
+                out.append(f"{indent}  EOT{tail}")
             elif type(v) is dict:
                 out.append(f"{indent}{sym} {name} = {{")
                 out += self._one_side(v, inner, sym, top=False, quote=True)
@@ -158,6 +188,10 @@ class Differ:
         if top and k in self.sensitive:
             return [f"{indent}{sym} {name} = {self._pair(sym, SENSITIVE if bv is not ABSENT else bv, SENSITIVE)}"
                     f"{force}"]
+        if _multiline(bv) or _multiline(av):
+            body = heredoc(bv if isinstance(bv, str) else None, av if isinstance(av, str) else None, indent)
+            tail = " -> null" if sym == "-" and top else ""
+            return [f"{indent}{sym} {name} = <<-EOT{force}", *body, f"{indent}  EOT{tail}"]
         if isinstance(bv, dict | list) or isinstance(av, dict | list):
             nested = self._collection(bv, av, indent, sym, top)
             if nested is not None:

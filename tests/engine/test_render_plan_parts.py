@@ -59,3 +59,14 @@ def test_a_saved_plan_keeps_outputs_drift_and_configuration() -> None:
     again = plan_from_json(json.loads(json.dumps(plan_to_json(made))))
     assert again.outputs == made.outputs and again.drift == made.drift
     assert render_json(again)["configuration"] == configuration
+
+
+def test_a_multi_line_string_shows_as_a_heredoc_with_its_changed_lines() -> None:
+    from reconciler.plan.render_diff import Differ
+
+    before = {"id": "1", "user_data": "#cloud-config\npackages:\n  - curl\n  - git\n"}
+    after = {"id": "1", "user_data": "#cloud-config\npackages:\n  - curl\n  - jq\n"}
+    lines = Differ().body(before, after, "      ")
+    assert lines == ['        id        = "1"', "      ~ user_data = <<-EOT", "            #cloud-config",
+                     "            packages:", "              - curl", "          -   - git", "          +   - jq",
+                     "        EOT"]
