@@ -123,6 +123,8 @@ def machine_actions(c: ResourceChange) -> tuple[list[str], str | None]:
         return ["delete", "create"], "replace_because_tainted"
     if c.action is Action.NIXOS_UPDATE:
         return ["update"], None
+    if c.action is Action.REPLACE and c.create_before_destroy:
+        return ["create", "delete"], _action_reason(c)
     return c.action.terraform_actions, _action_reason(c)
 
 

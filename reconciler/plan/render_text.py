@@ -32,6 +32,7 @@ _HEADLINE = {
     Action.NIXOS_UPDATE: "will get its NixOS system updated", Action.DORMANT: "is dormant",
 }
 RULE = "─" * 77
+CREATE_THEN_DESTROY = "+/-"
 
 
 def short_store_path(path: object) -> str:
@@ -99,17 +100,26 @@ def resource_block(c: ResourceChange) -> list[tuple[str, str]]:
     differ = Differ(c.sensitive, c.requires_replace, show_all=show_all)
     after = None if c.action is Action.DELETE else c.after
     body = differ.body(c.before, after, "      ")
-    return [*head, (style, _resource_line(c.action.symbol, c, c.type)), *((style, line) for line in body),
+    return [*head, (style, _resource_line(symbol(c), c, c.type)), *((style, line) for line in body),
             (style, "    }"), ("", "")]
 
 
+def symbol(c: ResourceChange) -> str:
+    """The plan symbol of a change; a replace that creates first is Terraform's `+/-`."""
+    return CREATE_THEN_DESTROY if c.action is Action.REPLACE and c.create_before_destroy else c.action.symbol
+
+
 def legend_lines(changes: Iterable[ResourceChange]) -> list[tuple[str, str]]:
-    used = {c.action for c in changes if c.action is not Action.NOOP}
+    used = {symbol(c): c.action for c in changes if c.action is not Action.NOOP}
     if not used:
         return []
     out = [("", "reconciler used the selected providers to generate the following execution plan. Resource "
                 "actions are indicated with the following symbols:")]
-    out += [(STYLES.get(a, ""), f"{a.symbol:>3} {LEGEND[a]}") for a in Action if a in used]
+    for a in Action:
+        for sym, action in used.items():
+            if action is a:
+                text = "create replacement and then destroy" if sym == CREATE_THEN_DESTROY else LEGEND[a]
+                out.append((STYLES.get(a, ""), f"{sym:>3} {text}"))
     return [*out, ("", "")]
 
 

@@ -59,8 +59,10 @@ STATEMENTS: dict[str, list[Check]] = {
         ("plan.json", lambda d: actions(d, "nixos_machine.cinnabar") == ["create"], "install = create")
     ],
     "create_before_destroy": [
-        ("plan.txt", "# (create before destroy)"),
+        ("plan.txt", '# (create before destroy)\n+/- resource "hcloud_server" "node" {'),
+        ("plan.txt", "+/- create replacement and then destroy"),
         ("plan.json", lambda d: reason(d, S0) == "replace_because_cannot_update", "replace"),
+        ("plan.json", lambda d: actions(d, S0) == ["create", "delete"], "Terraform's create-then-delete replace"),
     ],
     "create_with_gpu": [
         ("plan.txt", "      + guest_accelerator {"),
