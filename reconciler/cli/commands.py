@@ -28,7 +28,7 @@ from reconciler.plan.model import Plan
 from reconciler.plan.planfile import check_fresh, load_plan, save_plan
 from reconciler.plan.planner import Planner, PlanOptions
 from reconciler.plan.render_graph import to_dot, to_mermaid
-from reconciler.plan.render_json import render_json
+from reconciler.plan.render_json import render_json, state_json
 from reconciler.plan.render_markdown import render_markdown
 from reconciler.plan.render_text import render_lines
 from reconciler.state.backend import Backend
@@ -203,8 +203,8 @@ def cmd_show(args: argparse.Namespace, out: Out) -> int:
     from reconciler.cli.state_cmds import read_state
 
     doc = read_state(args)
-    if args.json:
-        out.text(json.dumps(doc.to_json(), indent=2))
+    if args.json:  # Terraform's state representation, on one line as Terraform prints it
+        out.text(json.dumps(state_json(doc), separators=(",", ":")))
         return 0
     if not doc.resources:
         out.text("The state is empty.")

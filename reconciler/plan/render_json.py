@@ -21,6 +21,7 @@ from reconciler.plan.configuration import provider_full_name
 from reconciler.plan.drift import Drift
 from reconciler.plan.model import OutputChange, Plan, ResourceChange
 from reconciler.reasons import Reason
+from reconciler.state.document import StateDoc
 from reconciler.values import UNKNOWN, is_known
 
 FORMAT_VERSION = "1.2"
@@ -217,6 +218,18 @@ def prior_state(plan: Plan) -> dict[str, Any]:
     resources = [_value_resource(c.address, c.type, c.provider, c.before, c.sensitive) for c in plan.changes
                  if c.before is not None]
     outputs = {o.name: _output_value(o, o.before) for o in plan.outputs if o.recorded}
+    return {"format_version": STATE_FORMAT_VERSION, "terraform_version": TERRAFORM_VERSION,
+            "values": {"outputs": outputs, "root_module": {"resources": resources}}}
+
+
+def state_json(doc: StateDoc) -> dict[str, Any]:
+    """The recorded state as Terraform's state representation (`terraform show -json` without a plan)."""
+    resources = []
+    for address in sorted(doc.resources):
+        res = doc.resources[address]
+        resources.append(_value_resource(address, res.type, res.type.split("_", 1)[0], dict(res.attributes), ()))
+    outputs = {name: _output_value(OutputChange(name, o.get("value"), o.get("value"), bool(o.get("sensitive"))),
+                                   o.get("value")) for name, o in sorted(doc.outputs.items())}
     return {"format_version": STATE_FORMAT_VERSION, "terraform_version": TERRAFORM_VERSION,
             "values": {"outputs": outputs, "root_module": {"resources": resources}}}
 

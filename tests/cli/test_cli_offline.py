@@ -120,6 +120,13 @@ def test_state_commands_and_force_unlock(fleet: Path) -> None:
     assert shown["id"] == "6"
     assert run("output", "ip", "-C", str(fleet)).stdout.strip() == "203.0.113.9"
     assert json.loads(run("output", "--json", "-C", str(fleet)).stdout)["ip"]["value"] == "203.0.113.9"
+    state_json = run("show", "--json", "-C", str(fleet)).stdout  # Terraform's state representation, one line
+    assert len(state_json.splitlines()) == 1
+    values = json.loads(state_json)["values"]
+    assert values["outputs"]["ip"] == {"sensitive": False, "type": "string", "value": "203.0.113.9"}
+    first = values["root_module"]["resources"][0]
+    assert (first["address"], first["provider_name"], first["values"]) == \
+        ("hcloud_server.old", "registry.terraform.io/hetznercloud/hcloud", {"name": "old"})
     run("state", "rm", "hcloud_server.old", "-C", str(fleet))
     pulled = json.loads(run("state", "pull", "-C", str(fleet)).stdout)
     assert list(pulled["resources"]) == ["hcloud_ssh_key.admin"] and pulled["serial"] == 2
