@@ -122,8 +122,8 @@ def machine_actions(c: ResourceChange) -> tuple[list[str], str | None]:
         if c.reason is Reason.INSTALL_HOST_RECREATED:
             return ["delete", "create"], "replace_by_triggers"
         return ["delete", "create"], "replace_because_tainted"
-    if c.action is Action.NIXOS_UPDATE:
-        return ["update"], None
+    if c.action is Action.NIXOS_UPDATE:  # a machine never recorded (install disabled) is new to the state
+        return (["update"] if c.before is not None else ["create"]), None
     if c.action is Action.REPLACE and c.create_before_destroy:
         return ["create", "delete"], _action_reason(c)
     return c.action.terraform_actions, _action_reason(c)

@@ -70,3 +70,23 @@ def test_a_multi_line_string_shows_as_a_heredoc_with_its_changed_lines() -> None
     assert lines == ['        id        = "1"', "      ~ user_data = <<-EOT", "            #cloud-config",
                      "            packages:", "              - curl", "          -   - git", "          +   - jq",
                      "        EOT"]
+
+
+def test_nixos_work_maps_to_terraform_actions_and_reasons() -> None:
+    from reconciler.actions import Action
+    from reconciler.plan.model import ResourceChange
+    from reconciler.plan.render_json import machine_actions
+    from reconciler.reasons import Reason
+
+    def change(action: Action, reason: Reason, before: dict[str, str] | None) -> ResourceChange:
+        return ResourceChange("nixos_machine.a", "nixos_machine", "a", "nixos", "machine", action, reason,
+                              before=before, after={"toplevel": UNKNOWN})
+
+    recorded = {"toplevel": "/nix/store/x-old", "host_key": "ssh-ed25519 K"}
+    assert machine_actions(change(Action.INSTALL, Reason.INSTALL_NEW_HOST, None)) == (["create"], None)
+    assert machine_actions(change(Action.INSTALL, Reason.INSTALL_HOST_RECREATED, recorded)) == \
+        (["delete", "create"], "replace_by_triggers")
+    assert machine_actions(change(Action.INSTALL, Reason.INSTALL_RESUME, {"host_key": "ssh-ed25519 K"})) == \
+        (["delete", "create"], "replace_because_tainted")
+    assert machine_actions(change(Action.NIXOS_UPDATE, Reason.NIXOS_CHANGED, recorded)) == (["update"], None)
+    assert machine_actions(change(Action.NIXOS_UPDATE, Reason.NIXOS_DRIFT, recorded)) == (["update"], None)
