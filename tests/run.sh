@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES="nix-bin openssh-server openssh-client iproute2 util-linux procps postgresql"
+APT_PACKAGES="nix-bin openssh-server openssh-client iproute2 util-linux procps postgresql chromium"
+command -v npm >/dev/null 2>&1 || APT_PACKAGES="$APT_PACKAGES npm"  # the mermaid CLI comes from npm
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   missing=""
   for pkg in $APT_PACKAGES; do
