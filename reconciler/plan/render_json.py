@@ -11,6 +11,7 @@ file names or line numbers, so the same fleet written in HCL or in JSON gives th
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -254,19 +255,24 @@ def output_changes(plan: Plan) -> dict[str, Any]:
     return out
 
 
+_RESOURCE_REF = re.compile(r'^([a-z][a-z0-9_]*\.[A-Za-z_][A-Za-z0-9_-]*(?:\[(?:"(?:[^"\\]|\\.)*"|\d+)\])?)'
+                           r"\.([A-Za-z_][A-Za-z0-9_-]*)")
+
+
 def relevant_attributes(plan: Plan) -> list[dict[str, Any]]:
-    """Attributes of drifted resources that the configuration references (what Terraform lists)."""
-    drifted = {split_address(d.address)[0] for d in plan.drift}
+    """Attributes of drifted resource instances that the configuration references, as Terraform lists them
+    (`{"resource": "hcloud_server.web[\"a\"]", "attribute": ["ipv4_address"]}`)."""
+    drifted = {d.address for d in plan.drift}
+    if not drifted:
+        return []
     seen: dict[tuple[str, str], None] = {}
-    resources = plan.configuration.get("root_module", {}).get("resources", [])
-    for res in resources:
+    for res in plan.configuration.get("root_module", {}).get("resources", []):
         for expr in _expression_objects(res.get("expressions", {})):
             for ref in expr.get("references", []):
-                base, _, attr = ref.partition(".")
-                name, _, rest = attr.partition(".")
-                if f"{base}.{name.split('[')[0]}" in drifted and rest and "[" not in name:
-                    seen[(f"{base}.{name}", rest.split(".")[0])] = None
-    return [{"resource": r, "attribute": [a]} for r, a in seen]
+                found = _RESOURCE_REF.match(ref)
+                if found is not None and found.group(1) in drifted:
+                    seen[(found.group(1), found.group(2))] = None
+    return [{"resource": r, "attribute": [a]} for r, a in sorted(seen)]
 
 
 def _expression_objects(exprs: Any) -> list[dict[str, Any]]:

@@ -90,3 +90,18 @@ def test_nixos_work_maps_to_terraform_actions_and_reasons() -> None:
         (["delete", "create"], "replace_because_tainted")
     assert machine_actions(change(Action.NIXOS_UPDATE, Reason.NIXOS_CHANGED, recorded)) == (["update"], None)
     assert machine_actions(change(Action.NIXOS_UPDATE, Reason.NIXOS_DRIFT, recorded)) == (["update"], None)
+
+
+def test_relevant_attributes_name_what_the_configuration_reads_of_drifted_objects() -> None:
+    configuration = {"root_module": {"resources": [
+        {"address": "hcloud_server.web", "expressions": {
+            "ssh_keys": {"references": ["hcloud_ssh_key.admin.name", "hcloud_ssh_key.admin"]},
+            "image": {"constant_value": "debian-12"},
+            "labels": {"references": ['hcloud_server.db["x.y"].labels', 'hcloud_server.db["x.y"]', "hcloud_server.db"]},
+        }}]}}
+    drifted = (Drift("hcloud_ssh_key.admin", "changed", "", "hcloud_ssh_key", {"name": "a"}, {"name": "b"}),
+               Drift('hcloud_server.db["x.y"]', "deleted", "", "hcloud_server", {"id": "1"}))
+    found = render_json(plan(drift=drifted, configuration=configuration))["relevant_attributes"]
+    assert found == [{"resource": 'hcloud_server.db["x.y"]', "attribute": ["labels"]},
+                     {"resource": "hcloud_ssh_key.admin", "attribute": ["name"]}]
+    assert render_json(plan(configuration=configuration))["relevant_attributes"] == []
