@@ -216,6 +216,9 @@ def planned_values(plan: Plan) -> dict[str, Any]:
 
 
 def prior_state(plan: Plan) -> dict[str, Any]:
+    """The state the plan was made from, refreshed; a refresh-only plan has no changes to take it from."""
+    if plan.refresh_only and plan.refreshed_state is not None:
+        return state_json(StateDoc.loads_json(plan.refreshed_state))
     resources = [_value_resource(c.address, c.type, c.provider, c.before, c.sensitive) for c in plan.changes
                  if c.before is not None]
     outputs = {o.name: _output_value(o, o.before) for o in plan.outputs if o.recorded}

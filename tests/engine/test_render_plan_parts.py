@@ -105,3 +105,13 @@ def test_relevant_attributes_name_what_the_configuration_reads_of_drifted_object
     assert found == [{"resource": 'hcloud_server.db["x.y"]', "attribute": ["labels"]},
                      {"resource": "hcloud_ssh_key.admin", "attribute": ["name"]}]
     assert render_json(plan(configuration=configuration))["relevant_attributes"] == []
+
+
+def test_a_refresh_only_plan_has_the_refreshed_state_as_prior_state() -> None:
+    refreshed = {"version": 1, "serial": 3, "lineage": "lineage", "outputs": {},
+                 "resources": {"hcloud_server.web": {"type": "hcloud_server", "id": "1",
+                                                     "attributes": {"id": "1", "labels": {"a": "2"}}}}}
+    doc = render_json(plan(drift=(CHANGED,), refresh_only=True, refreshed_state=refreshed))
+    [resource] = doc["prior_state"]["values"]["root_module"]["resources"]
+    assert resource["address"] == "hcloud_server.web" and resource["values"]["labels"] == {"a": "2"}
+    assert doc["resource_changes"] == [] and doc["applyable"] is True
