@@ -147,6 +147,9 @@ def expression(expr: s.Expr, *, secret: bool = False) -> Any:
         assert isinstance(expr, s.TupleExpr)
         return [{str(k.value): expression(v) for k, v in item.items if isinstance(k, s.Literal)}
                 for item in expr.items if isinstance(item, s.ObjectExpr)]
+    literal = _literal(expr)
+    if literal is not _NOT_LITERAL:  # most arguments: no references, nothing to evaluate
+        return {} if secret else {"constant_value": literal}
     refs = references(expr)
     if refs:
         return {"references": refs}
@@ -154,6 +157,29 @@ def expression(expr: s.Expr, *, secret: bool = False) -> Any:
         return {}
     known, value = _constant(expr)
     return {"constant_value": value} if known else {}
+
+
+_NOT_LITERAL: Any = object()
+
+
+def _literal(expr: s.Expr) -> Any:
+    """The value of an expression made only of literals, lists and maps with literal keys; _NOT_LITERAL else."""
+    if isinstance(expr, s.Literal):
+        return expr.value
+    if isinstance(expr, s.TupleExpr):
+        items = [_literal(i) for i in expr.items]
+        return _NOT_LITERAL if any(i is _NOT_LITERAL for i in items) else items
+    if isinstance(expr, s.ObjectExpr):
+        out = {}
+        for k, v in expr.items:
+            if not isinstance(k, s.Literal) or not isinstance(k.value, str):
+                return _NOT_LITERAL
+            value = _literal(v)
+            if value is _NOT_LITERAL:
+                return _NOT_LITERAL
+            out[k.value] = value
+        return out
+    return _NOT_LITERAL
 
 
 def _expressions(attributes: Mapping[str, s.Expr], secret: frozenset[str] = frozenset()) -> dict[str, Any]:
