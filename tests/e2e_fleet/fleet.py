@@ -30,8 +30,8 @@ CLI_TIMEOUT = 240.0
 
 # a plan's resource block: '  # nixos_machine.node["b"] will ...', maybe '  # (because ...)' lines, then
 # '  ^ resource "nixos_machine" "node" {', its attribute lines, and '    }'
-PLAN_BLOCK = re.compile(r"^  # (\S+) [^\n]*\n(?:  # [^\n]*\n)*\s*(-/\+|[+~>^z-]) resource [^\n]*\{\}?\n((?:[^\n]+\n)*)",
-                        re.MULTILINE)
+PLAN_BLOCK = re.compile(r"^  # (\S+) [^\n]*\n(?:  # [^\n]*\n)*"
+                        r"\s*(-/\+|\+/-|[+~>^z-]) resource [^\n]*\{\}?\n((?:[^\n]+\n)*)", re.MULTILINE)
 ACTIONS_HEADER = "reconciler will perform the following actions:"
 
 # The test flake's switch-to-configuration records "ACTION SYSTEM" per activation; the fleet's flakes also
