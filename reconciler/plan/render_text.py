@@ -100,8 +100,8 @@ def resource_block(c: ResourceChange) -> list[tuple[str, str]]:
     differ = Differ(c.sensitive, c.requires_replace, show_all=show_all)
     after = None if c.action is Action.DELETE else c.after
     body = differ.body(c.before, after, "      ")
-    return [*head, (style, _resource_line(symbol(c), c, c.type)), *((style, line) for line in body),
-            (style, "    }"), ("", "")]
+    # the resource's lines go out as one piece (one style): a 10,000-machine plan has 300,000 of them
+    return [*head, (style, "\n".join([_resource_line(symbol(c), c, c.type), *body, "    }"])), ("", "")]
 
 
 def symbol(c: ResourceChange) -> str:
