@@ -64,7 +64,7 @@ def print_plan(plan: Plan, args: argparse.Namespace, out: Out) -> None:
     from reconciler.plan.render_text import render_lines
 
     if getattr(args, "json", False):
-        out.text(json.dumps(render_json(plan), indent=2, sort_keys=False))
+        out.text(json.dumps(render_json(plan), separators=(",", ":")))  # one line, as Terraform's
     elif getattr(args, "markdown", False):
         out.text(render_markdown(plan))
     else:
@@ -201,8 +201,10 @@ def cmd_show(args: argparse.Namespace, out: Out) -> int:
     from reconciler.cli.state_cmds import read_state
 
     doc = read_state(args)
-    if args.json:
-        out.text(json.dumps(doc.to_json(), indent=2))
+    if args.json:  # Terraform's state representation, on one line as Terraform prints it
+        from reconciler.plan.render_json import state_json
+
+        out.text(json.dumps(state_json(doc), separators=(",", ":")))
         return 0
     if not doc.resources:
         out.text("The state is empty.")

@@ -25,8 +25,15 @@ class Out:
         self.err_console = _console(stderr=True) if color and sys.stderr.isatty() else None
 
     def lines(self, styled: Iterable[tuple[str, str]]) -> None:
-        if self.console is None:
-            sys.stdout.write("".join(text + "\n" for _, text in styled))
+        if self.console is None:  # written in chunks: a 10,000-machine plan is never one string
+            chunk: list[str] = []
+            for _, line in styled:
+                chunk.append(line)
+                if len(chunk) >= 4096:
+                    sys.stdout.write("\n".join(chunk) + "\n")
+                    chunk.clear()
+            if chunk:
+                sys.stdout.write("\n".join(chunk) + "\n")
             return
         from rich.text import Text
 

@@ -38,6 +38,17 @@ class ResourceChange:
 
 
 @dataclass(frozen=True)
+class OutputChange:
+    """An output's recorded value and its value after the plan (may hold UNKNOWN)."""
+
+    name: str
+    before: Any
+    after: Any
+    sensitive: bool = False
+    recorded: bool = False  # state has a value for it (a create otherwise)
+
+
+@dataclass(frozen=True)
 class CostLine:
     currency: str
     before: float
@@ -77,6 +88,8 @@ class Plan:
     drift: tuple[Drift, ...] = ()  # what the refresh found changed outside reconciler
     warnings: tuple[str, ...] = ()
     refresh_only: bool = False
+    outputs: tuple[OutputChange, ...] = ()
+    configuration: Mapping[str, Any] = field(default_factory=dict)  # Terraform's `configuration` object
 
     def __repr__(self) -> str:
         # short on purpose: asyncio reprs a finished task's result in places (Python 3.11's Runner), and the

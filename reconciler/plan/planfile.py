@@ -13,7 +13,7 @@ from typing import Any
 from reconciler.actions import Action
 from reconciler.errors import PlanFileError, StalePlanError
 from reconciler.plan.drift import Drift
-from reconciler.plan.model import PLAN_FORMAT, PLAN_FORMAT_VERSION, Cost, CostLine, Plan, ResourceChange
+from reconciler.plan.model import PLAN_FORMAT, PLAN_FORMAT_VERSION, Cost, CostLine, OutputChange, Plan, ResourceChange
 from reconciler.reasons import Reason
 from reconciler.state.document import StateDoc
 from reconciler.values import UNKNOWN
@@ -73,8 +73,10 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
         "targets": list(plan.targets), "destroy": plan.destroy, "refreshed": plan.refreshed, "cost": cost,
         "after_edges": [list(e) for e in plan.after_edges], "inventory": _encode(dict(plan.inventory)),
         "refreshed_state": plan.refreshed_state,
-        "drift": [[d.address, d.kind, d.detail] for d in plan.drift], "warnings": list(plan.warnings),
-        "refresh_only": plan.refresh_only,
+        "drift": [[d.address, d.kind, d.detail, d.type, d.before, d.after] for d in plan.drift],
+        "warnings": list(plan.warnings), "refresh_only": plan.refresh_only,
+        "outputs": [[o.name, _encode(o.before), _encode(o.after), o.sensitive, o.recorded] for o in plan.outputs],
+        "configuration": dict(plan.configuration),
     }
 
 
@@ -90,8 +92,10 @@ def plan_from_json(d: dict[str, Any]) -> Plan:
         targets=tuple(d["targets"]), destroy=d["destroy"], refreshed=d["refreshed"], cost=cost,
         after_edges=tuple((a, b) for a, b in d["after_edges"]), inventory=_decode(d["inventory"]),
         created=d["created"], refreshed_state=d.get("refreshed_state"),
-        drift=tuple(Drift(a, k, t) for a, k, t in d.get("drift", [])), warnings=tuple(d.get("warnings", [])),
+        drift=tuple(Drift(*x) for x in d.get("drift", [])), warnings=tuple(d.get("warnings", [])),
         refresh_only=d.get("refresh_only", False),
+        outputs=tuple(OutputChange(n, _decode(b), _decode(a), s, r) for n, b, a, s, r in d.get("outputs", [])),
+        configuration=d.get("configuration", {}),
     )
 
 

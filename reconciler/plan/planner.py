@@ -21,6 +21,7 @@ from reconciler.config.scope import ConfigScope, machine_name, split_address
 from reconciler.errors import ConfigError, ConfigErrors, ReconcilerError
 from reconciler.plan import decide
 from reconciler.plan.configmodel import Model, evaluate_collecting
+from reconciler.plan.configuration import LazyConfiguration
 from reconciler.plan.cost import plan_cost
 from reconciler.plan.drift import Drift, drift
 from reconciler.plan.expansion import (
@@ -32,6 +33,7 @@ from reconciler.plan.expansion import (
 )
 from reconciler.plan.inventory import build_inventory, changed_views, written_inventory
 from reconciler.plan.model import Plan, ResourceChange
+from reconciler.plan.outputs import plan_outputs
 from reconciler.plan.refresh import refresh_state
 from reconciler.plan.targets import apply_targets
 from reconciler.reasons import Reason
@@ -344,6 +346,8 @@ class Planner:
             after_edges=after_edges, inventory=inventory,
             created=datetime.now(UTC).isoformat(timespec="seconds"),
             refreshed_state=refreshed.to_json() if refreshed is not None else None,
+            outputs=plan_outputs(self.decls, scope, state.outputs) if scope is not None else (),
+            configuration=LazyConfiguration(self.decls),
         )
 
 

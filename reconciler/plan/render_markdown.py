@@ -4,14 +4,16 @@ pass GitHub's comment limit."""
 
 from __future__ import annotations
 
+import networkx as nx
+
 from reconciler.actions import Action
 from reconciler.plan.graph import build_graph
 from reconciler.plan.model import Plan, ResourceChange
 from reconciler.plan.render_graph import to_mermaid
-from reconciler.plan.render_text import cost_lines, detail, summary_line
+from reconciler.plan.render_text import cost_lines, detail, nixos_line, summary_line
 
 LIMIT = 60_000
-MERMAID_MAX_NODES = 150
+MERMAID_MAX_NODES = 40  # past this the picture is the summary by resource type and action
 
 
 def _row(c: ResourceChange) -> str:
@@ -27,12 +29,25 @@ def _table(changes: list[ResourceChange], limit: int | None = None) -> list[str]
     return rows
 
 
+def picture(plan: Plan) -> nx.DiGraph:
+    """The action graph plus the dormant resources (drawn, greyed, where they would be), for the picture."""
+    g = build_graph(plan)
+    dormant = {c.address: c for c in plan.changes if c.action is Action.DORMANT}
+    for address in dormant:
+        g.add_node(address, action=Action.DORMANT.value)
+    for address, c in dormant.items():
+        for dep in c.dependencies:
+            if dep in g:
+                g.add_edge(dep, address)
+    return g
+
+
 def _document(plan: Plan, *, compact: bool) -> str:
     n = plan.counts()
     acting = [c for c in plan.changes if c.action is not Action.NOOP]
     destroys = [c for c in acting if c.action in (Action.DELETE, Action.REPLACE)]
     machines = [c for c in acting if c.kind == "machine"]
-    out = ["## reconciler plan", "", f"**{summary_line(plan)}**", "",
+    out = ["## reconciler plan", "", f"**{summary_line(plan)}** {nixos_line(plan)}", "",
            "| add | change | destroy | install | update |", "|---:|---:|---:|---:|---:|",
            f"| {n['add']} | {n['change']} | {n['destroy']} | {n['install']} | {n['update']} |", ""]
     if destroys:
@@ -41,12 +56,13 @@ def _document(plan: Plan, *, compact: bool) -> str:
     if machines:
         out += ["### Machines", "", *_table(machines, 50 if compact else None), ""]
     out += ["### Monthly cost", ""] + [f"- {line}" for line in cost_lines(plan.cost)] + [""]
-    graph = build_graph(plan)
-    if 0 < graph.number_of_nodes() <= (MERMAID_MAX_NODES if not compact else 40):
-        out += ["### Order", "", "```mermaid", to_mermaid(graph).rstrip(), "```", ""]
-    elif graph.number_of_nodes():
-        out += ["### Order", "", f"_{graph.number_of_nodes()} steps: too many to draw; "
-                "run `reconciler graph PLANFILE` for the whole graph._", ""]
+    graph = picture(plan)
+    if graph.number_of_nodes():
+        drawn = to_mermaid(graph, max_nodes=MERMAID_MAX_NODES).rstrip()
+        note = [] if graph.number_of_nodes() <= MERMAID_MAX_NODES else [
+            f"_{graph.number_of_nodes()} steps, drawn by resource type and action; "
+            "`reconciler graph PLANFILE` draws every step._", ""]
+        out += ["### Order", "", *note, "```mermaid", drawn, "```", ""]
     if acting:
         if compact:
             out += [f"_All {len(acting)} changes are too many for one comment; run `reconciler show PLANFILE`._", ""]

@@ -125,7 +125,7 @@ def test_gpu_node_on_off_on_keeps_name_and_labels_and_each_plan_prices_it(cli: C
     cli.write(google_provider(gce.endpoint) + GPU_BLOCK + CPU_BLOCK)
     price = gpu_node_price()
     first = cli.run("apply", "--auto-approve")
-    assert f"  z {GPU}  (dormant: enabled = false)" in first.stdout
+    assert f"  # {GPU} is dormant\n  # (because enabled = false)\n" in first.stdout
     _, base, _ = cost_line(first.stdout)
     assert sorted(instances(gce)) == ["cinnabar"]
 
@@ -137,7 +137,7 @@ def test_gpu_node_on_off_on_keeps_name_and_labels_and_each_plan_prices_it(cli: C
         state = cli.state()
         assert gce_problems(gce, state) == [], step
         if on:
-            assert f"  + {GPU}" in applied.stdout
+            assert f"  # {GPU} will be created\n" in applied.stdout
             assert (before, after, delta) == (base, round(base + price, 2), price)
             assert sorted(live) == ["cinnabar", "scheelite"]
             node = live["scheelite"]
@@ -153,7 +153,7 @@ def test_gpu_node_on_off_on_keeps_name_and_labels_and_each_plan_prices_it(cli: C
                                       "reconciler-address": address_label(GPU)}
             seen.append(node)
         else:
-            assert f"  - {GPU}  (destroy: enabled = false" in applied.stdout
+            assert f"  # {GPU} will be destroyed\n  # (because enabled = false" in applied.stdout
             assert (before, after, delta) == (round(base + price, 2), base, -price)
             assert sorted(live) == ["cinnabar"] and GPU not in state["resources"]
     assert seen[0]["name"] == seen[1]["name"] == "scheelite"
@@ -235,7 +235,7 @@ def test_quota_error_line_names_the_address_once(quota_run: QuotaOutcome) -> Non
 def test_a_create_that_failed_on_quota_records_no_instance(quota_run: QuotaOutcome) -> None:
     entry = quota_run.after_failure["resources"].get(GPU, {})
     assert entry.get("id") is None, entry
-    assert "deleted outside reconciler" not in quota_run.replan.stdout
+    assert "Objects have changed outside of reconciler" not in quota_run.replan.stdout  # no drift reported
 
 
 def test_kill_between_insert_and_record_then_apply_makes_no_duplicate(cli: Cli, gce: Emulator) -> None:

@@ -83,7 +83,7 @@ def test_fleet_create_noop_toggle_off_and_on(cli: Cli, hcloud: Emulator) -> None
     cli.write(fleet_config(hcloud.endpoint))
 
     planned = cli.run("plan", "--detailed-exitcode", code=2)
-    assert "Plan: 4 to add, 0 to change, 0 to destroy, 0 to install, 0 to update." in planned.stdout
+    assert "Plan: 4 to add, 0 to change, 0 to destroy.\nNixOS: 0 to install, 0 to update." in planned.stdout
     assert not cli.state_path.exists()  # a plan writes no state
     assert hcloud.servers() == [] and hcloud.ssh_keys() == []
 
@@ -101,7 +101,7 @@ def test_fleet_create_noop_toggle_off_and_on(cli: Cli, hcloud: Emulator) -> None
     assert cli.state_bytes() == before  # refresh found nothing new; the plan wrote nothing
 
     off_plan = cli.run("plan", "--detailed-exitcode", "--var", "galena_enabled=false", code=2)
-    assert f"  - {addr('galena')}  (destroy: enabled = false" in off_plan.stdout
+    assert f"  # {addr('galena')} will be destroyed\n  # (because enabled = false" in off_plan.stdout
     assert "0 to add, 0 to change, 1 to destroy" in off_plan.stdout
     cli.run("apply", "--auto-approve", "--var", "galena_enabled=false")
     state_off = cli.state()
@@ -110,10 +110,11 @@ def test_fleet_create_noop_toggle_off_and_on(cli: Cli, hcloud: Emulator) -> None
     assert {n: s["id"] for n, s in remaining.items()} == {n: first[n]["id"] for n in ("electrum", "scheelite")}
 
     dormant = cli.run("plan", "--detailed-exitcode", "--var", "galena_enabled=false", code=0)
-    assert f"  z {addr('galena')}" in dormant.stdout
+    assert f"  # {addr('galena')} is dormant\n" in dormant.stdout
 
     on_plan = cli.run("plan", "--detailed-exitcode", code=2)
-    assert f"  + {addr('galena')}" in on_plan.stdout and "1 to add, 0 to change, 0 to destroy" in on_plan.stdout
+    assert f"  # {addr('galena')} will be created\n" in on_plan.stdout
+    assert "1 to add, 0 to change, 0 to destroy" in on_plan.stdout
     cli.run("apply", "--auto-approve")
     state_on = cli.state()
     back = check_fleet(hcloud, state_on, NODES)

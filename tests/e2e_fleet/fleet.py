@@ -28,8 +28,10 @@ HCLOUD_SCALE = 1000.0  # emulated seconds per real second: a 10 s server create 
 HCLOUD_POLL = 0.5 / HCLOUD_SCALE  # the provider's first action poll, scaled alike
 CLI_TIMEOUT = 240.0
 
-# a plan line: "  ^ nixos_machine.node["b"]  (update NixOS: ...)"
-PLAN_LINE = re.compile(r"^\s*(-/\+|[+~>^z-]) (\S+)  \((.*)\)$")
+# a plan's resource block: '  # nixos_machine.node["b"] will ...', maybe '  # (because ...)' lines, then
+# '  ^ resource "nixos_machine" "node" {', its attribute lines, and '    }'
+PLAN_BLOCK = re.compile(r"^  # (\S+) [^\n]*\n(?:  # [^\n]*\n)*"
+                        r"\s*(-/\+|\+/-|[+~>^z-]) resource [^\n]*\{\}?\n((?:[^\n]+\n)*)", re.MULTILINE)
 ACTIONS_HEADER = "reconciler will perform the following actions:"
 
 # The test flake's switch-to-configuration records "ACTION SYSTEM" per activation; the fleet's flakes also
@@ -56,16 +58,11 @@ class Result:
         return f"reconciler {' '.join(self.args)} -> {self.code}\n--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}"
 
     def changes(self) -> list[tuple[str, str, str]]:
-        """(symbol, address, detail) of every action line of the plan this run printed, in order."""
+        """(symbol, address, attribute lines) of every resource block of the plan this run printed, in order."""
         if ACTIONS_HEADER not in self.stdout:
             return []
         body = self.stdout.split(ACTIONS_HEADER, 1)[1].split("\nPlan: ", 1)[0]
-        found = []
-        for line in body.splitlines():
-            m = PLAN_LINE.match(line)
-            if m:
-                found.append((m.group(1), m.group(2), m.group(3)))
-        return found
+        return [(m.group(2), m.group(1), m.group(3)) for m in PLAN_BLOCK.finditer(body)]
 
     def symbols(self) -> set[tuple[str, str]]:
         return {(symbol, address) for symbol, address, _ in self.changes()}
@@ -97,7 +94,9 @@ def activation_times(host: TestHost) -> list[tuple[int, str, str]]:
 
 
 def short_matches(short: str, full: str) -> bool:
-    """Whether a plan's shortened store path ("abcdefgh…-name") stands for `full` ("/nix/store/abcdefgh...-name")."""
+    """Whether a plan's store path stands for `full`: the same, or shortened ("abcdefgh…-name")."""
+    if short == full:
+        return True
     head, sep, tail = short.partition("…")
     return bool(sep) and full.startswith("/nix/store/" + head) and full.endswith(tail)
 

@@ -59,7 +59,7 @@ def test_apply_creates_the_servers_and_installs_nixos(fleet: FleetDir, installed
     assert applied.code == 0, applied.explain()
     assert applied.symbols() == ({("+", server(n)) for n in NAMES} | {("+", "hcloud_ssh_key.admin")}
                                  | {(">", machine(n)) for n in NAMES}), applied.explain()
-    assert "Plan: 4 to add, 0 to change, 0 to destroy, 3 to install, 0 to update." in applied.stdout
+    assert "Plan: 4 to add, 0 to change, 0 to destroy.\nNixOS: 3 to install, 0 to update." in applied.stdout
     assert "Apply complete: 7 done, 0 failed" in applied.stdout
 
     servers = fleet.servers()
@@ -120,11 +120,11 @@ def test_changing_one_system_updates_that_machine_only(fleet: FleetDir) -> None:
     planned = fleet.run("plan", "--detailed-exitcode", code=2)
     assert [(s, a) for s, a, _ in planned.changes()] == [("^", machine(UPDATED))], planned.explain()
     [(_, _, detail)] = planned.changes()
-    found = re.fullmatch(r"update NixOS: (\S+) -> (\S+)", detail)
+    found = re.search(r'~ toplevel += "(\S+)" -> "(\S+)"', detail)
     assert found is not None, detail
     assert short_matches(found.group(1), old)
     assert found.group(2).endswith(f"-nixos-system-{UPDATED}-2")
-    assert "0 to install, 1 to update." in planned.stdout
+    assert "NixOS: 0 to install, 1 to update." in planned.stdout
 
     dry = fleet.run("machines", "update", "--dry-run")
     assert [(s, a) for s, a, _ in dry.changes()] == [("^", machine(UPDATED))], dry.explain()

@@ -13,6 +13,7 @@ import asyncio
 import json
 import os
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +34,11 @@ from reconciler.plan.render_text import render_text
 from reconciler.registry import ProviderSet
 from reconciler.state.document import StateDoc
 from tests.fakes import Cloud, factories
+from tests.golden.statements import STATEMENTS
 
 CASES = Path(__file__).parent
 REGEN = os.environ.get("RECONCILER_REGEN") == "1"
+FIXED_TIME = "2026-01-01T00:00:00+00:00"  # the plan's timestamp, so the expected files do not move
 CONFIG_SUFFIXES = (".tf", ".tf.json")
 
 
@@ -70,7 +73,7 @@ def plan_case(case: Path, workdir: Path) -> Plan | ReconcilerError:
         planner = Planner(Model(loaded.config, loaded.variables), providers, loaded.provider_settings)
         options = PlanOptions(refresh=False, destroy=opts.get("destroy", False),
                               targets=tuple(opts.get("targets", ())))
-        plan = asyncio.run(planner.plan(state, options))
+        plan = replace(asyncio.run(planner.plan(state, options)), created=FIXED_TIME)
         if "state_moves_on" in opts:  # the plan is saved, then another apply writes state before it is applied
             moved = opts["state_moves_on"]
             later = state if moved["serial"] == "same" else \
@@ -136,6 +139,18 @@ def test_golden(name: str, tmp_path: Path) -> None:
     assert sorted(outputs) == sorted(expected), f"{name}: expected files {sorted(expected)}"
     for fname, text in outputs.items():
         assert text == expected[fname], f"{name}/{fname} differs; review, then RECONCILER_REGEN=1"
+
+
+@pytest.mark.parametrize("name", case_names())
+def test_golden_case_shows_what_it_states(name: str) -> None:
+    expected = CASES / name / "expected"
+    assert name in STATEMENTS, f"{name}: say what it must show in tests/golden/statements.py"
+    for check in STATEMENTS[name]:
+        text = (expected / check[0]).read_text()
+        if len(check) == 2:
+            assert check[1] in text, f"{name}/{check[0]} must show {check[1]!r}"
+        else:
+            assert check[1](json.loads(text)), f"{name}/{check[0]}: {check[2]}"
 
 
 def test_there_are_enough_cases() -> None:
