@@ -87,12 +87,27 @@ def _var_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
+_held: dict[int, int] = {}  # id(backend) -> depth: a lock this process holds is not taken twice
+
+
 @contextlib.contextmanager
 def locked(ws: Workspace, operation: str) -> Iterator[None]:
+    """Hold the state lock; re-entrant, so a caller may hold it across a plan and the apply that follows
+    (as Terraform's apply does) while the library's own calls take it too."""
+    key = id(ws.backend)
+    if _held.get(key):
+        _held[key] += 1
+        try:
+            yield
+        finally:
+            _held[key] -= 1
+        return
     info = ws.backend.lock(operation, ws.lock_timeout)
+    _held[key] = 1
     try:
         yield
     finally:
+        del _held[key]
         ws.backend.unlock(info)
 
 

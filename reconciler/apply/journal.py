@@ -175,7 +175,8 @@ class StateWriter:
     def close(self) -> None:
         """Write what is left (after an interrupted walk too) and stop the writer thread."""
         try:
-            self.flush()
+            if self.refused is None:  # a refused writer has said so for every step; nothing more may be written
+                self.flush()
         finally:
             if self._executor is not None:
                 self._executor.shutdown(wait=True)

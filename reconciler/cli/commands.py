@@ -150,8 +150,9 @@ def cmd_apply(args: argparse.Namespace, out: Out) -> int:
         plan = load_plan(Path(args.planfile))
         ws = workspace(args, snapshot=plan.config, variables=plan.variables)
         expect = None  # a saved plan applies only to the state it was made against
-    else:
-        ws = workspace(args)
+        return apply_and_report(ws, plan, args, out, expect=expect)
+    ws = workspace(args)
+    with api.locked(ws, "apply"):  # held from the plan to the last step, as Terraform's apply holds it
         expect = api.read_state(ws)
         plan = asyncio.run(api.plan_async(ws, _options(args, destroy=args.destroy), expect))
         out.lines(render_lines(plan))
@@ -164,7 +165,7 @@ def cmd_apply(args: argparse.Namespace, out: Out) -> int:
             expect = written or expect  # nothing to change, but outputs are recorded on every apply
         else:
             _confirm(plan, args)
-    return apply_and_report(ws, plan, args, out, expect=expect)
+        return apply_and_report(ws, plan, args, out, expect=expect)
 
 
 def apply_and_report(ws: api.Workspace, plan: Plan, args: argparse.Namespace, out: Out, *,

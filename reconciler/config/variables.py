@@ -46,6 +46,10 @@ def _file_values(path: Path, display: str) -> dict[str, tuple[Any, SourcePos]]:
         text = path.read_text(encoding="utf-8")
     except OSError as e:
         raise VariableError(f"cannot read variables file {display}: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        line = path.read_bytes()[:e.start].count(b"\n") + 1
+        raise VariableError("not UTF-8 text", SourcePos(display, line),
+                            hint="save the variables file as UTF-8") from None
     if path.name.endswith(".json"):
         try:
             data = json.loads(text)

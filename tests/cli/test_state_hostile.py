@@ -22,7 +22,7 @@ provider "hcloud" {
 }
 resource "hcloud_server" "web" {
   name        = "web"
-  server_type = "cx22"
+  server_type = "cx23"
   image       = "debian-12"
   location    = "fsn1"
 }
@@ -113,7 +113,7 @@ def test_read_only_folder_plans_without_lock_and_apply_says_one_line(tmp_path: P
         subprocess.run(["mount", "-o", "remount,ro", str(d)], check=True)
         plan = run(d, "plan", "--no-refresh")
         assert plan.returncode == 0, plan.stderr
-        assert "-/+ hcloud_server.web" in plan.stdout  # planned from the recorded state (no lock taken)
+        assert "# hcloud_server.web must be replaced" in plan.stdout  # planned from the recorded state (no lock)
         one_clean_line(run(d, "apply", "--auto-approve"), "cannot lock state", "Read-only file system",
                        "plan --no-refresh")
         one_clean_line(run(d, "state", "rm", "hcloud_server.web"), "Read-only file system")

@@ -23,7 +23,7 @@ provider "google" {
   zone    = "europe-west4-a"
 }
 locals {
-  gpus = { "nvidia-l4" = 1, "nvidia-t4" = 2 }
+  gpus = { "nvidia-l4" = 1 }  # a G2 takes its built-in L4 only (the GCE rules)
   nets = [{ name = "a", public = true }, { name = "b", public = false }]
 }
 resource "google_compute_instance" "vm" {
@@ -74,7 +74,7 @@ def attributes(text: str) -> dict[str, Any]:
 
 def test_dynamic_blocks_expand_like_terraform() -> None:
     attrs = attributes(CONFIG)
-    assert attrs["guest_accelerator"] == [{"type": "nvidia-l4", "count": 1}, {"type": "nvidia-t4", "count": 2}]
+    assert attrs["guest_accelerator"] == [{"type": "nvidia-l4", "count": 1}]
     assert attrs["network_interface"] == [
         {"network": "static"},
         {"network": "a-0", "access_config": [{}]},
@@ -98,13 +98,13 @@ def test_plan_json_carries_the_expanded_blocks(tmp_path: Path) -> None:
                            "--no-color"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     after = json.loads(proc.stdout)["resource_changes"][0]["change"]["after"]
-    assert [g["type"] for g in after["guest_accelerator"]] == ["nvidia-l4", "nvidia-t4"]
+    assert [g["type"] for g in after["guest_accelerator"]] == ["nvidia-l4"]
     assert [n["network"] for n in after["network_interface"]] == ["static", "a-0", "b-1"]
 
 
 JSON_CONFIG = {
     "provider": {"google": {"project": "p", "zone": "europe-west4-a"}},
-    "locals": {"gpus": {"nvidia-l4": 1, "nvidia-t4": 2}, "nets": [{"name": "a", "public": True},
+    "locals": {"gpus": {"nvidia-l4": 1}, "nets": [{"name": "a", "public": True},
                                                                    {"name": "b", "public": False}]},
     "resource": {"google_compute_instance": {"vm": {
         "name": "vm", "machine_type": "g2-standard-8",

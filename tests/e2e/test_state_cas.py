@@ -27,7 +27,7 @@ def servers(*names: str) -> str:
     return "".join(f"""
 resource "hcloud_server" "{n}" {{
   name        = "{n}"
-  server_type = "cx22"
+  server_type = "cx23"
   image       = "debian-12"
   location    = "fsn1"
 }}

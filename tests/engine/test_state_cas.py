@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -98,6 +99,11 @@ output "names" {
 
         def pre_step(self, address: str, action: Action) -> None:
             if not self.done:
+                # the run's first writes go to disk in its writer thread: intrude after them, as another
+                # process would
+                deadline = time.monotonic() + 5
+                while not path.exists() and time.monotonic() < deadline:
+                    time.sleep(0.01)
                 other = LocalBackend(path)
                 other.write(other.read().with_outputs({"theirs": {"value": 1}}))
                 self.done = True

@@ -24,7 +24,7 @@ class SlowBackend(LocalBackend):
         self.gate = threading.Event()
         self.fail = False
 
-    def write(self, doc: StateDoc) -> StateDoc:
+    def write(self, doc: StateDoc, *, base: StateDoc | None = None) -> StateDoc:
         self.gate.wait(5)
         if self.fail:
             raise StateError("disk full")

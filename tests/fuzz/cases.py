@@ -39,7 +39,7 @@ provider "hcloud" {
 resource "hcloud_server" "web" {
   count       = var.n
   name        = "web-${count.index}"
-  server_type = "cx22"
+  server_type = "cx23"
   image       = "debian-12"
   location    = "fsn1"
   labels      = merge(local.labels, { role = "web" })
@@ -47,7 +47,7 @@ resource "hcloud_server" "web" {
 resource "hcloud_server" "named" {
   for_each    = var.names
   name        = "n-${each.key}"
-  server_type = "cx22"
+  server_type = "cx23"
   image       = "debian-12"
   user_data   = <<-EOT
     #cloud-config
@@ -70,7 +70,7 @@ JSON_SEED: dict[str, Any] = {
     "variable": {"n": {"type": "number", "default": 1}},
     "provider": {"hcloud": {"token": "t", "endpoint": "http://127.0.0.1:9/v1"}},
     "resource": {"hcloud_server": {"web": {"count": "${var.n}", "name": "web-${count.index}",
-                                           "server_type": "cx22", "image": "debian-12",
+                                           "server_type": "cx23", "image": "debian-12",
                                            "labels": {"a": "${upper(\"x\")}"}}}},
     "output": {"n": {"value": "${length(hcloud_server.web)}"}},
 }
@@ -116,7 +116,7 @@ def _mutate(text: str, rng: random.Random) -> str:
         else:
             line = rng.choice(HOSTILE)
             text = text + ("\nlocals {\n  x = " + line + "\n}\n" if not line.startswith(("count", "x =")) else
-                           '\nresource "hcloud_server" "f" {\n  ' + line + '\n  name = "f"\n  server_type = "cx22"'
+                           '\nresource "hcloud_server" "f" {\n  ' + line + '\n  name = "f"\n  server_type = "cx23"'
                            '\n  image = "debian-12"\n}\n')
     return text
 
@@ -163,7 +163,7 @@ def _mutate_json(doc: Any, rng: random.Random) -> str:
 STATE_SEED: dict[str, Any] = {
     "version": 1, "serial": 4, "lineage": "0d6c5b0e-5a4b-4d0e-9a43-3f7f0d2f9c11", "reconciler_version": "0.1",
     "resources": {'hcloud_server.named["a"]': {"type": "hcloud_server", "id": "7", "attributes": {
-        "name": "n-a", "server_type": "cx22", "image": "debian-12", "location": "fsn1", "labels": {},
+        "name": "n-a", "server_type": "cx23", "image": "debian-12", "location": "fsn1", "labels": {},
         "ipv4_address": "192.0.2.7"}, "dependencies": []}},
     "outputs": {"ips": {"value": ["192.0.2.7"], "sensitive": False}},
 }

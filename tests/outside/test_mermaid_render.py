@@ -24,7 +24,7 @@ MANY = """
 resource "hcloud_server" "node" {
   count       = 75
   name        = "node-${count.index}"
-  server_type = "cx22"
+  server_type = "cx23"
   image       = "ubuntu-24.04"
 }
 resource "nixos_machine" "node" {

@@ -22,10 +22,10 @@ GOLDEN = ROOT / "tests" / "golden"
 
 FEATURE = """Feature: hcloud servers keep their type
 
-  Scenario: every hcloud server is a cx22
+  Scenario: every hcloud server is a cx23
     Given I have hcloud_server defined
     Then it must contain server_type
-    And its value must be "cx22"
+    And its value must be "cx23"
 """
 
 REGO = """package fleet
@@ -53,15 +53,15 @@ def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return proc
 
 
-def fleet_copy(tmp: Path, server_type: str = "cx22") -> Path:
+def fleet_copy(tmp: Path, server_type: str = "cx23") -> Path:
     target = tmp / "fleet"
     shutil.copytree(ROOT / "examples" / "fleet", target)
     main = target / "main.tf"
-    main.write_text(main.read_text().replace('server_type = "cx22"', f'server_type = "{server_type}"'))
+    main.write_text(main.read_text().replace('server_type = "cx23"', f'server_type = "{server_type}"'))
     return target
 
 
-def gpu_plan(tmp: Path, server_type: str = "cx22") -> tuple[Path, dict[str, Any]]:
+def gpu_plan(tmp: Path, server_type: str = "cx23") -> tuple[Path, dict[str, Any]]:
     """`plan --json` of the bundled fleet with its GPU node on, written to a file exactly as printed."""
     fleet = fleet_copy(tmp, server_type)
     out = cli("plan", "--no-refresh", "--json", "--var", "gpu_enabled=true", cwd=fleet).stdout
@@ -105,12 +105,12 @@ def test_terraform_compliance_accepts_the_plan_and_fails_on_a_changed_server_typ
     ok = run_compliance(root, same, tmp_path / "same")
     assert ok.returncode == 0, ok.stdout[-3000:] + ok.stderr[-2000:]
     assert "1 passed" in ok.stdout and "not a valid" not in ok.stdout + ok.stderr
-    changed, plan = gpu_plan(tmp_path / "changed", server_type="cx32")
-    assert any(c["type"] == "hcloud_server" and c["change"]["after"]["server_type"] == "cx32"
+    changed, plan = gpu_plan(tmp_path / "changed", server_type="cx33")
+    assert any(c["type"] == "hcloud_server" and c["change"]["after"]["server_type"] == "cx33"
                for c in plan["resource_changes"])
     bad = run_compliance(root, changed, tmp_path / "changed")
     assert bad.returncode != 0, bad.stdout[-3000:]
-    assert "1 failed" in bad.stdout and "cx32" in bad.stdout + bad.stderr
+    assert "1 failed" in bad.stdout and "cx33" in bad.stdout + bad.stderr
 
 
 def rego_counts(plan: dict[str, Any]) -> tuple[int, int]:
