@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The dependency-floors job: a throwaway venv with the LOWEST versions pyproject.toml allows of the two cloud
 # SDKs (hcloud, google-cloud-compute; pinned with a pip --constraint file), the project installed into it,
-# and the provider tests (tests/providers) run there. Fails if the code uses anything newer than the floors.
+# and the tests that drive the SDKs (tests/providers, tests/e2e) run there. Fails if the code uses anything newer than the floors.
 # Usage: bash tests/floors.sh [pytest args]. Needs python3 with venv and access to PyPI.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -33,7 +33,7 @@ START=$SECONDS
 "$PY" -m venv "$WORK/venv"
 PIP=("$WORK/venv/bin/python" -m pip install -q --disable-pip-version-check --prefer-binary
      --constraint "$WORK/constraints.txt")
-"${PIP[@]}" "$ROOT" pytest pytest-timeout
+"${PIP[@]}" "$ROOT" pytest pytest-timeout hypothesis
 "$WORK/venv/bin/python" - "$HCLOUD" "$COMPUTE" <<'PYEOF'
 import importlib.metadata as m, sys
 from packaging.version import Version
@@ -46,4 +46,7 @@ echo "floors: venv ready in $((SECONDS - START)) s"
 # The tests run from the source tree (they import tests.*; the CLI they start finds reconciler through
 # PYTHONPATH), with the floors' SDKs from the throwaway venv.
 cd "$ROOT"
-PYTHONPATH="$ROOT" "$WORK/venv/bin/python" -m pytest -q -p no:cacheprovider tests/providers "$@"
+# Every test that drives the SDKs: the providers' own, and the end-to-end runs of the CLI against the
+# emulators (the slow kill loops and storms aside).
+if [ "$#" -eq 0 ]; then set -- tests/providers tests/e2e -m "not slow"; fi
+PYTHONPATH="$ROOT" "$WORK/venv/bin/python" -m pytest -q -p no:cacheprovider "$@"
