@@ -5,12 +5,23 @@
   # so that the whole loop (install, update, rollback) runs on a machine without any binary cache.
   outputs = { self }:
     let
-      # written by `reconciler apply`: each machine's services, roles, settings and the other members
-      inventory = builtins.fromJSON (builtins.readFile ./inventory.json);
+      # written by `reconciler apply` (format 2): each service's settings and role members, each machine's
+      # address and roles. A machine's view: for each of its services, its roles, the settings, and every
+      # role's members with their addresses.
+      inv = builtins.fromJSON (builtins.readFile ./inventory.json);
+      view = name: {
+        services = builtins.mapAttrs (svc: roles: {
+          inherit roles;
+          settings = inv.services.${svc}.settings or { };
+          members = builtins.mapAttrs
+            (role: ms: map (m: { name = m; address = inv.machines.${m}.address or null; }) ms)
+            (inv.services.${svc}.roles or { });
+        }) ((inv.machines.${name} or { }).roles or { });
+      };
       machine = name: import ./nixos/system.nix {
         inherit name;
         config = import (./machines + "/${name}.nix");
-        inventory = inventory.machines.${name} or { services = { }; };
+        inventory = view name;
       };
       names = [ "cinnabar" "electrum" "galena" "scheelite" ];
     in {

@@ -62,7 +62,7 @@ settle() { # settle [ARGS...]: after an apply, the fleet must match the configur
   run plan --detailed-exitcode "$@" || code=$?
   [ "$code" = 0 ] && return 0
   [ "$code" = 2 ] || fail "the plan after apply failed"
-  if grep -E '^ *(\+|-|~|-/\+|>) ' "$out"; then fail "the fleet did not converge: the lines above are still planned"; fi
+  if grep -E '^ *(\+|-|~|-/\+|\+/-|>) resource ' "$out"; then fail "the fleet did not converge: the lines above are still planned"; fi
   echo "NOTE: the members' addresses reached inventory.json after the machines were built: one more apply"
   run apply --auto-approve "$@"
   refuse "$out" '[1-9][0-9]* failed' "the apply that deploys the inventory failed"
@@ -102,8 +102,8 @@ settle
 
 step "4. GPU node on: create + install, and what it costs"
 run plan --var gpu=true
-expect "$out" '^ *\+ google_compute_instance\.scheelite' "turning the GPU on does not create scheelite"
-expect "$out" '^ *> nixos_machine\.scheelite' "turning the GPU on does not install NixOS on scheelite"
+expect "$out" '^ *\+ resource "google_compute_instance" "scheelite"' "turning the GPU on does not create scheelite"
+expect "$out" '^ *> resource "nixos_machine" "scheelite"' "turning the GPU on does not install NixOS on scheelite"
 expect "$out" '^Monthly cost: .*\(\+[0-9]' "turning the GPU on shows no added cost"
 run apply --auto-approve --var gpu=true
 refuse "$out" '[1-9][0-9]* failed' "turning the GPU on failed"
@@ -115,7 +115,7 @@ echo "scheelite runs $system; host key ${key_on:0:40}..."
 
 step "5. GPU node off: its VM destroyed, the saving shown; its identity and vars are kept"
 run plan --var gpu=false
-expect "$out" '^ *- google_compute_instance\.scheelite' "turning the GPU off does not destroy scheelite's VM"
+expect "$out" '^ *- resource "google_compute_instance" "scheelite"' "turning the GPU off does not destroy scheelite's VM"
 expect "$out" '^Monthly cost: .*\(-[0-9]' "turning the GPU off shows no saving"
 run apply --auto-approve --var gpu=false
 refuse "$out" '[1-9][0-9]* failed' "turning the GPU off failed"
@@ -124,7 +124,7 @@ settle --var gpu=false
 
 step "6. GPU node on again: a new VM, the same machine (host key, vars), no host-key warning"
 run plan --var gpu=true
-expect "$out" '^ *> nixos_machine\.scheelite' "turning the GPU on again does not reinstall scheelite"
+expect "$out" '^ *> resource "nixos_machine" "scheelite"' "turning the GPU on again does not reinstall scheelite"
 run apply --auto-approve --var gpu=true
 refuse "$out" '[1-9][0-9]* failed' "turning the GPU on again failed"
 refuse "$out" 'REMOTE HOST IDENTIFICATION HAS CHANGED|[Hh]ost key (mismatch|changed)' "a host-key warning"
@@ -137,7 +137,7 @@ echo "scheelite is back with host key ${key_on:0:40}... and the same vars"
 step "7. Change electrum's flake and update it (^)"
 sed -i 's/version = "1"/version = "2"/; s/peer (Hetzner)/peer (Hetzner), updated/' machines/electrum.nix
 run plan --var gpu=true
-expect "$out" '^ *\^ nixos_machine\.electrum' "electrum's changed flake is not planned as an update"
+expect "$out" '^ *\^ resource "nixos_machine" "electrum"' "electrum's changed flake is not planned as an update"
 expect "$out" '0 to install, 1 to update' "more than electrum would change"
 run apply --auto-approve --var gpu=true
 refuse "$out" '[1-9][0-9]* failed' "the update of electrum failed"

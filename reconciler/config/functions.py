@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.config.formatting import go_format
+from reconciler.config.functions_common import as_list, as_map, as_string
 from reconciler.config.limits import read_bounded
 from reconciler.config.valueops import (
     ValueProblem,
@@ -41,25 +42,6 @@ class Function:
     sees_unknown: bool = False  # True: impl handles UNKNOWN arguments itself
 
 
-def _map(value: Any, what: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise ValueProblem(f"{what} must be a map or object, got {describe(value)}")
-    return value
-
-
-def _list(value: Any, what: str) -> list[Any]:
-    if not isinstance(value, list | tuple):
-        raise ValueProblem(f"{what} must be a list, got {describe(value)}")
-    return list(value)
-
-
-def _string(value: Any, what: str) -> str:
-    try:
-        return to_string(value)
-    except ValueProblem:
-        raise ValueProblem(f"{what} must be a string, got {describe(value)}") from None
-
-
 def _length(_: Path, value: Any) -> Any:
     if value is UNKNOWN:
         return UNKNOWN
@@ -75,8 +57,8 @@ def _length(_: Path, value: Any) -> Any:
 
 
 def _lookup(_: Path, mapping: Any, key: Any, *default: Any) -> Any:
-    m = _map(mapping, "the first argument")
-    k = _string(key, "the key")
+    m = as_map(mapping, "the first argument")
+    k = as_string(key, "the key")
     if k in m:
         return m[k]
     if default:
@@ -89,21 +71,21 @@ def _merge(_: Path, *maps: Any) -> Any:
     for i, m in enumerate(maps, 1):
         if m is None:
             continue
-        out.update(_map(m, f"argument {i}"))
+        out.update(as_map(m, f"argument {i}"))
     return out
 
 
 def _concat(_: Path, *lists: Any) -> Any:
     out: list[Any] = []
     for i, item in enumerate(lists, 1):
-        out.extend(_list(item, f"argument {i}"))
+        out.extend(as_list(item, f"argument {i}"))
     return out
 
 
 def _contains(_: Path, collection: Any, value: Any) -> Any:
     if collection is UNKNOWN:
         return UNKNOWN
-    items = _list(collection, "the first argument")
+    items = as_list(collection, "the first argument")
     unknown = value is UNKNOWN
     for item in items:
         r = equal(item, value)
@@ -115,29 +97,29 @@ def _contains(_: Path, collection: Any, value: Any) -> Any:
 
 
 def _keys(_: Path, mapping: Any) -> Any:
-    return sorted(_map(mapping, "the argument"))
+    return sorted(as_map(mapping, "the argument"))
 
 
 def _values(_: Path, mapping: Any) -> Any:
-    m = _map(mapping, "the argument")
+    m = as_map(mapping, "the argument")
     return [m[k] for k in sorted(m)]
 
 
 def _join(_: Path, sep: Any, *lists: Any) -> Any:
-    separator = _string(sep, "the separator")
+    separator = as_string(sep, "the separator")
     parts: list[str] = []
     for i, lst in enumerate(lists, 2):
-        for item in _list(lst, f"argument {i}"):
+        for item in as_list(lst, f"argument {i}"):
             if item is UNKNOWN:
                 return UNKNOWN
             if item is None:
                 raise ValueProblem(f"argument {i} has a null element")
-            parts.append(_string(item, f"each element of argument {i}"))
+            parts.append(as_string(item, f"each element of argument {i}"))
     return separator.join(parts)
 
 
 def _split(_: Path, sep: Any, text: Any) -> Any:
-    separator, s = _string(sep, "the separator"), _string(text, "the string")
+    separator, s = as_string(sep, "the separator"), as_string(text, "the string")
     if separator == "":
         return list(s)
     return s.split(separator)
@@ -146,15 +128,15 @@ def _split(_: Path, sep: Any, text: Any) -> Any:
 def _format(_: Path, spec: Any, *args: Any) -> Any:
     if not is_known(list(args)):
         return UNKNOWN
-    return go_format(_string(spec, "the format"), list(args))
+    return go_format(as_string(spec, "the format"), list(args))
 
 
 def _lower(_: Path, text: Any) -> Any:
-    return _string(text, "the argument").lower()
+    return as_string(text, "the argument").lower()
 
 
 def _upper(_: Path, text: Any) -> Any:
-    return _string(text, "the argument").upper()
+    return as_string(text, "the argument").upper()
 
 
 def _tostring(_: Path, value: Any) -> Any:
@@ -175,7 +157,7 @@ def _tonumber(_: Path, value: Any) -> Any:
 
 
 def _toset(_: Path, value: Any) -> Any:
-    items = _list(value, "the argument")
+    items = as_list(value, "the argument")
     if not is_known(items):
         return UNKNOWN
     return set_of(items)
@@ -191,7 +173,7 @@ def _jsonencode(_: Path, value: Any) -> Any:
 
 
 def _jsondecode(_: Path, text: Any) -> Any:
-    s = _string(text, "the argument")
+    s = as_string(text, "the argument")
     try:
         return normalize_json(json.loads(s))
     except json.JSONDecodeError as e:
@@ -199,7 +181,7 @@ def _jsondecode(_: Path, text: Any) -> Any:
 
 
 def _file(base_dir: Path, path: Any) -> Any:
-    name = _string(path, "the path")
+    name = as_string(path, "the path")
     full = Path(name).expanduser()
     if not full.is_absolute():
         full = base_dir / full

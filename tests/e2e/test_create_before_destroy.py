@@ -47,7 +47,7 @@ def test_replace_with_a_journalled_delete_leaves_no_pending_record(cli: Cli, gce
     old = cli.state()["resources"][NODE]
     new_image = ("--var", "name=galena-2")  # a new name: both instances exist for a while
     planned = cli.run("plan", "--detailed-exitcode", *new_image, code=2)
-    assert f"-/+ {NODE}" in planned.stdout, planned.explain()
+    assert f"# {NODE} must be replaced" in planned.stdout and "+/- resource" in planned.stdout, planned.explain()
 
     applied = cli.run("apply", "--auto-approve", *new_image)
     record = cli.state()["resources"][NODE]

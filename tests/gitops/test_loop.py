@@ -160,7 +160,9 @@ class Loop:
         shutil.rmtree(work, ignore_errors=True)
         git(self.base, "clone", "-q", str(self.origin), str(work))
         git(work, "checkout", "-q", ref)
-        (work / "sandbox_override.tf").write_text(self.override)
+        # the endpoints as a runner's own override file (a sandbox_override.tf is its sandbox's, checked
+        # to be running in that folder)
+        (work / "ci_override.tf").write_text(self.override)
         return work
 
     def step(self, script: str, work: Path, out: Path, **extra: str) -> Step:
