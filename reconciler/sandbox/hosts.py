@@ -63,14 +63,14 @@ MOUNT_AND_EXEC = """\
 set -e
 h="$1"
 mkdir -p /etc/nix /mnt
-mount --bind "$h/nix" /nix
-mount --bind "$h/run" /run
-mount --bind "$h/etc-ssh" /etc/ssh
-mount --bind "$h/etc-nix" /etc/nix
-mount --bind "$h/root" /root
-mount --bind "$h/mnt" /mnt
-mount --bind "$h/os-release" "$(readlink -f /etc/os-release)"
-if [ -d "$h/usr-local-bin" ]; then mount --bind "$h/usr-local-bin" /usr/local/bin; fi
+binds="nix:/nix run:/run etc-ssh:/etc/ssh etc-nix:/etc/nix root:/root mnt:/mnt os-release:$(readlink -f /etc/os-release)"
+if [ -d "$h/usr-local-bin" ]; then binds="$binds usr-local-bin:/usr/local/bin"; fi
+# the host's own directory may lie under a target (a clone in /root): that target is covered last
+last=""
+for b in $binds; do
+  case "$h/" in "${b#*:}"/*) last="$b" ;; *) mount --bind "$h/${b%%:*}" "${b#*:}" ;; esac
+done
+if [ -n "$last" ]; then mount --bind "$h/${last%%:*}" "${last#*:}"; fi
 exec /usr/sbin/sshd -D -e -r -f /etc/ssh/sshd_config
 """
 
