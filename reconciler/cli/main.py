@@ -12,6 +12,7 @@ import importlib
 import signal
 import sys
 import traceback
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
@@ -19,6 +20,11 @@ from typing import NoReturn
 from reconciler import __version__
 from reconciler.cli.console import Out
 from reconciler.errors import ReconcilerError
+
+# The cloud SDKs' own notices (e.g. google-api-core's FutureWarning about Python versions) are not the
+# user's problem and would break the one-line-per-problem output: keep them off the terminal.
+warnings.filterwarnings("ignore", category=FutureWarning, module=r"google(\.|$)")
+warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"(google|hcloud)(\.|$)")
 
 Command = Callable[[argparse.Namespace, Out], int]
 
