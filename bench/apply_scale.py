@@ -41,7 +41,7 @@ provider "hcloud" {{
 resource "hcloud_server" "s" {{
   count       = {n}
   name        = "s${{count.index}}"
-  server_type = "cx22"
+  server_type = "cx23"
   image       = "ubuntu-24.04"
   location    = "fsn1"
 }}

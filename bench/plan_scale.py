@@ -68,7 +68,7 @@ def fleet(n: int, shape: str = "terranix") -> dict[str, object]:
             "resource": {
                 "hcloud_ssh_key": {"admin": {"name": "admin", "public_key": ADMIN_KEY}},
                 "hcloud_server": {"node": {"for_each": "${var.machines}", "name": "${each.key}",
-                                           "server_type": "cx22", "image": "ubuntu-24.04", "location": "fsn1",
+                                           "server_type": "cx23", "image": "ubuntu-24.04", "location": "fsn1",
                                            "labels": {"fleet": "bench", "rack": "${each.value}"},
                                            "ssh_keys": ["${hcloud_ssh_key.admin.name}"]}},
                 "nixos_machine": {"node": {"for_each": "${hcloud_server.node}",
@@ -113,7 +113,7 @@ def recorded_state(n: int, deployed: dict[str, str], shape: str) -> dict[str, ob
         name, ip = name_of(i), address_of(i)
         resources[server_address(shape, name)] = {
             "type": "hcloud_server", "id": str(1000 + i),
-            "attributes": {"id": str(1000 + i), "name": name, "server_type": "cx22", "image": "ubuntu-24.04",
+            "attributes": {"id": str(1000 + i), "name": name, "server_type": "cx23", "image": "ubuntu-24.04",
                            "location": "fsn1", "labels": {"fleet": "bench", "rack": f"r{i % 40}"},
                            "ssh_keys": ["admin"], "ipv4_address": ip, "ipv6_address": f"2001:db8::{i:x}",
                            "status": "running", "backups": False, "user_data": None, "firewall_ids": [],

@@ -27,7 +27,7 @@ GOAL = 10.0
 
 SMALL = """
 variable "size" {
-  default = "cx22"
+  default = "cx23"
 }
 
 resource "hcloud_server" "web" {

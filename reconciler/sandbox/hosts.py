@@ -63,7 +63,8 @@ MOUNT_AND_EXEC = """\
 set -e
 h="$1"
 mkdir -p /etc/nix /mnt
-binds="nix:/nix run:/run etc-ssh:/etc/ssh etc-nix:/etc/nix root:/root mnt:/mnt os-release:$(readlink -f /etc/os-release)"
+binds="nix:/nix run:/run etc-ssh:/etc/ssh etc-nix:/etc/nix root:/root mnt:/mnt"
+binds="$binds os-release:$(readlink -f /etc/os-release)"
 if [ -d "$h/usr-local-bin" ]; then binds="$binds usr-local-bin:/usr/local/bin"; fi
 # the host's own directory may lie under a target (a clone in /root): that target is covered last
 last=""
