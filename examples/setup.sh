@@ -12,9 +12,18 @@ util-linux procps psmisc kmod postgresql"
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 
+# Callers may ask for more: EXTRA_APT_PACKAGES="pkg pkg:cmd ..." (pkg:cmd is skipped when cmd is on the PATH,
+# e.g. npm from another source than Debian's).
+wanted() { # the packages of $1 that are missing
+  for entry in $1; do
+    pkg=${entry%%:*}
+    if [ "$pkg" != "$entry" ] && command -v "${entry#*:}" >/dev/null 2>&1; then continue; fi
+    installed "$pkg" || printf ' %s' "$pkg"
+  done
+}
+
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-  missing=""
-  for pkg in $APT_PACKAGES; do installed "$pkg" || missing="$missing $pkg"; done
+  missing=$(wanted "$APT_PACKAGES ${EXTRA_APT_PACKAGES:-}")
   if [ -n "$missing" ]; then
     echo "setup: installing Debian packages:$missing"
     apt-get -o DPkg::Lock::Timeout=600 update -qq

@@ -28,6 +28,7 @@ from reconciler.actions import Action
 from reconciler.apply.hooks import Hooks, NoHooks
 from reconciler.apply.walker import WalkResult
 from reconciler.cli import context as ctx
+from reconciler.config.scope import machine_name, split_address
 from reconciler.config.variables import VarSources
 from reconciler.errors import ReconcilerError, StateError
 from reconciler.plan.configmodel import Model
@@ -230,7 +231,7 @@ def update_plan(ws: Workspace, names: Sequence[str], state: StateDoc) -> tuple[P
     from reconciler.nixos import machines_to_update
 
     full = asyncio.run(plan_async(ws, PlanOptions(refresh=False), state))
-    machines = {machine_name_of(c.address): c for c in full.changes if c.kind == "machine"}
+    machines = {machine_name(c.address): c for c in full.changes if c.kind == "machine"}
     attrs = {n: dict(c.after if c.after is not None else c.before or {}) for n, c in machines.items()}
     chosen = {machines[n].address for n in machines_to_update(attrs, list(names))}
     keep = [c for c in full.changes if c.address in chosen and c.action is Action.NIXOS_UPDATE]
@@ -248,14 +249,8 @@ def machines_update(ws: Workspace, names: Sequence[str] = (), *, hooks: Hooks | 
     return the_plan, asyncio.run(apply_async(ws, the_plan, hooks, parallelism=parallelism, expect=state))
 
 
-def machine_name_of(address: str) -> str:
-    from reconciler.config.scope import machine_name
-
-    return machine_name(address)
-
-
 def _machine_address(p: Plan, name: str) -> str:
-    machines = {machine_name_of(c.address): c.address for c in p.changes if c.kind == "machine"}
+    machines = {machine_name(c.address): c.address for c in p.changes if c.kind == "machine"}
     if name not in machines:
         raise ReconcilerError(f'no machine "{name}"', hint="machines: " + (", ".join(sorted(machines)) or "none"))
     return machines[name]
@@ -264,8 +259,6 @@ def _machine_address(p: Plan, name: str) -> str:
 # ---------------------------------------------------------------------------------------------------- state
 def import_resource(ws: Workspace, address: str, id_: str) -> ResourceState:
     """Adopt an existing object into state at `address` (which the configuration must declare)."""
-    from reconciler.config.scope import split_address
-
     base, _ = split_address(address)
     decl = ws.model.decls.resources.get(base)
     if decl is None:

@@ -22,7 +22,6 @@ from typing import Any
 
 from providers.addresses import AddressAllocator, LoopbackAddresses
 from providers.google.emulator_catalog import API_ROOT, all_zones
-from providers.google.emulator_filter import page
 from providers.google.emulator_knobs import Knobs
 from providers.google.emulator_resources import (
     ApiError,
@@ -44,6 +43,12 @@ Key = tuple[str, str, str]  # project, zone, name
 
 def _now_text() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def _not_ready(project: str, zone: str, name: str) -> ApiError:
+    """GCE's 400 for an instance that an operation is still changing."""
+    return ApiError(400, f"The resource 'projects/{project}/zones/{zone}/instances/{name}' is not ready",
+                    "resourceNotReady")
 
 
 @dataclass
@@ -73,7 +78,6 @@ class _Project:
     operations: dict[tuple[str, str], _Operation] = field(default_factory=dict)  # (zone, op name)
     request_ids: dict[str, tuple[str, str]] = field(default_factory=dict)  # requestId -> (zone, op name)
     nat_in_use: set[str] = field(default_factory=set)
-    next_internal: dict[str, int] = field(default_factory=dict)  # region -> counter
 
 
 class ComputeModel:
@@ -171,9 +175,15 @@ class ComputeModel:
         """The instance, if no operation on it is still running (else 400 resourceNotReady, as GCE answers)."""
         inst = self._instance(project, zone, name)
         if self.knobs.not_ready_while_busy and inst.busy is not None and not inst.busy.finished:
-            raise ApiError(400, f"The resource 'projects/{project}/zones/{zone}/instances/{name}' is not ready",
-                           "resourceNotReady")
+            raise _not_ready(project, zone, name)
         return inst
+
+    def _busy_op(self, inst: _Instance, project: str, zone: str, kind: str, name: str,
+                 request_id: str | None) -> _Operation:
+        """A new operation on the instance, which stays busy until it is done."""
+        op = self._operation(project, zone, kind, name, inst.resource["id"], request_id)
+        inst.busy = op
+        return op
 
     def _render_instance(self, inst: _Instance) -> dict[str, Any]:
         if inst.resource["status"] == "STAGING" and inst.running_at and self.clock() >= inst.running_at:
@@ -209,13 +219,9 @@ class ComputeModel:
                 raise ApiError(409, f"The resource 'projects/{project}/zones/{zone}/instances/{name}' already exists",
                                "alreadyExists")
             machine = last_segment(str(body.get("machineType") or ""), "machineTypes")
-
-            def nat() -> str:
-                return NAT_PENDING
-
             instance_id = str(self._random.getrandbits(63))
             resource, usage = build_instance(project, zone, body, instance_id=instance_id,
-                                             created=_now_text(), network_ip="", nat_ip=nat,
+                                             created=_now_text(), network_ip="", nat_ip=lambda: NAT_PENDING,
                                              withdrawn=self.knobs.withdrawn,
                                              networks=("default", *self.knobs.networks),
                                              images=self.knobs.images)
@@ -275,8 +281,7 @@ class ComputeModel:
             inst = self._mutable(project, zone, name)
             inst.deleting = True
             inst.resource["status"] = "STOPPING"
-            op = self._operation(project, zone, "delete", name, inst.resource["id"], request_id)
-            inst.busy = op
+            op = self._busy_op(inst, project, zone, "delete", name, request_id)
             op.effect = lambda: self._remove(project, zone, name, inst)
             return self._render_op(op)
 
@@ -299,9 +304,7 @@ class ComputeModel:
                     inst.resource["labels"] = labels
                 inst.resource["labelFingerprint"] = fingerprint(labels)
 
-            op = self._operation(project, zone, "setLabels", name, inst.resource["id"], request_id)
-
-            inst.busy = op
+            op = self._busy_op(inst, project, zone, "setLabels", name, request_id)
             op.effect = effect
             return self._render_op(op)
 
@@ -317,8 +320,7 @@ class ComputeModel:
                 raise ApiError(412, "Supplied fingerprint does not match current metadata fingerprint.",
                                "conditionNotMet")
             metadata = metadata_resource(body.get("items"))
-            op = self._operation(project, zone, "setMetadata", name, inst.resource["id"], request_id)
-            inst.busy = op
+            op = self._busy_op(inst, project, zone, "setMetadata", name, request_id)
             op.effect = lambda: inst.resource.__setitem__("metadata", metadata)
             return self._render_op(op)
 
@@ -335,8 +337,7 @@ class ComputeModel:
                                "conditionNotMet")
             items = [str(t) for t in body.get("items") or []]
             tags = {"items": items, "fingerprint": fingerprint(items)} if items else {"fingerprint": fingerprint(items)}
-            op = self._operation(project, zone, "setTags", name, inst.resource["id"], request_id)
-            inst.busy = op
+            op = self._busy_op(inst, project, zone, "setTags", name, request_id)
             op.effect = lambda: inst.resource.__setitem__("tags", tags)
             return self._render_op(op)
 
@@ -349,10 +350,8 @@ class ComputeModel:
                 return again
             inst = self._mutable(project, zone, name)
             if inst.resource["status"] == "STOPPING":
-                raise ApiError(400, f"The resource 'projects/{project}/zones/{zone}/instances/{name}' is not ready",
-                               "resourceNotReady")
-            op = self._operation(project, zone, "start", name, inst.resource["id"], request_id)
-            inst.busy = op
+                raise _not_ready(project, zone, name)
+            op = self._busy_op(inst, project, zone, "start", name, request_id)
             if inst.resource["status"] == "TERMINATED":
                 inst.resource["status"] = "STAGING"
                 inst.running_at = 0.0  # until the start operation is done
@@ -404,10 +403,6 @@ class ComputeModel:
                 self.cond.wait(timeout=max(0.0, min(op.done_at, deadline) - now) + 0.001)
 
     # ------------------------------------------------------------------ listings
-    def page(self, items: list[dict[str, Any]], filter_: str | None, max_results: int | None,
-             token: str | None) -> tuple[list[dict[str, Any]], str | None]:
-        return page(items, filter_, max_results, token)
-
     def instances(self, project: str, zone: str | None = None) -> list[dict[str, Any]]:
         with self.cond:
             self._tick()

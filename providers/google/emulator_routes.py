@@ -25,6 +25,7 @@ from providers.google.emulator_catalog import (
     zone_resource,
 )
 from providers.google.emulator_errors import not_found
+from providers.google.emulator_filter import page as page_of
 from providers.google.emulator_rules import find_image
 
 if TYPE_CHECKING:
@@ -67,7 +68,7 @@ def _aggregated(emu: Emulator, project: str, kind: str, key: str, by_zone: list[
                 q: Query) -> dict[str, Any]:
     flat = [item for _, item in by_zone]
     zone_of = {id(item): zone for zone, item in by_zone}
-    page, token = emu.model.page(flat, q.get("filter"), _int(q.get("maxResults")), q.get("pageToken"))
+    page, token = page_of(flat, q.get("filter"), _int(q.get("maxResults")), q.get("pageToken"))
     scopes: dict[str, dict[str, Any]] = {}
     for item in page:
         scopes.setdefault(f"zones/{zone_of[id(item)]}", {key: []})[key].append(item)
@@ -98,7 +99,7 @@ def _list_instances(emu: Emulator, p: dict[str, str], q: Query, body: Any) -> tu
     if p["zone"] not in all_zones():
         raise not_found(f"projects/{p['project']}/zones/{p['zone']}")
     items = emu.model.instances(p["project"], p["zone"])
-    page, token = emu.model.page(items, q.get("filter"), _int(q.get("maxResults")), q.get("pageToken"))
+    page, token = page_of(items, q.get("filter"), _int(q.get("maxResults")), q.get("pageToken"))
     return 200, _list("compute#instanceList", f"{API_ROOT}/projects/{p['project']}/zones/{p['zone']}/instances",
                       page, token)
 
@@ -154,7 +155,7 @@ def _wait_operation(emu: Emulator, p: dict[str, str], q: Query, body: Any) -> tu
 @_route("GET", "projects/{project}/zones", "compute.zones.list")
 def _zones(emu: Emulator, p: dict[str, str], q: Query, body: Any) -> tuple[int, Any]:
     items = [zone_resource(p["project"], z) for z in all_zones()]
-    page, token = emu.model.page(items, q.get("filter"), _int(q.get("maxResults")), q.get("pageToken"))
+    page, token = page_of(items, q.get("filter"), _int(q.get("maxResults")), q.get("pageToken"))
     return 200, _list("compute#zoneList", f"{API_ROOT}/projects/{p['project']}/zones", page, token)
 
 
@@ -173,8 +174,8 @@ def _machine_types(project: str, zone: str) -> list[dict[str, Any]]:
 @_route("GET", "projects/{project}/zones/{zone}/machineTypes", "compute.machineTypes.list")
 def _list_machine_types(emu: Emulator, p: dict[str, str], q: Query, body: Any) -> tuple[int, Any]:
     _zone(emu, p, q, body)
-    page, token = emu.model.page(_machine_types(p["project"], p["zone"]), q.get("filter"),
-                                 _int(q.get("maxResults")), q.get("pageToken"))
+    page, token = page_of(_machine_types(p["project"], p["zone"]), q.get("filter"),
+                          _int(q.get("maxResults")), q.get("pageToken"))
     return 200, _list("compute#machineTypeList",
                       f"{API_ROOT}/projects/{p['project']}/zones/{p['zone']}/machineTypes", page, token)
 
@@ -201,7 +202,7 @@ def _offered(emu: Emulator, zone: str) -> list[AcceleratorType]:
 def _list_accelerator_types(emu: Emulator, p: dict[str, str], q: Query, body: Any) -> tuple[int, Any]:
     _zone(emu, p, q, body)
     items = [accelerator_type_resource(p["project"], p["zone"], a) for a in _offered(emu, p["zone"])]
-    page, token = emu.model.page(items, q.get("filter"), _int(q.get("maxResults")), q.get("pageToken"))
+    page, token = page_of(items, q.get("filter"), _int(q.get("maxResults")), q.get("pageToken"))
     return 200, _list("compute#acceleratorTypeList",
                       f"{API_ROOT}/projects/{p['project']}/zones/{p['zone']}/acceleratorTypes", page, token)
 
@@ -221,27 +222,28 @@ def _aggregated_accelerator_types(emu: Emulator, p: dict[str, str], q: Query, bo
 
 
 # ---------------------------------------------------------------------------- images and disk types
+def _image_at(emu: Emulator, project: str, path: str) -> tuple[int, Any]:
+    found = find_image(project, path, emu.knobs.images)
+    if found is None:
+        raise not_found(path)
+    return 200, image_resource(found[0], found[1], emu.knobs.images)
+
+
 @_route("GET", "projects/{project}/global/images/family/{family}", "compute.images.getFromFamily")
 def _image_from_family(emu: Emulator, p: dict[str, str], q: Query, body: Any) -> tuple[int, Any]:
-    found = find_image(p["project"], f"projects/{p['project']}/global/images/family/{p['family']}", emu.knobs.images)
-    if found is None:
-        raise not_found(f"projects/{p['project']}/global/images/family/{p['family']}")
-    return 200, image_resource(found[0], found[1], emu.knobs.images)
+    return _image_at(emu, p["project"], f"projects/{p['project']}/global/images/family/{p['family']}")
 
 
 @_route("GET", "projects/{project}/global/images/{image}", "compute.images.get")
 def _image(emu: Emulator, p: dict[str, str], q: Query, body: Any) -> tuple[int, Any]:
-    found = find_image(p["project"], f"projects/{p['project']}/global/images/{p['image']}", emu.knobs.images)
-    if found is None:
-        raise not_found(f"projects/{p['project']}/global/images/{p['image']}")
-    return 200, image_resource(found[0], found[1], emu.knobs.images)
+    return _image_at(emu, p["project"], f"projects/{p['project']}/global/images/{p['image']}")
 
 
 @_route("GET", "projects/{project}/zones/{zone}/diskTypes", "compute.diskTypes.list")
 def _list_disk_types(emu: Emulator, p: dict[str, str], q: Query, body: Any) -> tuple[int, Any]:
     _zone(emu, p, q, body)
     items = [disk_type_resource(p["project"], p["zone"], name) for name in DISK_TYPES]
-    page, token = emu.model.page(items, q.get("filter"), _int(q.get("maxResults")), q.get("pageToken"))
+    page, token = page_of(items, q.get("filter"), _int(q.get("maxResults")), q.get("pageToken"))
     return 200, _list("compute#diskTypeList", f"{API_ROOT}/projects/{p['project']}/zones/{p['zone']}/diskTypes",
                       page, token)
 

@@ -115,7 +115,7 @@ def _hours(monthly: float) -> float:
 
 @cache
 def bundled() -> Catalog:
-    return from_table(json.loads(BUNDLED.read_text()), "providers/hcloud/prices.json")
+    return from_table(bundled_raw(), "providers/hcloud/prices.json")
 
 
 def from_table(data: Mapping[str, Any], where: str) -> Catalog:

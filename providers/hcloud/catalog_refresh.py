@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from providers.hcloud.catalog import BUNDLED, bundled_raw
+from providers.hcloud.catalog import bundled_raw
 from providers.hcloud.settings import HcloudSettings
 
 TABLE = "prices.json"
@@ -89,6 +89,6 @@ def refresh_catalog(settings: Mapping[str, Any], directory: Path) -> list[Path]:
         api.close()
     path = directory / TABLE
     day = datetime.now(UTC).date().isoformat()
-    successors = _successors(path if path.exists() else BUNDLED)
+    successors = _successors(path)
     _write(path, table_from_api(types, locations, vat, resolved.endpoint, successors, day))
     return [path]

@@ -17,6 +17,7 @@ EU = ("fsn1", "nbg1", "hel1")
 US = ("ash", "hil")
 ALL = (*EU, *US, "sin")
 ANNOUNCED, UNAVAILABLE_AFTER = "2025-10-16T00:00:00+00:00", "2025-12-31T00:00:00+00:00"
+LAST_DAY = date.fromisoformat(UNAVAILABLE_AFTER[:10])
 
 LOCATIONS: tuple[dict[str, object], ...] = (
     {"id": 1, "name": "fsn1", "description": "Falkenstein DC Park 1", "country": "DE", "city": "Falkenstein",
@@ -48,17 +49,13 @@ class EmuType:
     deprecated_in: tuple[str, ...] = ()
     traffic_tb: dict[str, float] = field(default_factory=dict)
 
-    @property
-    def prices(self) -> dict[str, float]:
-        return self.net
-
     def deprecation(self, location: str) -> dict[str, str] | None:
         return {"announced": ANNOUNCED, "unavailable_after": UNAVAILABLE_AFTER} if location in self.deprecated_in \
             else None
 
     def orderable(self, location: str, today: date) -> bool:
         return location in self.net and (location not in self.deprecated_in
-                                         or today <= date.fromisoformat(UNAVAILABLE_AFTER[:10]))
+                                         or today <= LAST_DAY)
 
 
 def _net(base: float, where: tuple[str, ...]) -> dict[str, float]:

@@ -42,10 +42,6 @@ STATUS_AFTER = {"start_server": "running", "stop_server": "off", "shutdown_serve
                 "reboot_server": "running", "reset_server": "running", "change_server_type": "off"}
 
 
-def _server_json(world: World, s: ServerRec) -> dict[str, Any]:
-    return world.render(s)
-
-
 def check_fields(body: dict[str, Any], what: str) -> None:
     unknown = sorted(set(body) - BODY_FIELDS.get(what, set()))
     if unknown:
@@ -99,7 +95,7 @@ def create_server(world: World, body: dict[str, Any]) -> dict[str, Any]:
     location = body.get("location") or body.get("datacenter", "").split("-")[0] or None
     if location is not None and location not in world.catalog.locations:
         raise invalid_input("location", f"location {location!r} not found")
-    if location is not None and location not in spec.prices:
+    if location is not None and location not in spec.net:
         raise ApiError(412, "unsupported_location_for_server_type",
                        f"server type {spec.name} is not available in location {location}")
     if location is not None and not spec.orderable(location, today):
@@ -110,7 +106,7 @@ def create_server(world: World, body: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(fw, int) or fw not in world.knobs.firewalls:
             raise invalid_input("firewalls", f"firewall {fw!r} not found")
     if location is None:
-        location = next((loc for loc in spec.prices if _capacity(world, loc, spec.name)
+        location = next((loc for loc in spec.net if _capacity(world, loc, spec.name)
                          and spec.orderable(loc, today)), None)
         if location is None:
             raise ApiError(412, "resource_unavailable", f"server type {spec.name} is unavailable in every location")
@@ -154,7 +150,7 @@ def create_server(world: World, body: dict[str, Any]) -> dict[str, Any]:
     if start:
         next_actions.append(world.new_action("start_server", sid, start=action.finishes, effect=started))
     now = world.now()
-    return {"server": _server_json(world, server), "action": action.render(now),
+    return {"server": world.render(server), "action": action.render(now),
             "next_actions": [a.render(now) for a in next_actions],
             "root_password": None if keys else f"emulated-{sid}"}
 
@@ -172,7 +168,7 @@ def update_server(world: World, sid: int, body: dict[str, Any]) -> dict[str, Any
         server.name = body["name"]
     if labels is not None:
         server.labels = labels
-    return {"server": _server_json(world, server)}
+    return {"server": world.render(server)}
 
 
 def delete_server(world: World, sid: int) -> dict[str, Any]:
@@ -216,7 +212,7 @@ def server_action(world: World, sid: int, verb: str, body: dict[str, Any]) -> di
             raise ApiError(422, "invalid_server_type",
                            f"server type {spec.name} does not fit this server (architecture {spec.architecture}, "
                            f"{spec.disk} GB disk; the server has {old.architecture}, {server.primary_disk_size} GB)")
-        if server.location not in spec.prices:
+        if server.location not in spec.net:
             raise invalid_input("server_type", f"server type {spec.name} is not available in {server.location}")
 
         def retyped(action: ActionRec) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from providers.base import LABEL_ADDRESS, LABEL_LINEAGE, LABEL_MANAGED_BY, PlanRequest, PlanResponse
@@ -84,10 +84,9 @@ def configured(cfg: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def plan_server(req: PlanRequest, catalog: Catalog, today: date | None = None) -> PlanResponse:
+def plan_server(req: PlanRequest, catalog: Catalog, today: date) -> PlanResponse:
     """The planned server, with the catalogue's rules on its type (`type_rules`) as problems and warnings."""
     resp = _plan_server(req, catalog)
-    day = today or datetime.now(UTC).date()
     stype, cands = req.config.get("server_type"), candidates(req.config)
     if not isinstance(stype, str) or not is_known(cands):
         return resp
@@ -96,11 +95,11 @@ def plan_server(req: PlanRequest, catalog: Catalog, today: date | None = None) -
     warnings: list[str] = []
     if prior is None or resp.requires_replace:
         problems, warnings = type_rules.check_new(req.address, stype, [str(c) for c in cands],
-                                                  req.config.get("location") is not None, catalog, day)
+                                                  req.config.get("location") is not None, catalog, today)
     elif stype == prior.attributes.get("server_type"):
-        problems, warnings = [], type_rules.check_kept(req.address, stype, landed, catalog, day)
+        problems, warnings = [], type_rules.check_kept(req.address, stype, landed, catalog, today)
     else:
-        problems = type_rules.check_rescale(stype, landed, catalog, day)
+        problems = type_rules.check_rescale(stype, landed, catalog, today)
     if not problems and not warnings:
         return resp
     return PlanResponse(resp.address, resp.planned, resp.requires_replace, resp.notes, tuple(warnings),

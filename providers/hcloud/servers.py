@@ -50,7 +50,7 @@ T = TypeVar("T")
 
 
 class ServerOps:
-    def __init__(self, api: HcloudApi, waiter: ActionWaiter, lineage: str, reader: ServerReader | None = None) -> None:
+    def __init__(self, api: HcloudApi, waiter: ActionWaiter, lineage: str, reader: ServerReader) -> None:
         self.api = api
         self.waiter = waiter
         self.lineage = lineage
@@ -154,10 +154,7 @@ class ServerOps:
 
     async def _final(self, sid: int, basis: Mapping[str, Any] | None, what: str,
                      unobserved: list[str], address: str) -> ApplyResponse:
-        if self.reader is not None:
-            view = await self.reader.read(sid, address)
-        else:
-            view = await asyncio.to_thread(self.api.get_server, sid)
+        view = await self.reader.read(sid, address)
         if view is None:
             raise ProviderError(f"{what}: server {sid} vanished while it was being set up",
                                 hint="run apply again to create it anew", code="not_found")

@@ -28,6 +28,11 @@ def _successor(spec: ServerTypeSpec, catalog: Catalog, today: date) -> str:
     return "use one of " + ", ".join(catalog.orderable(today))
 
 
+def _unknown(server_type: str, catalog: Catalog, today: date, location: str | None) -> ConfigProblem:
+    return ConfigProblem("server_type", f'unknown server type "{server_type}" ({catalog.source})',
+                         "one of " + ", ".join(catalog.orderable(today, location)))
+
+
 def _loc_attr(location_given: bool) -> str:
     return "location" if location_given else "locations"
 
@@ -37,10 +42,8 @@ def check_new(address: str, server_type: str, candidates: Sequence[str], locatio
     """A server about to be created with `server_type` in the first of `candidates` (empty: any location)."""
     spec = catalog.get(server_type)
     if spec is None:
-        return [ConfigProblem("server_type", f'unknown server type "{server_type}" ({catalog.source})',
-                                 "one of " + ", ".join(catalog.orderable(today)))], []
+        return [_unknown(server_type, catalog, today, None)], []
     problems: list[ConfigProblem] = []
-    offered = [c for c in candidates if c in spec.prices]
     for loc in candidates:
         if loc not in spec.prices:
             here = catalog.orderable(today, loc)
@@ -50,17 +53,16 @@ def check_new(address: str, server_type: str, candidates: Sequence[str], locatio
                 + (f"; types offered in {loc}: {', '.join(here)}" if here else "")))
     if problems:
         return problems, []
-    where = offered or list(spec.prices)
+    where = list(candidates) or list(spec.prices)  # every candidate is offered here
     live = [loc for loc in where if spec.orderable(loc, today)]
-    deps = [spec.deprecations[loc] for loc in where if loc in spec.deprecations]
     if not live:
-        dep = deps[0]
+        dep = next(spec.deprecations[loc] for loc in where if loc in spec.deprecations)
         return [ConfigProblem("server_type", f"{_dated(server_type, dep)}: Hetzner no longer creates it"
                                  + (f" in {', '.join(where)}" if candidates else ""),
                                  _successor(spec, catalog, today))], []
-    if any(loc in spec.deprecations for loc in live):
-        dep = next(spec.deprecations[loc] for loc in live if loc in spec.deprecations)
-        return [], [f"{address}: {_dated(server_type, dep)}; {_successor(spec, catalog, today)}"]
+    kept = next((spec.deprecations[loc] for loc in live if loc in spec.deprecations), None)
+    if kept is not None:
+        return [], [f"{address}: {_dated(server_type, kept)}; {_successor(spec, catalog, today)}"]
     return [], []
 
 
@@ -82,8 +84,7 @@ def check_rescale(server_type: str, location: str | None, catalog: Catalog,
     """A rescale in place to `server_type` where the server is."""
     spec = catalog.get(server_type)
     if spec is None:
-        return [ConfigProblem("server_type", f'unknown server type "{server_type}" ({catalog.source})',
-                                 "one of " + ", ".join(catalog.orderable(today, location)))]
+        return [_unknown(server_type, catalog, today, location)]
     if location is None or location not in spec.prices or spec.orderable(location, today):
         return []
     dep = spec.deprecations[location]

@@ -21,7 +21,7 @@ from reconciler.values import is_known
 
 class InventoryFile:
     def __init__(self, directory: Path, planned: Mapping[str, Any], machine_addresses: Mapping[str, str],
-                 evaluate: Callable[[list[str], StateDoc], dict[str, Mapping[str, Any]]]) -> None:
+                 evaluate: Callable[[list[str], StateDoc], Mapping[str, Mapping[str, Any]]]) -> None:
         """`machine_addresses`: machine name -> its nixos_machine instance address; `evaluate(addresses,
         state)` gives those instances' configuration evaluated against the live state."""
         self.directory = directory

@@ -52,10 +52,7 @@ class Runner:
         self.reeval = Reevaluator(model, plan)
         self.connect_to = dict(connect_to or {})  # machine address -> where to reach it for this apply only
         machines = {machine_name(c.address): c.address for c in plan.changes if c.kind == ResourceKind.MACHINE.value}
-        self.inventory = InventoryFile(model.directory, plan.inventory, machines, self._evaluate_live)
-
-    def _evaluate_live(self, addresses: list[str], state: StateDoc) -> dict[str, Mapping[str, Any]]:
-        return dict(self.reeval.evaluate_many(addresses, state))
+        self.inventory = InventoryFile(model.directory, plan.inventory, machines, self.reeval.evaluate_many)
 
     async def run(self, stop: asyncio.Event | None = None) -> WalkResult:
         try:

@@ -149,8 +149,8 @@ def cmd_apply(args: argparse.Namespace, out: Out) -> int:
     if args.planfile is not None:
         plan = load_plan(Path(args.planfile))
         ws = workspace(args, snapshot=plan.config, variables=plan.variables)
-        expect = None  # a saved plan applies only to the state it was made against
-        return apply_and_report(ws, plan, args, out, expect=expect)
+        # no `expect`: a saved plan applies only to the state it was made against (check_fresh)
+        return apply_and_report(ws, plan, args, out)
     ws = workspace(args)
     with api.locked(ws, "apply"):  # held from the plan to the last step, as Terraform's apply holds it
         expect = api.read_state(ws)

@@ -85,7 +85,7 @@ def _go_g(value: float, prec: str | None, verb: str) -> str:
     """Go's %g: the shortest representation, exponent form when the exponent is < -4 or >= 6 (shortest)
     or >= the precision."""
     if prec is not None:
-        return format(value, f".{int(prec or 0) or 1}{verb.lower() if verb == 'g' else verb}")
+        return format(value, f".{int(prec or 0) or 1}{verb}")
     d = Decimal(repr(value)).normalize()
     sign, digits, exp = d.as_tuple()
     assert isinstance(exp, int)

@@ -18,6 +18,7 @@ from typing import Any
 
 from reconciler.config.formatting import go_format
 from reconciler.config.functions_common import as_list, as_map, as_string
+from reconciler.config.functions_text import length_of_string
 from reconciler.config.limits import read_bounded
 from reconciler.config.valueops import (
     ValueProblem,
@@ -48,8 +49,6 @@ def _length(_: Path, value: Any) -> Any:
     if value is None:
         raise ValueProblem("the argument must not be null")
     if isinstance(value, str):
-        from reconciler.config.functions_text import length_of_string
-
         return length_of_string(value)
     if isinstance(value, list | tuple | dict):
         return len(value)
@@ -131,14 +130,6 @@ def _format(_: Path, spec: Any, *args: Any) -> Any:
     return go_format(as_string(spec, "the format"), list(args))
 
 
-def _lower(_: Path, text: Any) -> Any:
-    return as_string(text, "the argument").lower()
-
-
-def _upper(_: Path, text: Any) -> Any:
-    return as_string(text, "the argument").upper()
-
-
 def _tostring(_: Path, value: Any) -> Any:
     if value is None:
         return None
@@ -218,8 +209,6 @@ FUNCTIONS: dict[str, Function] = {
     "join": Function(_join, 2, None),
     "split": Function(_split, 2, 2),
     "format": Function(_format, 1, None),
-    "lower": Function(_lower, 1, 1),
-    "upper": Function(_upper, 1, 1),
     "tostring": Function(_tostring, 1, 1),
     "tonumber": Function(_tonumber, 1, 1),
     "toset": Function(_toset, 1, 1),
@@ -312,11 +301,11 @@ def lookup_function(name: str, pos: SourcePos) -> Function:
     fn = FUNCTIONS.get(name)
     if fn is None and name in NOT_SUPPORTED:
         raise ConfigError(f'function "{name}" is not supported: {NOT_SUPPORTED[name]}', pos)
+    if fn is None and name.startswith("provider::"):
+        raise ConfigError(f'provider-defined function "{name}" is not supported', pos)
     if fn is None:
         close = difflib.get_close_matches(name, sorted(FUNCTIONS), n=1)
         suggestion = f'; did you mean "{close[0]}"?' if close else ""
-        if name.startswith("provider::"):
-            raise ConfigError(f'provider-defined function "{name}" is not supported', pos)
         raise ConfigError(f'unknown function "{name}"{suggestion}', pos,
                           hint=None if close else "the functions reconciler offers are Terraform's built-in ones, "
                           "listed in docs/terraform-language.md")

@@ -12,8 +12,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from reconciler.config.functions_common import as_bool, as_int, as_list, as_map, as_number, as_string, number, unify
-from reconciler.config.valueops import ValueProblem, describe, equal, set_of
+from reconciler.config.functions_common import as_bool, as_int, as_list, as_map, as_number, as_string, unify
+from reconciler.config.valueops import ValueProblem, describe, equal, normalize_number, set_of
 from reconciler.values import UNKNOWN, is_known
 
 
@@ -82,7 +82,7 @@ def range_(_: Path, *args: Any) -> Any:
     out: list[Any] = []
     v = start
     while (step > 0 and v < end) or (step < 0 and v > end):
-        out.append(number(int(v) if v == v.to_integral_value() else float(v)))
+        out.append(normalize_number(int(v) if v == v.to_integral_value() else float(v)))
         v += step
         if len(out) > 1024:
             raise ValueProblem("more than 1024 values were generated; either decrease the difference "
@@ -109,7 +109,7 @@ def sum_(_: Path, lst: Any) -> Any:
     if not items:
         raise ValueProblem("cannot sum an empty list")
     total = sum((Decimal(repr(as_number(v, "each element"))) for v in items), Decimal(0))
-    return number(int(total) if total == total.to_integral_value() else float(total))
+    return normalize_number(int(total) if total == total.to_integral_value() else float(total))
 
 
 def compact(_: Path, lst: Any) -> Any:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.config.valueops import ValueProblem, describe, normalize_number, to_bool, to_number, to_string
+from reconciler.config.valueops import ValueProblem, describe, to_bool, to_number, to_string
 
 
 def as_map(value: Any, what: str) -> dict[str, Any]:
@@ -71,10 +71,6 @@ def unify(values: list[Any]) -> list[Any]:
     if str not in kinds:
         raise ValueProblem("the values have no common type (a number and a bool)")
     return [None if v is None else to_string(v) for v in values]
-
-
-def number(value: Any) -> int | float:
-    return normalize_number(value)
 
 
 def unify_with(value: Any, other: Any) -> Any:

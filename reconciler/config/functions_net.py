@@ -13,8 +13,8 @@ import math
 from pathlib import Path
 from typing import Any
 
-from reconciler.config.functions_common import as_int, as_number, as_string, number
-from reconciler.config.valueops import ValueProblem
+from reconciler.config.functions_common import as_int, as_number, as_string
+from reconciler.config.valueops import ValueProblem, normalize_number
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -80,7 +80,7 @@ def cidrsubnets(_: Path, prefix: Any, *newbits: Any) -> Any:
 
 
 def abs_(_: Path, n: Any) -> Any:
-    return number(abs(as_number(n, "the argument")))
+    return normalize_number(abs(as_number(n, "the argument")))
 
 
 def ceil(_: Path, n: Any) -> Any:
@@ -93,14 +93,14 @@ def floor(_: Path, n: Any) -> Any:
 
 def pow_(_: Path, base: Any, exp: Any) -> Any:
     try:
-        return number(as_number(base, "the base") ** as_number(exp, "the exponent"))
+        return normalize_number(as_number(base, "the base") ** as_number(exp, "the exponent"))
     except (OverflowError, ZeroDivisionError):
         raise ValueProblem("the result is not a finite number") from None
 
 
 def log(_: Path, n: Any, base: Any) -> Any:
     try:
-        return number(math.log(as_number(n, "the number"), as_number(base, "the base")))
+        return normalize_number(math.log(as_number(n, "the number"), as_number(base, "the base")))
     except (ValueError, ZeroDivisionError):
         raise ValueProblem("the result is not a finite number") from None
 

@@ -34,7 +34,7 @@ from reconciler.plan.expansion import (
 from reconciler.plan.inventory import build_inventory, changed_views, written_inventory
 from reconciler.plan.model import Plan, ResourceChange
 from reconciler.plan.outputs import plan_outputs
-from reconciler.plan.refresh import refresh_state
+from reconciler.plan.refresh import recorded, refresh_state
 from reconciler.plan.targets import apply_targets
 from reconciler.reasons import Reason
 from reconciler.registry import ProviderSet, provider_name
@@ -238,8 +238,6 @@ class Planner:
     def _machine_record(self, provider_name: str, prior: Any) -> MachineRecord | None:
         if prior is None:
             return None
-        from reconciler.plan.refresh import recorded
-
         provider = self._machine_providers.get(provider_name)
         if provider is None:  # a runtime Protocol check costs ~40 µs: once per provider, not per machine
             found = self.providers.get(provider_name)
@@ -367,7 +365,5 @@ class Planner:
 
 
 def _recorded(state: StateDoc, address: str) -> Any:
-    from reconciler.plan.refresh import recorded
-
     res = state.resources.get(address)
     return recorded(res) if res is not None and res.id is not None else None

@@ -269,11 +269,6 @@ class HostFarm:
         for host in list(self.hosts):
             self.stop(host)
 
-    def stop_sshd(self, host: Host) -> None:
-        """Cut a host off: its sshd and every process in its namespace die (a VM that went away)."""
-        netns.kill_namespace(host.namespace)
-        self._wait_sshd(host)
-
     def find(self, address: str) -> Host | None:
         return next((h for h in self.hosts if h.address == address), None)
 

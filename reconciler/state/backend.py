@@ -44,6 +44,13 @@ def check_base(base: StateDoc, stored_lineage: str | None, stored_serial: int | 
                                  hint="another process wrote it; run reconciler plan again")
 
 
+def lock_lost(where: str, lock_id: str, holder: LockInfo | None) -> StateConflictError:
+    """The refusal of a write whose lock (`lock_id`) force-unlock released; `holder` holds it now, if any."""
+    now = f"; it is now {holder.describe()}" if holder else ""
+    return StateConflictError(f"{where}: this run's lock {lock_id} was released by force-unlock{now}; "
+                              "this write was refused", hint="run reconciler plan again")
+
+
 class Backend(Protocol):
     def read(self) -> StateDoc:
         """The current state, or a new empty one (exists=False) if none was written."""

@@ -18,8 +18,8 @@ import secrets
 import time
 from pathlib import Path
 
-from reconciler.errors import StateConflictError, StateError, StateLockedError
-from reconciler.state.backend import LockInfo, check_base
+from reconciler.errors import StateError, StateLockedError
+from reconciler.state.backend import LockInfo, check_base, lock_lost
 from reconciler.state.document import StateDoc
 
 
@@ -118,10 +118,7 @@ class LocalBackend:
             same = False
         holder = self._holder() if same else None
         if holder is None or holder.id != self._lock_info.id:
-            now = f"; it is now {holder.describe()}" if holder else ""
-            raise StateConflictError(f"{self.path}: this run's lock {self._lock_info.id} was released by "
-                                     f"force-unlock{now}; this write was refused",
-                                     hint="run reconciler plan again")
+            raise lock_lost(str(self.path), self._lock_info.id, holder)
 
     # ------------------------------------------------------------------------------------------- locking
     def _holder(self) -> LockInfo | None:

@@ -19,8 +19,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from reconciler.errors import StateConflictError, StateError, StateLockedError
-from reconciler.state.backend import LockInfo, check_base
+from reconciler.errors import StateError, StateLockedError
+from reconciler.state.backend import LockInfo, check_base, lock_lost
 from reconciler.state.document import StateDoc
 
 WORKSPACE = "default"
@@ -116,10 +116,7 @@ class PgBackend:
         row = conn.execute(sql.SQL("SELECT info FROM {}.locks WHERE workspace = %s FOR UPDATE").format(
             sql.Identifier(self.schema)), (self.workspace,)).fetchone()
         if row is None or row[0].get("id") != self._lock_info.id:
-            now = f"; it is now {LockInfo(**row[0]).describe()}" if row else ""
-            raise StateConflictError(f"{self.describe()}: this run's lock {self._lock_info.id} was released by "
-                                     f"force-unlock{now}; this write was refused",
-                                     hint="run reconciler plan again")
+            raise lock_lost(self.describe(), self._lock_info.id, LockInfo(**row[0]) if row else None)
 
     def _key(self) -> str:
         return f"{self.schema}.{self.workspace}"

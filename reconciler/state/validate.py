@@ -18,6 +18,7 @@ import jsonschema
 import schemas
 from reconciler.config.limits import MAX_NESTING, clip, value_depth_exceeds
 from reconciler.errors import StateError
+from reconciler.state.document import STATE_VERSION
 
 RESTORE = "restore the .backup file beside it, or fix it by hand"
 _ENTRY_KEYS = frozenset(("type", "id", "attributes", "private", "dependencies", "pending"))
@@ -60,15 +61,9 @@ def check(data: Any, where: str) -> None:
                 [res.get("attributes"), res.get("private"), res.get("pending")], MAX_NESTING + 1):
             raise StateError(f"{where}: resources.{clip(address)} nests more than {MAX_NESTING} levels deep",
                              hint=RESTORE)
-    if data.get("version", 0) > _version():
+    if data.get("version", 0) > STATE_VERSION:
         raise StateError(f"{where}: state version {data['version']} is newer than this reconciler understands",
                          hint="upgrade reconciler")
-
-
-def _version() -> int:
-    from reconciler.state.document import STATE_VERSION
-
-    return STATE_VERSION
 
 
 def _plain_entry(res: Any) -> bool:
