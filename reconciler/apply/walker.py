@@ -7,8 +7,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import networkx as nx
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 @dataclass
@@ -26,6 +28,8 @@ class WalkResult:
 async def walk(g: nx.DiGraph, run: Callable[[str], Coroutine[object, object, None]], *, parallelism: int,
                group_of: Callable[[str], str] = lambda n: "", group_limits: dict[str, int] | None = None,
                stop: asyncio.Event | None = None, on_skip: Callable[[str, str], None] | None = None) -> WalkResult:
+    import networkx as nx  # here, not at the top: the library API names WalkResult without paying for networkx
+
     result = WalkResult()
     remaining = {n: g.in_degree(n) for n in g.nodes}
     ready = sorted(n for n, d in remaining.items() if d == 0)

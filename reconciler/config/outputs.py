@@ -36,8 +36,6 @@ def evaluate_outputs(outputs: Mapping[str, OutputDecl], scope: Scope) -> dict[st
 def check_outputs(config: Configuration, variables: Mapping[str, Any]) -> None:
     """Evaluate every output before planning, with every resource's value unknown (as `validate` sees
     them): an output that cannot be evaluated is a ConfigError naming it, before anything changes."""
-    import networkx as nx
-
     from reconciler.config.refs import declaration_graph
     from reconciler.config.scope import ConfigScope
 
@@ -49,7 +47,7 @@ def check_outputs(config: Configuration, variables: Mapping[str, Any]) -> None:
     for decl in decls.resources.values():
         resources.setdefault(decl.type, {})[decl.name] = UNKNOWN
     scope = ConfigScope(config.directory, variables, locals_, resources)
-    for node in nx.lexicographical_topological_sort(declaration_graph(decls)):
+    for node in declaration_graph(decls).order():
         if node.startswith("local."):
             try:
                 locals_[node[6:]] = evaluate(decls.locals[node[6:]].expr, scope)

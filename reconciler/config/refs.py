@@ -2,14 +2,18 @@
 
 Nodes are `local.NAME`, resource addresses `TYPE.NAME` and `output.NAME`; an edge runs from what is
 referenced to what references it. A cycle is reported with every member and where it was written.
+
+The graph has one node per declaration (not per instance), and every command, `validate` included, builds
+it; it is kept on the standard library's `graphlib` so that a command which never builds the plan graph
+(networkx, about 0.1 s to import) does not pay for it.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Iterator
-
-import networkx as nx
+import heapq
+from collections.abc import Iterable, Iterator, Mapping
+from graphlib import CycleError, TopologicalSorter
 
 from reconciler.config import syntax as s
 from reconciler.config.blockspec import RESOURCE_TYPES
@@ -104,20 +108,72 @@ class _Checker:
         return None
 
 
-def declaration_graph(decls: Declarations) -> nx.DiGraph:
+class DeclGraph:
+    """An acyclic graph of declarations, held as each node's set of direct dependencies."""
+
+    def __init__(self, depends_on: Mapping[str, set[str]]) -> None:
+        self.depends_on = depends_on
+
+    def __contains__(self, node: object) -> bool:
+        return node in self.depends_on
+
+    def __len__(self) -> int:
+        return len(self.depends_on)
+
+    def _sorter(self) -> TopologicalSorter[str]:
+        sorter: TopologicalSorter[str] = TopologicalSorter(self.depends_on)
+        sorter.prepare()
+        return sorter
+
+    def order(self) -> list[str]:
+        """Every node after what it depends on; among the nodes ready at once, the smallest name first (the
+        lexicographical topological order, the same on every run)."""
+        sorter = self._sorter()
+        ready = list(sorter.get_ready())
+        heapq.heapify(ready)
+        out: list[str] = []
+        while ready:
+            node = heapq.heappop(ready)
+            out.append(node)
+            sorter.done(node)
+            for after in sorter.get_ready():
+                heapq.heappush(ready, after)
+        return out
+
+    def generations(self) -> Iterator[list[str]]:
+        """The nodes in layers: each layer depends only on the layers before it (sorted within a layer)."""
+        sorter = self._sorter()
+        while sorter.is_active():
+            layer = sorted(sorter.get_ready())
+            yield layer
+            sorter.done(*layer)
+
+    def ancestors(self, node: str) -> set[str]:
+        """Everything `node` depends on, transitively."""
+        seen: set[str] = set()
+        todo = list(self.depends_on[node])
+        while todo:
+            dep = todo.pop()
+            if dep not in seen:
+                seen.add(dep)
+                todo.extend(self.depends_on[dep])
+        return seen
+
+
+def declaration_graph(decls: Declarations) -> DeclGraph:
     """The checked graph of declarations; ConfigErrors for undeclared references, GraphCycleError for cycles."""
     checker = _Checker(decls)
-    g: nx.DiGraph = nx.DiGraph()
+    depends_on: dict[str, set[str]] = {}
     positions: dict[str, SourcePos] = {}
 
     def link(node: str, pos: SourcePos, exprs: Iterable[s.Expr], owner: ResourceDecl | None) -> None:
-        g.add_node(node)
+        deps = depends_on.setdefault(node, set())
         positions[node] = pos
         for expr in exprs:
             for ref in expr_references(expr):
                 dep = checker.target(ref, owner=owner)
                 if dep:
-                    g.add_edge(dep, node)
+                    deps.add(dep)
 
     for name, attr in decls.locals.items():
         link(f"local.{name}", attr.pos, (attr.expr,), None)
@@ -127,10 +183,15 @@ def declaration_graph(decls: Declarations) -> nx.DiGraph:
         link(f"output.{name}", out.pos, (out.expr,), None)
     if checker.errors:
         raise ConfigErrors(checker.errors)
-    if nx.is_directed_acyclic_graph(g):
-        return g
-    cycle = nx.find_cycle(g)
-    members = [u for u, _ in cycle]
+    for deps in list(depends_on.values()):
+        for dep in deps:
+            depends_on.setdefault(dep, set())
+    try:
+        TopologicalSorter(depends_on).prepare()
+    except CycleError as e:
+        members = list(e.args[1][:-1])  # each member is a direct dependency of the next; the first repeats last
+    else:
+        return DeclGraph(depends_on)
     first = min(members, key=lambda m: (positions[m].file, positions[m].line))
     start = members.index(first)
     ordered = members[start:] + members[:start]

@@ -9,8 +9,6 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-import networkx as nx
-
 from reconciler.config.decls import Declarations
 from reconciler.config.loader import Configuration
 from reconciler.config.refs import declaration_graph
@@ -47,7 +45,7 @@ class Model:
         self.directory: Path = config.directory
         self.variables = dict(variables)
         self.graph = declaration_graph(self.decls)
-        self.order: list[str] = list(nx.lexicographical_topological_sort(self.graph))
+        self.order: list[str] = self.graph.order()
         self.sensitive_variables = frozenset(n for n, d in self.decls.variables.items() if d.sensitive)
         self.deps: dict[str, DeclDeps] = {a: decl_dependencies(d, self.decls.resources, self.sensitive_variables)
                                           for a, d in self.decls.resources.items()}
@@ -118,6 +116,6 @@ class Model:
         re-evaluating one instance per apply step costs what it depends on, not the whole configuration)."""
         found = self._upstream.get(decl_address)
         if found is None:
-            found = self._upstream[decl_address] = sorted(nx.ancestors(self.graph, decl_address),
+            found = self._upstream[decl_address] = sorted(self.graph.ancestors(decl_address),
                                                           key=self._position.__getitem__)
         return found

@@ -10,8 +10,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-import networkx as nx
-
 from providers.base import ConfigChecker, MachineProvider, MachineRecord, PlanRequest, ResourceKind
 from reconciler.actions import Action
 from reconciler.config.decls import ResourceDecl
@@ -106,8 +104,7 @@ class Planner:
         walk = _Walk({}, {}, {}, [])
         resources: dict[str, dict[str, Any]] = {}
         scope = self.model.new_scope({}, resources)
-        for generation in nx.topological_generations(self.model.graph):
-            gen = sorted(generation)
+        for gen in self.model.graph.generations():
             self.model.evaluate_locals([n[6:] for n in gen if n.startswith("local.")], scope, walk.errors)
             decls = [self.decls.resources[n] for n in gen if n in self.decls.resources]
             self._plan_generation(decls, expansions, state, scope, walk, options)

@@ -14,8 +14,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import networkx as nx
-
 from reconciler.config.evaluator import evaluate
 from reconciler.config.loader import load_directory
 from reconciler.config.outputs import evaluate_outputs
@@ -52,7 +50,7 @@ def _outputs(work: Path) -> dict[str, Any]:
     locals_: dict[str, Any] = {}
     resources: dict[str, dict[str, Any]] = {}
     scope = ConfigScope(work, variables, locals_, resources)
-    for node in nx.lexicographical_topological_sort(declaration_graph(decls)):
+    for node in declaration_graph(decls).order():
         if node.startswith("local."):
             locals_[node[6:]] = evaluate(decls.locals[node[6:]].expr, scope)
         elif node in decls.resources:
