@@ -37,7 +37,7 @@ resource "hcloud_server" "web" {
 }
 """
 
-HEAVY = ("hcl2", "jsonschema", "networkx", "asyncssh", "rich", "hcloud", "requests", "google.cloud.compute_v1",
+HEAVY = ("hcl2", "jsonschema", "networkx", "asyncio", "asyncssh", "rich", "hcloud", "requests", "google.cloud.compute_v1",
          "psycopg", "pyrage", "reconciler.apply.runner", "reconciler.nixos")
 
 PROBE = """

@@ -15,18 +15,17 @@ step of an apply to whoever listens.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Coroutine, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from providers.base import ImportRequest, ProviderFactory
 from reconciler.actions import Action
 from reconciler.apply.hooks import Hooks, NoHooks
-from reconciler.apply.walker import WalkResult
+from reconciler.apply.result import WalkResult
 from reconciler.cli import context as ctx
 from reconciler.config.scope import machine_name, split_address
 from reconciler.config.variables import VarSources
@@ -42,8 +41,20 @@ from reconciler.state.document import ResourceState, StateDoc
 
 __all__ = ["Hooks", "NoHooks", "Plan", "PlanOptions", "WalkResult", "Workspace", "apply", "apply_async",
            "import_resource", "install_plan", "load", "machines_install", "machines_update", "plan", "plan_async",
-           "read_state", "refresh", "state_push", "state_rm", "update_plan", "validate"]
+           "plan_offline", "read_state", "refresh", "run", "state_push", "state_rm", "update_plan", "validate"]
 DEFAULT_OPTIONS = PlanOptions()
+T = TypeVar("T")
+
+if TYPE_CHECKING:
+    import asyncio
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run, imported here: what runs offline (`validate`, a plan without refresh) never starts an
+    event loop nor pays for asyncio's import."""
+    import asyncio
+
+    return asyncio.run(coro)
 
 
 @dataclass(frozen=True)
@@ -119,28 +130,43 @@ def read_state(ws: Workspace) -> StateDoc:
 # ---------------------------------------------------------------------------------------------------- plan
 async def plan_async(ws: Workspace, options: PlanOptions = DEFAULT_OPTIONS, state: StateDoc | None = None) -> Plan:
     """A plan against `state` (default: the state read now)."""
+    if not options.refresh or options.validate_only:
+        return plan_offline(ws, options, state)
     from reconciler.config.outputs import check_outputs
 
     check_outputs(ws.model.config, ws.model.variables)
     state = ws.backend.read() if state is None else state
-    providers = ws.providers(state.lineage, offline=not options.refresh)
+    providers = ws.providers(state.lineage)
     try:
         return await Planner(ws.model, providers, ws.provider_settings).plan(state, options)
     finally:
         await providers.close()
 
 
+def plan_offline(ws: Workspace, options: PlanOptions = DEFAULT_OPTIONS, state: StateDoc | None = None) -> Plan:
+    """A plan against `state` as recorded, without asking the providers (no refresh, no event loop). The
+    providers only plan and price, which opens nothing, so there is nothing to close after."""
+    from reconciler.config.outputs import check_outputs
+
+    check_outputs(ws.model.config, ws.model.variables)
+    state = ws.backend.read() if state is None else state
+    providers = ws.providers(state.lineage, offline=True)
+    return Planner(ws.model, providers, ws.provider_settings).plan_offline(state, options)
+
+
 def plan(ws: Workspace, options: PlanOptions = DEFAULT_OPTIONS) -> Plan:
     # reading needs no lock (every write is an atomic rename or one transaction): a plan without refresh
     # takes none, so a read-only state folder can still be planned against
-    with locked(ws, "plan") if options.refresh else contextlib.nullcontext():
+    if not options.refresh:
+        return plan_offline(ws, options)
+    with locked(ws, "plan"):
         state = ws.backend.read()
-        return asyncio.run(plan_async(ws, options, state))
+        return run(plan_async(ws, options, state))
 
 
 def validate(ws: Workspace) -> None:
     """Evaluate and schema-check everything, offline; raises ConfigErrors naming file and line."""
-    asyncio.run(plan_async(ws, PlanOptions(refresh=False, validate_only=True), StateDoc.new()))
+    plan_offline(ws, PlanOptions(refresh=False, validate_only=True), StateDoc.new())
 
 
 # ---------------------------------------------------------------------------------------------------- apply
@@ -172,7 +198,7 @@ async def apply_async(ws: Workspace, plan: Plan, hooks: Hooks | None = None, *, 
 
 
 def apply(ws: Workspace, plan: Plan, hooks: Hooks | None = None, *, parallelism: int = 10) -> WalkResult:
-    return asyncio.run(apply_async(ws, plan, hooks, parallelism=parallelism))
+    return run(apply_async(ws, plan, hooks, parallelism=parallelism))
 
 
 def record_refresh(ws: Workspace, plan: Plan) -> StateDoc | None:
@@ -199,9 +225,9 @@ def refresh(ws: Workspace) -> Plan:
 # ---------------------------------------------------------------------------------------------------- machines
 def install_plan(ws: Workspace, name: str, state: StateDoc) -> Plan:
     """The plan `machines install NAME` carries out: what the machine stands on, and its install (`>`)."""
-    found = asyncio.run(plan_async(ws, PlanOptions(refresh=False), state))
+    found = plan_offline(ws, PlanOptions(refresh=False), state)
     address = _machine_address(found, name)
-    targeted = asyncio.run(plan_async(ws, PlanOptions(refresh=False, targets=(address,)), state))
+    targeted = plan_offline(ws, PlanOptions(refresh=False, targets=(address,)), state)
     change = targeted.change(address)
     if change.action is not Action.INSTALL:
         change = dataclasses.replace(change, action=Action.INSTALL, reason=Reason.INSTALL_NEW_HOST)
@@ -220,7 +246,7 @@ def machines_install(ws: Workspace, name: str, *, target_host: str | None = None
     is where to reach it for this install alone: the configured address is what state records."""
     state = ws.backend.read()
     the_plan = install_plan(ws, name, state)
-    result = asyncio.run(apply_async(ws, the_plan, hooks, parallelism=parallelism,
+    result = run(apply_async(ws, the_plan, hooks, parallelism=parallelism,
                                      connect_to=install_connect(the_plan, name, target_host), expect=state))
     return the_plan, result
 
@@ -230,7 +256,7 @@ def update_plan(ws: Workspace, names: Sequence[str], state: StateDoc) -> tuple[P
     and the machines left out because they are not installed yet."""
     from reconciler.nixos import machines_to_update
 
-    full = asyncio.run(plan_async(ws, PlanOptions(refresh=False), state))
+    full = plan_offline(ws, PlanOptions(refresh=False), state)
     machines = {machine_name(c.address): c for c in full.changes if c.kind == "machine"}
     attrs = {n: dict(c.after if c.after is not None else c.before or {}) for n, c in machines.items()}
     chosen = {machines[n].address for n in machines_to_update(attrs, list(names))}
@@ -246,7 +272,7 @@ def machines_update(ws: Workspace, names: Sequence[str] = (), *, hooks: Hooks | 
     the_plan, _ = update_plan(ws, names, state)
     if not the_plan.has_changes:
         return the_plan, None
-    return the_plan, asyncio.run(apply_async(ws, the_plan, hooks, parallelism=parallelism, expect=state))
+    return the_plan, run(apply_async(ws, the_plan, hooks, parallelism=parallelism, expect=state))
 
 
 def _machine_address(p: Plan, name: str) -> str:
@@ -277,7 +303,7 @@ def import_resource(ws: Workspace, address: str, id_: str) -> ResourceState:
                 await providers.close()
             return ResourceState(address, decl.type, obs.id, dict(obs.attributes), dict(obs.private))
 
-        res = asyncio.run(fetch())
+        res = run(fetch())
         ws.backend.write(state.with_resource(res))
     return res
 

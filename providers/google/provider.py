@@ -10,7 +10,6 @@ ever called from the event loop.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import time
 import uuid
@@ -61,6 +60,8 @@ from reconciler.errors import ProviderError
 from reconciler.values import UNKNOWN
 
 if TYPE_CHECKING:
+    import asyncio
+
     from providers.google.api import ComputeApi
 
 T = TypeVar("T")
@@ -138,6 +139,8 @@ class GoogleProvider:
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         # the loop's default executor: during an apply the engine's write-ahead one, as wide as the apply's steps
+        import asyncio  # here: `validate` and an offline plan never start an event loop
+
         return await asyncio.get_running_loop().run_in_executor(None, functools.partial(fn, *args))
 
     async def _wait(self, op: Mapping[str, Any]) -> dict[str, Any]:
@@ -241,6 +244,8 @@ class GoogleProvider:
     async def _running(self, zone: str, name: str, journal: Journal) -> dict[str, Any] | None:
         """The instance once it is past PROVISIONING and STAGING (its operation can be done before), or as it
         is when the operation time allowed runs out; None if it is gone."""
+        import asyncio
+
         deadline = time.monotonic() + self.operation_timeout
         inst = await self._run(self.api.get, zone, name)
         while inst is not None and inst.get("status") in ("PROVISIONING", "STAGING") and \
@@ -259,6 +264,8 @@ class GoogleProvider:
         if not isinstance(image, str) or not image:
             return None
         if self._image_lock is None:
+            import asyncio
+
             self._image_lock = asyncio.Lock()
         async with self._image_lock:
             if image not in self._images:

@@ -1,14 +1,17 @@
 """The Hetzner Cloud provider: `hcloud_server` and `hcloud_ssh_key` behind the providers.base protocol.
 
 Nothing touches the network until the first refresh, apply or import; `plan` and `price` work offline
-from the catalogue (the API's `/server_types`, read once during a refresh, else the bundled table).
+from the catalogue (the API's `/server_types`, read once during a refresh, else the bundled table). What
+only a refresh, an apply or an import uses (asyncio, the action waiter, the server reader, the refresher and
+the create/update/delete operations) is imported when first used, so `validate` and an offline plan do not
+pay for it at start-up.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from providers.base import (
@@ -30,18 +33,17 @@ from providers.base import (
     TypeInfo,
 )
 from providers.hcloud import catalog as catalogs
-from providers.hcloud.reader import ServerReader
-from providers.hcloud.refresh import SERVER, SSH_KEY, Refresher
-from providers.hcloud.server_attrs import UNREADABLE, observed, observed_private, plan_server
-from providers.hcloud.servers import ServerOps
+from providers.hcloud.server_attrs import SERVER, SSH_KEY, UNREADABLE, observed, observed_private, plan_server
 from providers.hcloud.settings import DEFAULT_BUDGET, HcloudSettings
-from providers.hcloud.ssh_keys import SshKeyOps, observed_key, plan_ssh_key
-from providers.hcloud.waiter import ActionWaiter
 from reconciler.actions import Action
 from reconciler.errors import NotAvailableError, ProviderError
 
 if TYPE_CHECKING:
     from providers.hcloud.api import HcloudApi
+    from providers.hcloud.reader import ServerReader
+    from providers.hcloud.servers import ServerOps
+    from providers.hcloud.ssh_keys import SshKeyOps
+    from providers.hcloud.waiter import ActionWaiter
 
 TYPES: dict[str, TypeInfo] = {
     SERVER: TypeInfo(ResourceKind.CLOUD, frozenset({"id", "ipv4_address", "ipv6_address", "status"})),
@@ -64,12 +66,21 @@ class HcloudProvider:
         self.catalog: catalogs.Catalog = catalogs.bundled()
         self._catalog_from_api = False
         self._api: HcloudApi | None = None
-        self.waiter = ActionWaiter(lambda ids: self.api.get_actions(ids), base=self.settings.poll_interval,
-                                   cap=self.settings.poll_cap)
-        self.reader = ServerReader(lambda selector: self.api.list_servers(selector),
-                                   lambda sid: self.api.get_server(sid),
-                                   {LABEL_MANAGED_BY: MANAGED_BY, LABEL_LINEAGE: config.lineage},
-                                   window=self.settings.poll_interval / 100)
+
+    @cached_property
+    def waiter(self) -> ActionWaiter:
+        from providers.hcloud.waiter import ActionWaiter
+
+        return ActionWaiter(lambda ids: self.api.get_actions(ids), base=self.settings.poll_interval,
+                            cap=self.settings.poll_cap)
+
+    @cached_property
+    def reader(self) -> ServerReader:
+        from providers.hcloud.reader import ServerReader
+
+        return ServerReader(lambda selector: self.api.list_servers(selector), lambda sid: self.api.get_server(sid),
+                            {LABEL_MANAGED_BY: MANAGED_BY, LABEL_LINEAGE: self.config.lineage},
+                            window=self.settings.poll_interval / 100)
 
     @property
     def api(self) -> HcloudApi:
@@ -89,10 +100,14 @@ class HcloudProvider:
 
     @property
     def servers(self) -> ServerOps:
+        from providers.hcloud.servers import ServerOps
+
         return ServerOps(self.api, self.waiter, self.config.lineage, self.reader)
 
     @property
     def ssh_keys(self) -> SshKeyOps:
+        from providers.hcloud.ssh_keys import SshKeyOps
+
         return SshKeyOps(self.api, self.config.lineage)
 
     def types(self) -> Mapping[str, TypeInfo]:
@@ -106,6 +121,8 @@ class HcloudProvider:
             if req.type == SERVER:
                 out.append(plan_server(req, self.catalog, today))
             elif req.type == SSH_KEY:
+                from providers.hcloud.ssh_keys import plan_ssh_key
+
                 out.append(plan_ssh_key(req))
             else:
                 raise NotAvailableError(f'the "hcloud" provider has no resource type {req.type}')
@@ -113,6 +130,10 @@ class HcloudProvider:
 
     # ------------------------------------------------------------------------------------ refresh
     async def refresh(self, request: RefreshRequest) -> RefreshResponse:
+        import asyncio
+
+        from providers.hcloud.refresh import Refresher
+
         refresher = Refresher(self.api, self.servers)
         wants_prices = any(r.type == SERVER for r in request.recorded) or any(t == SERVER for _, t in request.wanted)
         if wants_prices and not self._catalog_from_api:
@@ -121,6 +142,8 @@ class HcloudProvider:
         return await refresher.refresh(request)
 
     async def _load_catalog(self) -> None:
+        import asyncio
+
         try:
             types = await asyncio.to_thread(self.api.server_types)
         except ProviderError:
@@ -144,6 +167,10 @@ class HcloudProvider:
         return result
 
     async def import_resource(self, request: ImportRequest) -> ObservedResource:
+        import asyncio
+
+        from providers.hcloud.ssh_keys import observed_key
+
         try:
             ident = int(request.id)
         except ValueError:
@@ -185,7 +212,8 @@ class HcloudProvider:
         return Price(round(monthly, 4), self.catalog.currency, self.catalog.source)
 
     async def close(self) -> None:
-        await self.waiter.close()
+        if "waiter" in self.__dict__:  # made only by an apply
+            await self.waiter.close()
         if self._api is not None:
             self._api.close()
 

@@ -13,15 +13,13 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from providers.base import ObservedResource, RecordedResource, RefreshRequest, RefreshResponse, address_label
-from providers.hcloud.server_attrs import UNREADABLE, observed, observed_private
+from providers.hcloud.server_attrs import SERVER, SSH_KEY, UNREADABLE, observed, observed_private
 from providers.hcloud.servers import ServerOps
 from providers.hcloud.ssh_keys import observed_key
 from providers.hcloud.views import SshKeyView
 
 if TYPE_CHECKING:
     from providers.hcloud.api import HcloudApi
-
-SERVER, SSH_KEY = "hcloud_server", "hcloud_ssh_key"
 
 
 async def _fetch_each(fetch: Callable[[int], Any], ids: Sequence[int], limit: int = 8) -> list[Any]:

@@ -23,6 +23,7 @@ from providers.hcloud.views import ServerView
 from reconciler.errors import ProviderError
 from reconciler.values import UNKNOWN, is_known
 
+SERVER, SSH_KEY = "hcloud_server", "hcloud_ssh_key"  # the resource types
 LABEL_INPUTS = "reconciler-inputs"
 OWN_LABELS = frozenset({LABEL_MANAGED_BY, LABEL_LINEAGE, LABEL_ADDRESS, LABEL_INPUTS})
 COMPUTED = ("id", "ipv4_address", "ipv6_address", "status")

@@ -6,30 +6,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    import networkx as nx
+import networkx as nx
 
-
-@dataclass
-class WalkResult:
-    done: list[str] = field(default_factory=list)
-    failed: dict[str, BaseException] = field(default_factory=dict)
-    skipped: dict[str, str] = field(default_factory=dict)  # node -> the failed node it depended on
-    not_started: list[str] = field(default_factory=list)  # left out by a stop request
-
-    @property
-    def ok(self) -> bool:
-        return not self.failed and not self.skipped and not self.not_started
+from reconciler.apply.result import WalkResult
 
 
 async def walk(g: nx.DiGraph, run: Callable[[str], Coroutine[object, object, None]], *, parallelism: int,
                group_of: Callable[[str], str] = lambda n: "", group_limits: dict[str, int] | None = None,
                stop: asyncio.Event | None = None, on_skip: Callable[[str, str], None] | None = None) -> WalkResult:
-    import networkx as nx  # here, not at the top: the library API names WalkResult without paying for networkx
-
     result = WalkResult()
     remaining = {n: g.in_degree(n) for n in g.nodes}
     ready = sorted(n for n, d in remaining.items() if d == 0)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import gc
 import json
@@ -27,7 +26,7 @@ from reconciler.state.document import StateDoc
 # imported where it is used, so `validate` and `plan` do not pay for `apply`'s modules at start-up
 if TYPE_CHECKING:
     from reconciler.apply.hooks import Hooks
-    from reconciler.apply.walker import WalkResult
+    from reconciler.apply.result import WalkResult
     from reconciler.plan.model import Plan
 
 
@@ -112,6 +111,8 @@ def _hooks(out: Out) -> tuple[Hooks, contextlib.AbstractContextManager[object]]:
 async def run_interruptible(ws: api.Workspace, plan: Plan, hooks: Hooks, *, parallelism: int,
                             connect_to: dict[str, str] | None = None, expect: StateDoc | None = None) -> WalkResult:
     """api.apply_async with Ctrl-C handled: the first press starts nothing new, the second stops all."""
+    import asyncio
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     main = asyncio.current_task()
@@ -154,7 +155,7 @@ def cmd_apply(args: argparse.Namespace, out: Out) -> int:
     ws = workspace(args)
     with api.locked(ws, "apply"):  # held from the plan to the last step, as Terraform's apply holds it
         expect = api.read_state(ws)
-        plan = asyncio.run(api.plan_async(ws, _options(args, destroy=args.destroy), expect))
+        plan = api.run(api.plan_async(ws, _options(args, destroy=args.destroy), expect))
         out.lines(render_lines(plan))
         if not plan.has_changes:
             written = api.record_refresh(ws, plan)
@@ -172,12 +173,14 @@ def apply_and_report(ws: api.Workspace, plan: Plan, args: argparse.Namespace, ou
                      connect_to: dict[str, str] | None = None, expect: StateDoc | None = None) -> int:
     hooks, display = _hooks(out)
     with display:
-        result = asyncio.run(run_interruptible(ws, plan, hooks, parallelism=args.parallelism, connect_to=connect_to,
+        result = api.run(run_interruptible(ws, plan, hooks, parallelism=args.parallelism, connect_to=connect_to,
                                                expect=expect))
     return _summary(result, out)
 
 
 def _summary(result: WalkResult, out: Out) -> int:
+    import asyncio
+
     for address, error in sorted(result.failed.items()):
         if isinstance(error, asyncio.CancelledError | KeyboardInterrupt):
             lines = ["stopped by Ctrl-C; state keeps its pending record and the next apply resumes it"]
@@ -225,7 +228,7 @@ def cmd_graph(args: argparse.Namespace, out: Out) -> int:
         plan = load_plan(Path(args.planfile))
     else:
         ws = workspace(args)
-        plan = asyncio.run(api.plan_async(ws, PlanOptions(refresh=False)))
+        plan = api.plan_offline(ws, PlanOptions(refresh=False))
     g = build_graph(plan)
     out.text(to_dot(g) if args.format == "dot" else to_mermaid(g))
     return 0

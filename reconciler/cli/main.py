@@ -7,7 +7,6 @@ Exit codes: 0 success (no changes with --detailed-exitcode), 1 error, 2 changes 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib
 import signal
 import sys
@@ -263,7 +262,7 @@ def _main(argv: Sequence[str] | None) -> int:
         for line in e.lines():
             out.error(line)
         return 1
-    except (KeyboardInterrupt, asyncio.CancelledError):
+    except KeyboardInterrupt:
         out.error("interrupted")
         return 1
     except BrokenPipeError:
@@ -278,6 +277,12 @@ def _main(argv: Sequence[str] | None) -> int:
             traceback.print_exc()
         else:
             out.error(f"internal error: {type(e).__name__}: {e} (run with --debug for the traceback)")
+        return 1
+    except BaseException as e:  # asyncio's CancelledError: Ctrl-C while an event loop ran. Only commands that
+        asyncio = sys.modules.get("asyncio")  # run a loop import asyncio, so it is looked up, not imported here
+        if asyncio is None or not isinstance(e, asyncio.CancelledError):
+            raise
+        out.error("interrupted")
         return 1
 
 

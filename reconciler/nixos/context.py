@@ -7,15 +7,17 @@ import os
 import shutil
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reconciler.errors import ConfigError
 from reconciler.nixos.knownhosts import KnownHosts
 from reconciler.nixos.nixcmd import Builder, NixTool
-from reconciler.nixos.ssh import SessionPool
 from reconciler.vars import VarsStore
+
+if TYPE_CHECKING:
+    from reconciler.nixos.ssh import SessionPool
 
 NIXOS_ANYWHERE_ENV = "RECONCILER_NIXOS_ANYWHERE"
 
@@ -61,17 +63,25 @@ class Context:
     settings: Settings
     workdir: Path
     tool: NixTool
-    pool: SessionPool
     known_hosts: KnownHosts
     vars: VarsStore
     builder: Builder
     scratch: Path | None = None  # made on first use, removed by close()
+    _pool: SessionPool | None = field(default=None, repr=False)
+
+    @property
+    def pool(self) -> SessionPool:
+        """The SSH sessions, made on the first connection: a plan never connects, nor imports asyncssh."""
+        if self._pool is None:
+            from reconciler.nixos.ssh import SessionPool
+
+            self._pool = SessionPool(self.settings.connect_timeout)
+        return self._pool
 
     @classmethod
     def create(cls, settings: Settings, workdir: Path) -> Context:
         tool = NixTool(settings.nix)
-        return cls(settings=settings, workdir=workdir, tool=tool, pool=SessionPool(settings.connect_timeout),
-                   known_hosts=KnownHosts(workdir),
+        return cls(settings=settings, workdir=workdir, tool=tool, known_hosts=KnownHosts(workdir),
                    vars=VarsStore(workdir / "vars", recipients=settings.secrets_recipients),
                    builder=Builder(tool, timeout=settings.activation_timeout))
 
@@ -81,7 +91,8 @@ class Context:
         return Path(tempfile.mkdtemp(prefix=prefix, dir=self.scratch))
 
     async def close(self) -> None:
-        await self.pool.close()
+        if self._pool is not None:
+            await self._pool.close()
         if self.scratch is not None:
             shutil.rmtree(self.scratch, ignore_errors=True)
             self.scratch = None

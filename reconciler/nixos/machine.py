@@ -14,6 +14,7 @@ from reconciler.config.scope import machine_name
 from reconciler.values import UNKNOWN
 
 PHASES = ("kexec", "disko", "install", "reboot")
+CURRENT = "current_toplevel"  # where /run/current-system points now (the recorded `toplevel` is what we deployed)
 SYSTEM_PROFILE = "/nix/var/nix/profiles/system"
 
 DEFAULTS: Mapping[str, Any] = {

@@ -4,15 +4,18 @@ command, its exit code and the tail of its stderr."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import shlex
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from reconciler.errors import CommandError, ProviderError
+
+if TYPE_CHECKING:
+    import asyncio
 
 FEATURES = ("--extra-experimental-features", "nix-command flakes")
 
@@ -83,6 +86,8 @@ class NixTool:
 async def run_process(argv: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: str | None = None,
                       timeout: float | None = None) -> Result:
     """Run a local process to completion (killed on timeout or cancellation)."""
+    import asyncio  # here, as in the Builder: a plan runs nix synchronously and never starts an event loop
+
     try:
         proc = await asyncio.create_subprocess_exec(
             *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
@@ -133,6 +138,8 @@ class Builder:
         self._flusher: asyncio.Task[None] | None = None
 
     async def build(self, installable: str, toplevel: str, name: str) -> None:
+        import asyncio
+
         loop = asyncio.get_running_loop()
         if self._flusher is not None and self._flusher.get_loop() is not loop:
             self._flusher, self._pending = None, []  # left over from an earlier event loop
@@ -143,6 +150,8 @@ class Builder:
         await future
 
     async def _flush(self) -> None:
+        import asyncio
+
         await asyncio.sleep(self.window)
         batch, self._pending, self._flusher = self._pending, [], None
         installables = sorted({inst for inst, _, _, _ in batch})

@@ -2,7 +2,8 @@
 evaluates every machine's desired toplevel in one nix process and says which host key will be pinned;
 `refresh` reads /run/current-system from every installed machine in parallel; `apply` installs (`>`) or
 updates (`^`); `import_resource` adopts a running NixOS machine. Nothing touches the network before the first
-refresh, apply or import."""
+refresh, apply or import, and what only those use (asyncssh, the install and deploy steps) is imported
+when first used, so `validate` and an offline plan do not pay for it."""
 
 from __future__ import annotations
 
@@ -31,12 +32,10 @@ from providers.base import (
 )
 from reconciler.actions import Action
 from reconciler.errors import NotAvailableError, ProviderError
-from reconciler.nixos import activate
 from reconciler.nixos.context import Context, Settings
-from reconciler.nixos.deploy import update
 from reconciler.nixos.evaluate import Evaluated, EvalUnavailable, evaluate
-from reconciler.nixos.install import install
 from reconciler.nixos.machine import (
+    CURRENT,
     DEFAULTS,
     FlakeRef,
     MachineSpec,
@@ -45,9 +44,6 @@ from reconciler.nixos.machine import (
     resolve_flake,
     split_target,
 )
-from reconciler.nixos.refresh import CURRENT, refresh
-from reconciler.nixos.ssh import ANY_KEY, Endpoint, fingerprint
-from reconciler.nixos.transfer import split_host
 from reconciler.values import UNKNOWN, is_known
 from reconciler.vars import public_host_key
 
@@ -130,6 +126,8 @@ class NixosProvider:
     # -- refresh ----------------------------------------------------------------------------------------------
 
     async def refresh(self, request: RefreshRequest) -> RefreshResponse:
+        from reconciler.nixos.refresh import refresh
+
         return await refresh(self.ctx, request)
 
     # -- apply ------------------------------------------------------------------------------------------------
@@ -156,6 +154,9 @@ class NixosProvider:
     async def install(self, request: ApplyRequest, journal: Journal) -> ApplyResponse:
         """Install NixOS (`>`); `request.connect_to` ("[user@]host[:port]") overrides where to reach the machine
         for this install only (`machines install NAME --target-host H`); state keeps the configured address."""
+        from reconciler.nixos.deploy import update
+        from reconciler.nixos.install import install
+
         planned = dict(request.planned)
         spec = parse_spec(request.address, planned, self.workdir)
         if not spec.install.enabled:
@@ -178,6 +179,9 @@ class NixosProvider:
 
     async def update(self, request: ApplyRequest, journal: Journal) -> ApplyResponse:
         """Update NixOS (`^`): build, copy, activate with magic rollback, confirm, health-check."""
+        from reconciler.nixos.deploy import update
+        from reconciler.nixos.ssh import ANY_KEY
+
         planned = dict(request.planned)
         spec = parse_spec(request.address, planned, self.workdir)
         toplevel = await self._desired(spec, planned)
@@ -193,6 +197,10 @@ class NixosProvider:
 
     async def import_resource(self, request: ImportRequest) -> ObservedResource:
         """Adopt a running NixOS machine; ID is [user@]host[:port]; its present host key is pinned."""
+        from reconciler.nixos import activate
+        from reconciler.nixos.ssh import ANY_KEY, Endpoint
+        from reconciler.nixos.transfer import split_host
+
         user, host, port = split_host(request.id)
         endpoint = Endpoint(host, port, user or "root")
         session = await self.ctx.pool.get(endpoint, ANY_KEY)
@@ -232,6 +240,8 @@ def _text(value: Any) -> str | None:
 
 
 def _fingerprint(key: str) -> str:
+    from reconciler.nixos.ssh import fingerprint
+
     try:
         return fingerprint(key)
     except Exception:  # not a key asyncssh can read: show what was given

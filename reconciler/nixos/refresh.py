@@ -14,10 +14,8 @@ from providers.base import ObservedResource, RecordedResource, RefreshRequest, R
 from reconciler.errors import HostKeyError, ReconcilerError
 from reconciler.nixos import activate
 from reconciler.nixos.context import Context
-from reconciler.nixos.machine import machine_name
+from reconciler.nixos.machine import CURRENT, machine_name
 from reconciler.nixos.ssh import Endpoint
-
-CURRENT = "current_toplevel"  # where /run/current-system points now (the recorded `toplevel` is what we deployed)
 
 
 def _endpoint(attrs: Mapping[str, Any]) -> Endpoint | None:

@@ -78,17 +78,24 @@ class Planner:
 
     # ------------------------------------------------------------------------------------ main walk
     async def plan(self, state: StateDoc, options: PlanOptions) -> Plan:
+        """The plan, after refreshing `state` from the providers when the options ask for it."""
+        if not (options.refresh or options.refresh_only) or options.validate_only:
+            return self.plan_offline(state, options)
+        expansions = self.model.expansions()
+        wanted = [(s.address, s.decl.type) for specs in expansions.values() for s in specs]
+        result = await refresh_state(state, self.providers, wanted)
+        return self._plan(result.state, options, refreshed=result.state, found=drift(state, result.state),
+                          warnings=result.warnings)
+
+    def plan_offline(self, state: StateDoc, options: PlanOptions) -> Plan:
+        """The plan against `state` as recorded (no refresh): it runs without an event loop, so `validate` and
+        `plan --no-refresh` never start one."""
+        return self._plan(state, replace(options, refresh=False), refreshed=None, found=(), warnings=())
+
+    def _plan(self, state: StateDoc, options: PlanOptions, *, refreshed: StateDoc | None,
+              found: tuple[Drift, ...], warnings: tuple[str, ...]) -> Plan:
         expansions = self.model.expansions()
         self._key_index, self._address_index = {}, {}
-        refreshed = None
-        found: tuple[Drift, ...] = ()
-        warnings: tuple[str, ...] = ()
-        if (options.refresh or options.refresh_only) and not options.validate_only:
-            wanted = [(s.address, s.decl.type) for specs in expansions.values() for s in specs]
-            result = await refresh_state(state, self.providers, wanted)
-            found, warnings = drift(state, result.state), result.warnings
-            state = result.state
-            refreshed = state
         if options.refresh_only:
             return replace(self._assemble(state, [], options, refreshed), drift=found, warnings=warnings,
                            refresh_only=True)

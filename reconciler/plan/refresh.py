@@ -7,7 +7,6 @@ What changed is worked out by comparing the states before and after (plan/drift.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -27,6 +26,8 @@ def recorded(res: ResourceState) -> RecordedResource:
 
 
 async def refresh_state(state: StateDoc, providers: ProviderSet, wanted: Iterable[tuple[str, str]]) -> RefreshResult:
+    import asyncio  # here: an offline plan imports this module for `recorded` and never starts an event loop
+
     by_provider: dict[str, tuple[list[RecordedResource], list[tuple[str, str]]]] = {}
     unrecorded = {a for a, r in state.resources.items() if r.id is None}  # a create that never got an id
     for res in state.resources.values():

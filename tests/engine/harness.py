@@ -8,8 +8,8 @@ from typing import Any
 
 from reconciler.apply.hooks import NoHooks
 from reconciler.apply.journal import StateWriter
+from reconciler.apply.result import WalkResult
 from reconciler.apply.runner import ApplyOptions, Runner
-from reconciler.apply.walker import WalkResult
 from reconciler.cli import context as ctx
 from reconciler.config.variables import VarSources
 from reconciler.plan.configmodel import Model
