@@ -8,20 +8,27 @@ Python accepts a few things RE2 refuses (backreferences, lookaround), which we t
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from typing import Any
 
-import regex
-
 from reconciler.config.functions_common import as_int, as_string
 from reconciler.config.valueops import ValueProblem
 
-_GRAPHEME = regex.compile(r"\X")
+
+@functools.cache
+def _grapheme() -> Any:
+    import regex  # 20 ms to import: only the functions that count or cut characters pay for it
+
+    return regex.compile(r"\X")
 
 
 def graphemes(text: str) -> list[str]:
-    return _GRAPHEME.findall(text)
+    if text.isascii():  # every ASCII character but CR LF is a cluster of its own
+        return _grapheme().findall(text) if "\r\n" in text else list(text)
+    found: list[str] = _grapheme().findall(text)
+    return found
 
 
 def length_of_string(text: str) -> int:

@@ -3,23 +3,26 @@
 Parsing is python-hcl2's LALR grammar (`hcl2.parses_to_tree`); hcl_lower turns its Lark tree into
 syntax nodes. Lark's exceptions become one-line ConfigErrors with the file and line. Expressions and
 templates that arrive as text (`--var` values, Terraform JSON strings) are parsed here too, with their
-Lark trees cached by text so that a file repeating the same template parses it once.
+Lark trees cached by text so that a file repeating the same template parses it once. A whole file's tree
+is also kept between runs (reconciler.config.parse_cache), so python-hcl2 and Lark, imported only when a
+text must really be parsed, cost nothing when the files have not changed.
 """
 
 from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import hcl2
-from lark import Token, Tree
-from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
-
+from reconciler.config import parse_cache
 from reconciler.config import syntax as s
 from reconciler.config.gcpause import gc_paused
-from reconciler.config.hcl_lower import Lowerer
 from reconciler.config.limits import nesting_error
 from reconciler.errors import ConfigError, SourcePos
+
+if TYPE_CHECKING:
+    from lark import Token, Tree
+    from lark.exceptions import LarkError
 
 _TERMINALS = {
     "RBRACE": "}", "LBRACE": "{", "RSQB": "]", "LSQB": "[", "RPAR": ")", "LPAR": "(", "EQ": "=", "COMMA": ",",
@@ -49,6 +52,8 @@ def _expected_hint(expected: set[str]) -> str | None:
 
 def syntax_error(e: LarkError, file: str, text: str | None = None) -> ConfigError:
     """A one-line ConfigError for a Lark parse error in `text`."""
+    from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
     line = getattr(e, "line", None) or 1
     if isinstance(e, UnexpectedToken):
         message = f"syntax error: unexpected {_token_text(e.token)}"
@@ -77,11 +82,15 @@ def syntax_error(e: LarkError, file: str, text: str | None = None) -> ConfigErro
 
 
 def _parse(text: str) -> Tree:
+    import hcl2
+
     return hcl2.parses_to_tree(text)
 
 
 @functools.lru_cache(maxsize=8192)
 def _parse_cached(text: str) -> Tree | LarkError:
+    from lark.exceptions import LarkError
+
     try:
         return _parse(text)
     except LarkError as e:
@@ -90,6 +99,9 @@ def _parse_cached(text: str) -> Tree | LarkError:
 
 def _attribute_value_tree(text: str, pos: SourcePos, what: str) -> Tree:
     """The expression tree of `x = <text>` (parsed once per distinct text)."""
+    from lark import Tree
+    from lark.exceptions import LarkError
+
     result = _parse_cached(f"x = {text}\n")
     if isinstance(result, LarkError):
         err = syntax_error(result, pos.file)
@@ -109,6 +121,8 @@ def _template_tree(quoted: str, pos: SourcePos) -> Tree:
 
 def parse_expression(text: str, pos: SourcePos) -> s.Expr:
     """Parse one standalone expression (e.g. a `--var` value); every node gets `pos`."""
+    from reconciler.config.hcl_lower import Lowerer
+
     tree = _attribute_value_tree(text, pos, "expression")
     return Lowerer(pos.file, _template_tree, fixed=pos).expr(tree)
 
@@ -116,6 +130,8 @@ def parse_expression(text: str, pos: SourcePos) -> s.Expr:
 def parse_quoted_template(quoted: str, pos: SourcePos) -> s.Expr:
     """Parse raw template text turned into an HCL quoted string by template_text.hcl_quoted (a Terraform
     JSON string, a template file) as a template; every node gets `pos`."""
+    from reconciler.config.hcl_lower import Lowerer
+
     tree = _template_tree(quoted, pos)
     return Lowerer(pos.file, _template_tree, fixed=pos, raw_text=True).expr(tree)
 
@@ -123,9 +139,17 @@ def parse_quoted_template(quoted: str, pos: SourcePos) -> s.Expr:
 def load_hcl_text(text: str, display: str) -> s.SourceFile:
     """Parse the text of a `.tf` (or `.tfvars`) file shown to users as `display`."""
     text = text.removeprefix("\ufeff")  # a byte-order mark some editors write
+    cached = parse_cache.get(display, text)
+    if cached is not None:
+        return cached
     too_deep = nesting_error(text, display)
     if too_deep is not None:
         raise too_deep
+    from lark import Tree
+    from lark.exceptions import LarkError
+
+    from reconciler.config.hcl_lower import Lowerer
+
     with gc_paused():
         try:
             tree = _parse(text)
@@ -137,7 +161,9 @@ def load_hcl_text(text: str, display: str) -> s.SourceFile:
         except RecursionError:  # e.g. a chain of thousands of operators, which no bracket count sees
             raise ConfigError("an expression nests too deeply to follow", SourcePos(display, 1),
                               hint="split it into locals") from None
-    return s.SourceFile(display, body, text)
+    parsed = s.SourceFile(display, body, text)
+    parse_cache.put(display, text, parsed)
+    return parsed
 
 
 def load_hcl_file(path: Path, display: str) -> s.SourceFile:
