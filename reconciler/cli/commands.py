@@ -58,15 +58,17 @@ def _options(args: argparse.Namespace, *, destroy: bool) -> PlanOptions:
 
 
 def print_plan(plan: Plan, args: argparse.Namespace, out: Out) -> None:
-    from reconciler.plan.render_json import render_json
-    from reconciler.plan.render_markdown import render_markdown
-    from reconciler.plan.render_text import render_lines
-
     if getattr(args, "json", False):
+        from reconciler.plan.render_json import render_json
+
         out.text(json.dumps(render_json(plan), separators=(",", ":")))  # one line, as Terraform's
     elif getattr(args, "markdown", False):
+        from reconciler.plan.render_markdown import render_markdown  # draws the plan graph (networkx)
+
         out.text(render_markdown(plan))
     else:
+        from reconciler.plan.render_text import render_lines
+
         out.lines(render_lines(plan))
 
 
