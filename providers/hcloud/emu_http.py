@@ -214,6 +214,7 @@ class Handler(BaseHTTPRequestHandler):
     """One HTTP request; the server object carries `world`, `routes`, `log`, `rng` and `control`."""
 
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
     server: Any
 
     def log_message(self, format: str, *args: Any) -> None:

@@ -78,6 +78,7 @@ class HcloudProvider:
             from providers.hcloud import api as client
 
             self._api = client.HcloudApi(self.settings)
+            self.waiter.budget = self._api.bucket  # looks are spaced by the request budget the API reports
         return self._api
 
     @property
@@ -186,6 +187,7 @@ class HcloudProvider:
 
     async def close(self) -> None:
         await self.waiter.close()
+        self.reader.close()
         if self._api is not None:
             self._api.close()
 
