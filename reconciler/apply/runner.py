@@ -86,7 +86,9 @@ class Runner:
         write-ahead (a call waits until the state changed before it is on disk) and as wide as the steps that
         may run at once, up to MAX_THREADS, so threads are not a hidden, lower limit."""
         workers = min(max(1, self.options.parallelism), MAX_THREADS) + 4
-        asyncio.get_running_loop().set_default_executor(WriteAheadExecutor(self.writer, workers))
+        executor = WriteAheadExecutor(self.writer, workers)
+        executor.warm(len(self.changes))
+        asyncio.get_running_loop().set_default_executor(executor)
 
     def _group(self, node: str) -> str:
         c = self.changes.get(node)
