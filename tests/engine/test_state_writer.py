@@ -125,3 +125,23 @@ def test_the_write_ahead_executor_starts_its_threads_before_the_steps_call(tmp_p
     finally:
         executor.shutdown(wait=True)
         writer.close()
+
+
+def test_the_state_text_is_the_indented_json_of_the_document() -> None:
+    """`dumps` assembles the text from each resource's cached part: it must stay exactly what
+    `json.dumps(to_json(), indent=2)` writes (nested, empty, non-ASCII and escaped values, outputs)."""
+    import json
+
+    def reference(d: StateDoc) -> str:
+        return json.dumps(d.to_json(), indent=2) + "\n"
+
+    doc = StateDoc.new()
+    assert doc.dumps() == reference(doc)
+    odd = ResourceState("hcloud_server.s[\"é\"]", "hcloud_server", None,
+                        {"labels": {}, "ssh_keys": [], "user_data": "line\n\"quoted\" ü", "n": [1, {"a": None}]},
+                        {"unobserved": []}, ("hcloud_ssh_key.k",), {"action": "create", "started": 1.5})
+    doc = doc.with_resource(odd).with_resource(res(2)).with_outputs(
+        {"ips": {"value": {"a": ["10.0.0.1"]}, "sensitive": False}, "none": {"value": {}, "sensitive": True}})
+    assert doc.dumps() == reference(doc)
+    changed = doc.with_resource(ResourceState(odd.address, odd.type, "7", {"name": "x"}))
+    assert changed.dumps() == reference(changed)  # a new value of an address is written anew
