@@ -34,6 +34,7 @@ class PlainProgress:
         self.stream = stream or sys.stdout
         self.every = every
         self._held: list[str] = []
+        self._due: asyncio.AbstractEventLoop | None = None  # the loop a burst is scheduled on
 
     def __enter__(self) -> PlainProgress:
         return self
@@ -48,10 +49,12 @@ class PlainProgress:
         except RuntimeError:
             self.flush()
             return
-        if len(self._held) == 1:
+        if self._due is not loop:
+            self._due = loop
             loop.call_later(self.every, self.flush)
 
     def flush(self) -> None:
+        self._due = None
         if self._held:
             text, self._held = "".join(self._held), []
             self.stream.write(text)

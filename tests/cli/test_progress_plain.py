@@ -37,3 +37,22 @@ def test_inside_a_loop_lines_are_written_in_bursts_and_the_rest_on_leaving() -> 
         f"hcloud_server.s{i}: create started" for i in range(3)]
     assert "waiting for server 1" not in seen[2]
     assert out.getvalue().splitlines()[-1].endswith("hcloud_server.s0: waiting for server 1 (s0) to start")
+
+
+def test_lines_held_when_one_loop_ended_are_written_by_the_next_loop_s_burst() -> None:
+    out = io.StringIO()
+    progress = PlainProgress(out, every=0.01)
+
+    async def say(address: str) -> None:
+        progress.pre_step(address, Action.CREATE)
+
+    asyncio.run(say("hcloud_server.a"))  # the loop ends before its burst was due: the line is held
+    assert out.getvalue() == ""
+
+    async def say_and_wait(address: str) -> None:
+        progress.pre_step(address, Action.CREATE)
+        await asyncio.sleep(0.05)
+
+    asyncio.run(say_and_wait("hcloud_server.b"))
+    assert [line.split(" ", 1)[1] for line in out.getvalue().splitlines()] == [
+        "hcloud_server.a: create started", "hcloud_server.b: create started"]
