@@ -99,9 +99,10 @@ class Runner:
             self.hooks.on_skip(node, cause)
 
     def _adopt_refreshed(self) -> None:
-        """Persist what the plan's refresh found (adoptions, vanished objects) before acting on it."""
+        """Persist what the plan's refresh found (adoptions, vanished objects) before acting on it (nothing to
+        write when it found what state already holds)."""
         refreshed = StateDoc.loads_json(self.plan.refreshed_state) if self.plan.refreshed_state else None
-        if refreshed is not None:
+        if refreshed is not None and refreshed.resources != self.writer.doc.resources:
             self.writer.update(lambda d: replace(d, resources=refreshed.resources))
 
     # ------------------------------------------------------------------------------------ one step
