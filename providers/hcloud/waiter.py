@@ -6,10 +6,11 @@ write-ahead), so two hundred servers created together share their polls instead 
 each action is next due adapts to how long it is expected to take:
 
 - from its progress: the first look gives a rough end (an action at p % after t seconds ends about
-  t * 100 / p seconds after it started); a second look, most of the way there, measures the rate at which
-  progress grows, which does not depend on when the action really started, and the next look is at the end
-  that rate gives; if the action is still running then, looks follow at `tail`, doubling (a step ends within
-  one short poll interval of its action, and an action that overruns costs few requests);
+  t * 100 / p seconds after it started); while that end is far, the next look is most of the way there, and
+  measures the rate at which progress grows since the first (which does not depend on when the action really
+  started); once near, the next look is at the end that rate gives; if the action is still running then,
+  looks follow at `tail`, doubling (a step ends within one short poll interval of its action, and an action
+  that overruns costs few requests);
 - an action that has not started (0 %) while another action of the same wait runs (a server's
   `start_server` after its `create_server`) is looked at with that action;
 - without progress, from the observed duration of earlier actions of the same command in this run;
@@ -201,7 +202,7 @@ class ActionWaiter:
                 return
             watch.end = end
             remaining = end - now
-            if remaining > 4 * tail and watch.seen[0] == now:  # a first estimate: look again most of the way
+            if remaining > 4 * tail:  # far from the end: look again most of the way there, for a better estimate
                 watch.due = now + min(self.cap, remaining * REFINE)
                 watch.slack = min(remaining * (1 - REFINE) / 2, self.base)
                 return
