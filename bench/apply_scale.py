@@ -56,6 +56,7 @@ def child(directory: str, parallelism: int, timings: str) -> int:
 
     spans: dict[str, list[float]] = {}
     answered: dict[str, float] = {}  # when the create's POST was answered (its "waiting for" phase)
+    cpu: list[float] = []  # this process's CPU time at each of those moments
     plain = progress.PlainProgress
     pre, post, phase = plain.pre_step, plain.post_step, plain.on_phase
 
@@ -64,7 +65,9 @@ def child(directory: str, parallelism: int, timings: str) -> int:
         pre(self, address, action)
 
     def timed_phase(self: Any, address: str, text: str) -> None:
-        answered.setdefault(address, time.monotonic())
+        if address not in answered:
+            answered[address] = time.monotonic()
+            cpu.append(time.process_time())
         phase(self, address, text)
 
     def timed_post(self: Any, address: str, action: Any, error: Any, seconds: float) -> None:
@@ -84,7 +87,8 @@ def child(directory: str, parallelism: int, timings: str) -> int:
         profiler.dump_stats(profile)
     else:
         code = main(argv)
-    Path(timings).write_text(json.dumps({a: [s[0], answered.get(a, s[0]), s[-1]] for a, s in spans.items()}))
+    Path(timings).write_text(json.dumps({"spans": {a: [s[0], answered.get(a, s[0]), s[-1]] for a, s in spans.items()},
+                                         "post_cpu": cpu[-1] - cpu[0] if cpu else 0.0}))
     return code
 
 
@@ -96,8 +100,8 @@ def control(endpoint: str, path: str, method: str = "GET", body: dict[str, Any] 
         return json.loads(resp.read() or b"{}")
 
 
-def run_apply(directory: Path, parallelism: int) -> tuple[int, float, float, dict[str, list[float]]]:
-    """(exit code, process wall, process CPU, step spans)."""
+def run_apply(directory: Path, parallelism: int) -> tuple[int, float, float, dict[str, Any]]:
+    """(exit code, process wall, process CPU, step spans and the CPU between the first and last POST answer)."""
     timings = directory / "timings.json"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -109,8 +113,8 @@ def run_apply(directory: Path, parallelism: int) -> tuple[int, float, float, dic
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if proc.returncode != 0:
         sys.stderr.write(proc.stdout[-3000:] + proc.stderr[-3000:])
-    spans = json.loads(timings.read_text()) if timings.exists() else {}
-    return proc.returncode, wall, cpu, spans
+    found = json.loads(timings.read_text()) if timings.exists() else {"spans": {}, "post_cpu": 0.0}
+    return proc.returncode, wall, cpu, found
 
 
 def cpu_of(pid: int) -> float:
@@ -130,7 +134,8 @@ def bench(n: int, create_seconds: float, parallelism: int) -> bool:
             directory = Path(tmp)
             (directory / "main.tf").write_text(config(endpoint, n))
             emu_before = cpu_of(emu.pid)
-            code, wall, cpu, spans = run_apply(directory, parallelism)
+            code, wall, cpu, found = run_apply(directory, parallelism)
+            spans: dict[str, list[float]] = found["spans"]
             emu_cpu = cpu_of(emu.pid) - emu_before
             requests = control(endpoint, "/_emulator/requests")["requests"]
             if code != 0 or len(spans) != n:
@@ -155,6 +160,9 @@ def bench(n: int, create_seconds: float, parallelism: int) -> bool:
                   f"{posted[len(posted) // 2]:.2f} / {posted[-1]:.2f} s")
             print(f"  step end - (POST answer + create), min / median / max  {lag[0]:.2f} / "
                   f"{lag[len(lag) // 2]:.2f} / {lag[-1]:.2f} s")
+            spread = posted[-1] - posted[0]
+            print(f"  this process's CPU from the first to the last POST answer: {found['post_cpu']:.2f} s in "
+                  f"{spread:.2f} s ({found['post_cpu'] / max(1, n - 1) * 1000:.1f} ms a POST)")
             print(f"  emulator process: cpu {emu_cpu:.2f} s; load average {os.getloadavg()[0]:.1f} on "
                   f"{os.cpu_count()} cores")
             print(f"  whole process: wall {wall:.2f} s, cpu {cpu:.2f} s; {sum(requests.values())} requests "

@@ -5,6 +5,7 @@ plain frozen views instead of SDK objects. Every method is blocking; the provide
 
 from __future__ import annotations
 
+import os
 import random
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -52,6 +53,14 @@ class HcloudApi:
             session: requests.Session = client._client._session
             session.mount("https://", self.adapter)
             session.mount("http://", self.adapter)
+            # With `trust_env` requests reads proxies, the CA bundle and ~/.netrc from the environment on every
+            # request (a sixth of a create's CPU); read them once here instead, with requests' own helpers, so a
+            # proxy or a CA bundle still applies (and a ~/.netrc entry cannot replace the bearer token).
+            session.proxies.update(requests.utils.get_environ_proxies(self.settings.endpoint))
+            bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+            if bundle:
+                session.verify = bundle
+            session.trust_env = False
             self._client = client
         return self._client
 

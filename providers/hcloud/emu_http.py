@@ -214,6 +214,7 @@ class Handler(BaseHTTPRequestHandler):
     """One HTTP request; the server object carries `world`, `routes`, `log`, `rng` and `control`."""
 
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
     server: Any
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -242,8 +243,16 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         for k, v in (headers or {}).items():
             self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(data)
+        # one write for the head and the body, as a real server sends a small answer (two would wake the client
+        # twice; with Nagle, the second would wait for the client's delayed ACK: 40 ms an answer)
+        self.wfile.write(self._head() + data)
+
+    def _head(self) -> bytes:
+        """The status line and headers `send_response` and `send_header` gathered, ended by the blank line
+        (what `end_headers` would write on its own)."""
+        lines: list[bytes] = getattr(self, "_headers_buffer", [])
+        self._headers_buffer: list[bytes] = []
+        return b"".join(lines) + b"\r\n"
 
     def _body(self) -> dict[str, Any]:
         length = int(self.headers.get("Content-Length") or 0)

@@ -89,6 +89,7 @@ class HcloudProvider:
             from providers.hcloud import api as client
 
             self._api = client.HcloudApi(self.settings)
+            self.waiter.budget = self._api.bucket  # looks are spaced by the request budget the API reports
         return self._api
 
     @property
@@ -212,8 +213,10 @@ class HcloudProvider:
         return Price(round(monthly, 4), self.catalog.currency, self.catalog.source)
 
     async def close(self) -> None:
-        if "waiter" in self.__dict__:  # made only by an apply
+        if "waiter" in self.__dict__:  # made only by an apply or a refresh
             await self.waiter.close()
+        if "reader" in self.__dict__:
+            self.reader.close()
         if self._api is not None:
             self._api.close()
 

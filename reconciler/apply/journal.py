@@ -191,6 +191,21 @@ class WriteAheadExecutor(ThreadPoolExecutor):
         super().__init__(max_workers=max_workers, thread_name_prefix="apply-step")
         self.writer = writer
 
+    def warm(self, threads: int) -> None:
+        """Start up to `threads` worker threads now, before the steps' calls: started on demand, each would
+        hand the event loop's thread to a new thread in the middle of the steps' first calls."""
+        count = min(threads, self._max_workers)
+        if count < 1:
+            return
+        gate = threading.Barrier(count)  # each start-up call holds its thread until all are running
+
+        def hold() -> None:
+            with contextlib.suppress(threading.BrokenBarrierError):
+                gate.wait(1.0)
+
+        for _ in range(count):
+            super().submit(hold)
+
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         writer, generation = self.writer, self.writer.changed
 

@@ -86,7 +86,9 @@ class Runner:
         write-ahead (a call waits until the state changed before it is on disk) and as wide as the steps that
         may run at once, up to MAX_THREADS, so threads are not a hidden, lower limit."""
         workers = min(max(1, self.options.parallelism), MAX_THREADS) + 4
-        asyncio.get_running_loop().set_default_executor(WriteAheadExecutor(self.writer, workers))
+        executor = WriteAheadExecutor(self.writer, workers)
+        executor.warm(len(self.changes))
+        asyncio.get_running_loop().set_default_executor(executor)
 
     def _group(self, node: str) -> str:
         c = self.changes.get(node)
@@ -97,9 +99,10 @@ class Runner:
             self.hooks.on_skip(node, cause)
 
     def _adopt_refreshed(self) -> None:
-        """Persist what the plan's refresh found (adoptions, vanished objects) before acting on it."""
+        """Persist what the plan's refresh found (adoptions, vanished objects) before acting on it (nothing to
+        write when it found what state already holds)."""
         refreshed = StateDoc.loads_json(self.plan.refreshed_state) if self.plan.refreshed_state else None
-        if refreshed is not None:
+        if refreshed is not None and refreshed.resources != self.writer.doc.resources:
             self.writer.update(lambda d: replace(d, resources=refreshed.resources))
 
     # ------------------------------------------------------------------------------------ one step

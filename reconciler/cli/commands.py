@@ -107,7 +107,8 @@ def _hooks(out: Out) -> tuple[Hooks, contextlib.AbstractContextManager[object]]:
     if out.color:
         live = LiveProgress()
         return live, live
-    return PlainProgress(), contextlib.nullcontext()
+    plain = PlainProgress()
+    return plain, plain
 
 
 async def run_interruptible(ws: api.Workspace, plan: Plan, hooks: Hooks, *, parallelism: int,

@@ -26,12 +26,39 @@ def _short(error: BaseException) -> str:
 
 
 class PlainProgress:
-    def __init__(self, stream: TextIO | None = None) -> None:
+    """Timestamped lines. Inside an event loop they are written in bursts, at most `every` seconds apart (a
+    write per line would hand the loop's thread to the apply's worker threads hundreds of times); leaving the
+    `with` block, or a line outside a loop, writes what is held."""
+
+    def __init__(self, stream: TextIO | None = None, every: float = 0.1) -> None:
         self.stream = stream or sys.stdout
+        self.every = every
+        self._held: list[str] = []
+        self._due: asyncio.AbstractEventLoop | None = None  # the loop a burst is scheduled on
+
+    def __enter__(self) -> PlainProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.flush()
 
     def _say(self, text: str) -> None:
-        self.stream.write(f"{datetime.now().strftime('%H:%M:%S')} {text}\n")
-        self.stream.flush()
+        self._held.append(f"{datetime.now().strftime('%H:%M:%S')} {text}\n")
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.flush()
+            return
+        if self._due is not loop:
+            self._due = loop
+            loop.call_later(self.every, self.flush)
+
+    def flush(self) -> None:
+        self._due = None
+        if self._held:
+            text, self._held = "".join(self._held), []
+            self.stream.write(text)
+            self.stream.flush()
 
     def pre_step(self, address: str, action: Action) -> None:
         self._say(f"{address}: {action.value} started")

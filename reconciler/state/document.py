@@ -10,6 +10,7 @@ import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 STATE_VERSION = 1
@@ -31,6 +32,12 @@ class ResourceState:
     private: Mapping[str, Any] = field(default_factory=dict)
     dependencies: tuple[str, ...] = ()
     pending: Mapping[str, Any] | None = None
+
+    @cached_property
+    def text(self) -> str:
+        """`to_json()` as `StateDoc.dumps` writes it, at its depth: made once per value, so a write of many
+        resources serialises only those that changed since the last one."""
+        return json.dumps(self.to_json(), indent=2).replace("\n", "\n    ")
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": self.type, "id": self.id, "attributes": dict(self.attributes)}
@@ -90,7 +97,18 @@ class StateDoc:
                 "reconciler_version": __version__, **self.content()}
 
     def dumps(self) -> str:
-        return json.dumps(self.to_json(), indent=2, sort_keys=False) + "\n"
+        """The same text as `json.dumps(self.to_json(), indent=2)` (plus a newline), each resource's part taken
+        from `ResourceState.text`."""
+        from reconciler import __version__
+
+        head = {"version": STATE_VERSION, "serial": self.serial, "lineage": self.lineage,
+                "reconciler_version": __version__}
+        parts = [f"{json.dumps(k)}: {json.dumps(v)}" for k, v in head.items()]
+        resources = ",\n    ".join(f"{json.dumps(a)}: {self.resources[a].text}" for a in sorted(self.resources))
+        parts.append(f'"resources": {{\n    {resources}\n  }}' if resources else '"resources": {}')
+        outputs = {k: dict(v) for k, v in sorted(self.outputs.items())}
+        parts.append(f'"outputs": {json.dumps(outputs, indent=2).replace(chr(10), chr(10) + "  ")}')
+        return "{\n  " + ",\n  ".join(parts) + "\n}\n"
 
     def bump_if_changed(self, previous: StateDoc | None) -> StateDoc:
         if previous is not None and previous.exists and previous.content() == self.content() \

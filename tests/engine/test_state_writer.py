@@ -101,3 +101,47 @@ def test_close_writes_what_an_interrupted_walk_left(tmp_path: Path) -> None:
     asyncio.run(go())
     writer.close()
     assert sorted(LocalBackend(tmp_path / "s.json").read().resources) == ["hcloud_server.s[1]", "hcloud_server.s[2]"]
+
+
+def test_the_write_ahead_executor_starts_its_threads_before_the_steps_call(tmp_path: Path) -> None:
+    """`warm(n)` starts n worker threads (at most max_workers) at once; a call submitted after a change still
+    waits until the change is on disk."""
+    from reconciler.apply.journal import WriteAheadExecutor
+
+    backend = SlowBackend(tmp_path / "s.json")
+    writer = StateWriter(backend, StateDoc.new())
+    executor = WriteAheadExecutor(writer, max_workers=6)
+    try:
+        executor.warm(10)
+        assert len([t for t in threading.enumerate() if t.name.startswith("apply-step")]) == 6
+        writer.doc = writer.doc.with_resource(res(1))
+        writer._changed += 1  # a change not on disk yet (as `update` inside a loop leaves it)
+        seen: list[int] = []
+        call = executor.submit(lambda: seen.append(len(backend.writes)))
+        backend.gate.set()
+        writer.flush()
+        call.result(5)
+        assert seen == [1]  # the call ran only after the write
+    finally:
+        executor.shutdown(wait=True)
+        writer.close()
+
+
+def test_the_state_text_is_the_indented_json_of_the_document() -> None:
+    """`dumps` assembles the text from each resource's cached part: it must stay exactly what
+    `json.dumps(to_json(), indent=2)` writes (nested, empty, non-ASCII and escaped values, outputs)."""
+    import json
+
+    def reference(d: StateDoc) -> str:
+        return json.dumps(d.to_json(), indent=2) + "\n"
+
+    doc = StateDoc.new()
+    assert doc.dumps() == reference(doc)
+    odd = ResourceState("hcloud_server.s[\"é\"]", "hcloud_server", None,
+                        {"labels": {}, "ssh_keys": [], "user_data": "line\n\"quoted\" ü", "n": [1, {"a": None}]},
+                        {"unobserved": []}, ("hcloud_ssh_key.k",), {"action": "create", "started": 1.5})
+    doc = doc.with_resource(odd).with_resource(res(2)).with_outputs(
+        {"ips": {"value": {"a": ["10.0.0.1"]}, "sensitive": False}, "none": {"value": {}, "sensitive": True}})
+    assert doc.dumps() == reference(doc)
+    changed = doc.with_resource(ResourceState(odd.address, odd.type, "7", {"name": "x"}))
+    assert changed.dumps() == reference(changed)  # a new value of an address is written anew

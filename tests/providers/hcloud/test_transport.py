@@ -65,3 +65,24 @@ def test_unreachable_endpoint_gives_up() -> None:
     with pytest.raises(ProviderError) as err:
         run(provider.refresh(RefreshRequest((), (("hcloud_server.a", "hcloud_server"),))))
     assert err.value.retryable and "no answer" in err.value.message
+
+
+def test_the_environment_s_proxy_and_ca_bundle_are_read_once_when_the_client_is_made(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """requests would read them on every request (`trust_env`); the client reads them once, so a proxy or a
+    CA bundle still applies, and one set later (or a ~/.netrc entry) does not change the running client."""
+    from providers.hcloud.api import HcloudApi
+    from providers.hcloud.settings import HcloudSettings
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    session = HcloudApi(HcloudSettings("token", "https://api.hetzner.cloud/v1")).client()._client._session
+    assert session.trust_env is False
+    assert session.proxies.get("https") == "http://proxy.invalid:3128"
+    assert session.verify == "/etc/ssl/certs/ca-certificates.crt"
+
+    monkeypatch.setenv("NO_PROXY", "api.hetzner.cloud")
+    session = HcloudApi(HcloudSettings("token", "https://api.hetzner.cloud/v1")).client()._client._session
+    assert "https" not in session.proxies  # the endpoint bypasses the proxy
