@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import getpass
 import os
-import socket
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,6 +21,9 @@ class LockInfo:
 
     @staticmethod
     def new(operation: str) -> LockInfo:
+        import getpass  # with socket, here: only a command that takes the lock names its holder
+        import socket
+
         return LockInfo(id=str(uuid.uuid4()), who=f"{getpass.getuser()}@{socket.gethostname()} (pid {os.getpid()})",
                         operation=operation, created=datetime.now(UTC).isoformat(timespec="seconds"))
 
