@@ -120,6 +120,8 @@ class BlockSchema:
                        for r in schema.get("x-rules", ())]
         self._rule_keys = frozenset(k for _, r in self._rules for k in _mentioned(r))
         self._memo: dict[tuple[str, Any], list[tuple[str, str | None]]] = {}
+        # (rule, the attributes rules read) -> whether the rule holds: a fleet repeats types, images, locations
+        self._rule_memo: dict[tuple[int, tuple[tuple[str, Any], ...]], bool] = {}
 
     def check(self, values: Mapping[str, Any], pos_of: Callable[[str], SourcePos], *,
               settings: Mapping[str, Any] | None = None) -> list[ConfigError]:
@@ -150,12 +152,16 @@ class BlockSchema:
                 found = [_message(e, key, self.unsupported) for e in validator.iter_errors(value)]
                 self._memo[memo_key] = found
             errors.extend(ConfigError(msg, pos_of(key), hint=hint) for msg, hint in found)
-        for validator, rule in self._rules:
+        projection = {k: v for k, v in present.items() if k in self._rule_keys} if self._rules else {}
+        frozen = tuple(sorted((k, _freeze(v)) for k, v in projection.items()))
+        for i, (validator, rule) in enumerate(self._rules):
             skip = rule.get("x-unless-provider-setting")
             if skip and settings and settings.get(skip):
                 continue
-            projection = {k: v for k, v in present.items() if k in self._rule_keys}
-            if not validator.is_valid(projection):
+            valid = self._rule_memo.get((i, frozen))
+            if valid is None:
+                valid = self._rule_memo[i, frozen] = validator.is_valid(projection)
+            if not valid:
                 attr = rule.get("x-attribute", "")
                 errors.append(ConfigError(rule["x-message"], pos_of(attr if attr in present else "")))
         return errors
