@@ -15,12 +15,28 @@ from reconciler.reasons import Reason
 from reconciler.state.document import ResourceState
 from reconciler.values import UNKNOWN
 
+_MISSING: Any = object()
+
+
+_SKIPPED: dict[tuple[frozenset[str], tuple[str, ...]], frozenset[str]] = {}
+
+
+def _skipped(info: TypeInfo, ignore: tuple[str, ...]) -> frozenset[str]:
+    """The top-level computed attributes and the ignored ones (once per type and ignore list)."""
+    key = (info.computed, ignore)
+    found = _SKIPPED.get(key)
+    if found is None:
+        found = _SKIPPED[key] = frozenset({c for c in info.computed if "." not in c} | set(ignore))
+    return found
+
 
 def changed_attributes(planned: Mapping[str, Any], prior: Mapping[str, Any], info: TypeInfo,
                        ignore: Iterable[str]) -> tuple[str, ...]:
-    skip = {c.split(".")[0] for c in info.computed if "." not in c} | set(ignore)
-    keys = sorted((set(planned) | set(prior)) - skip)
-    return tuple(k for k in keys if planned.get(k) is UNKNOWN or planned.get(k) != prior.get(k))
+    skip = _skipped(info, tuple(ignore))
+    missing = _MISSING
+    changed = [k for k in planned.keys() | prior.keys() if k not in skip and
+               ((v := planned.get(k, missing)) is UNKNOWN or (v if v is not missing else None) != prior.get(k))]
+    return tuple(sorted(changed))
 
 
 def decide_cloud(prior: ResourceState | None, resp: PlanResponse, info: TypeInfo,
@@ -86,19 +102,34 @@ def decide_inactive(prior: ResourceState | None, kind: ResourceKind, disabled: b
     return Action.DORMANT, (Reason.DORMANT_DISABLED if disabled else Reason.DORMANT_UPSTREAM)
 
 
+_PATHS: dict[frozenset[str], tuple[list[str], ...]] = {}
+
+
+def _paths(computed: frozenset[str]) -> tuple[list[str], ...]:
+    """The computed attributes as split paths (once per type, not per instance)."""
+    found = _PATHS.get(computed)
+    if found is None:
+        found = _PATHS[computed] = tuple(name.split(".") for name in computed)
+    return found
+
+
 def with_unknown_computed(values: Mapping[str, Any], info: TypeInfo) -> dict[str, Any]:
     """`values` with every computed attribute UNKNOWN; nested ones are paths like `a.*.b` (`*`: each element)."""
     out = dict(values)
-    for name in info.computed:
-        set_unknown(out, name.split("."))
+    for path in _paths(info.computed):
+        set_unknown(out, path)
     return out
 
 
 def fill_unknown_computed(values: Mapping[str, Any], info: TypeInfo) -> dict[str, Any]:
     """`values` with every computed attribute the provider did not plan set to UNKNOWN."""
     out = dict(values)
-    for name in info.computed:
-        set_unknown(out, name.split("."), only_missing=True)
+    for path in _paths(info.computed):
+        if len(path) == 1:  # the common case, inline
+            if path[0] not in out:
+                out[path[0]] = UNKNOWN
+        else:
+            set_unknown(out, path, only_missing=True)
     return out
 
 
