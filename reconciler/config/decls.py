@@ -153,9 +153,12 @@ def block_to_object(block: s.Block, errors: list[ConfigError] | None = None) -> 
     return s.ObjectExpr(block.pos, tuple(items))
 
 
+_NO_LIFECYCLE = Lifecycle()
+
+
 def _lifecycle(block: s.Block | None, errors: list[ConfigError]) -> Lifecycle:
     if block is None:
-        return Lifecycle()
+        return _NO_LIFECYCLE
     body = block.body
     for attr in body.attributes:
         if attr.name not in ("prevent_destroy", "create_before_destroy", "ignore_changes"):
@@ -204,8 +207,10 @@ def _resource(block: s.Block, errors: list[ConfigError]) -> ResourceDecl | None:
             attrs[attr.name] = attr.expr
             attr_pos[attr.name] = attr.pos
     nested = [b for b in block.body.blocks if b.type != "lifecycle"]
-    lifecycle_block = next((b for b in block.body.blocks if b.type == "lifecycle"), None)
-    for name_, (expr, first) in nested_blocks(nested, lambda b: block_to_object(b, errors), errors).items():
+    lifecycle_block = next((b for b in block.body.blocks if b.type == "lifecycle"), None) \
+        if len(nested) != len(block.body.blocks) else None
+    by_type = nested_blocks(nested, lambda b: block_to_object(b, errors), errors) if nested else {}
+    for name_, (expr, first) in by_type.items():
         if name_ not in spec.blocks:
             errors.append(ConfigError(f'unknown block "{name_}" in {type_}', first.pos,
                                       hint=_suggest(name_, spec.blocks)))

@@ -190,10 +190,14 @@ def declaration_graph(decls: Declarations) -> DeclGraph:
     depends_on: dict[str, set[str]] = {}
     positions: dict[str, SourcePos] = {}
 
+    literal = s.Literal
+
     def link(node: str, pos: SourcePos, exprs: Iterable[s.Expr], owner: ResourceDecl | None) -> None:
         deps = depends_on.setdefault(node, set())
         positions[node] = pos
         for expr in exprs:
+            if type(expr) is literal:  # most attributes of a generated fleet: no references, no call
+                continue
             for ref in expr_references(expr):
                 dep = checker.target(ref, owner=owner)
                 if dep:
@@ -202,7 +206,10 @@ def declaration_graph(decls: Declarations) -> DeclGraph:
     for name, attr in decls.locals.items():
         link(f"local.{name}", attr.pos, (attr.expr,), None)
     for address, decl in decls.resources.items():
-        link(address, decl.pos, resource_exprs(decl), decl)
+        if decl.count is None and decl.for_each is None and decl.enabled is None and not decl.depends_on:
+            link(address, decl.pos, decl.attributes.values(), decl)
+        else:
+            link(address, decl.pos, resource_exprs(decl), decl)
     for name, out in decls.outputs.items():
         link(f"output.{name}", out.pos, (out.expr,), None)
     if checker.errors:
