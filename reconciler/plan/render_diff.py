@@ -87,6 +87,7 @@ def heredoc(before: str | None, after: str | None, indent: str) -> list[str]:
 
 _NESTED: dict[tuple[Any, ...], list[str]] = {}  # (place, frozen value) -> its lines; bounded by _NESTED_MAX
 _NESTED_MAX = 4096
+_LAYOUTS: dict[tuple[Any, ...], tuple[list[tuple[str, str]], list[str]]] = {}  # see Differ._layout
 _PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
@@ -199,20 +200,11 @@ class Differ:
         mostly this). A nested map, list or block of plain values is rendered once per distinct value and
         place (`_NESTED`): a fleet repeats the same labels, key lists and blocks thousands of times."""
         tail = " -> null" if sym == "-" and top else ""
-        attrs = []
-        blocks = []
-        for k in sorted(values):
-            v = values[k]
-            if type(v) is list and v and type(v[0]) is dict and _is_blocks(v):
-                blocks.append((k, v))
-            elif v is not None or sym != "+":
-                attrs.append((k, v))
-        keys = [json.dumps(k) for k, _ in attrs] if quote else [k for k, _ in attrs]
-        width = max(map(len, keys), default=0)
+        heads, block_keys = self._layout(values, indent, sym, quote)
         out: list[str] = []
         add = out.append
-        for key, (k, v) in zip(keys, attrs, strict=True):
-            head = f"{indent}{sym} {key.ljust(width)} = "
+        for k, head in heads:
+            v = values[k]
             tv = type(v)
             if top and k in self.sensitive:
                 add(f"{head}{SENSITIVE}{tail}")
@@ -224,10 +216,34 @@ class Differ:
                 out += nested[1:]
             else:
                 add(f"{head}{_scalar_text(v)}{tail}")
-        for k, items in blocks:
-            for item in items:
+        for k in block_keys:
+            for item in values[k]:
                 out += self._nested_block(k, item, indent, sym)
         return out
+
+    @staticmethod
+    def _layout(values: Mapping[str, Any], indent: str, sym: str,
+                quote: bool) -> tuple[list[tuple[str, str]], list[str]]:
+        """(each shown attribute with its `  + name   = ` head, in name order; the nested block names): the
+        same for every object with these names and the same kinds of values (`_LAYOUTS`), as a fleet's are."""
+        kinds = []
+        for v in values.values():
+            if type(v) is list and v and type(v[0]) is dict and _is_blocks(v):
+                kinds.append(2)  # nested blocks
+            else:
+                kinds.append(1 if v is not None or sym != "+" else 0)  # an unset optional argument: not shown
+        key = (indent, sym, quote, tuple(values), tuple(kinds))
+        found = _LAYOUTS.get(key)
+        if found is None:
+            names = sorted(k for k, kind in zip(values, kinds, strict=True) if kind == 1)
+            shown = [json.dumps(k) for k in names] if quote else names
+            width = max(map(len, shown), default=0)
+            found = ([(k, f"{indent}{sym} {text.ljust(width)} = ") for k, text in zip(names, shown, strict=True)],
+                     sorted(k for k, kind in zip(values, kinds, strict=True) if kind == 2))
+            if len(_LAYOUTS) >= _NESTED_MAX:
+                _LAYOUTS.clear()
+            _LAYOUTS[key] = found
+        return found
 
     def _nested(self, v: Any, indent: str, sym: str, tail: str) -> list[str]:
         """The lines of a map, list or multi-line string after `name = ` (the first completes that line)."""
