@@ -15,9 +15,6 @@ from reconciler.reasons import Reason
 from reconciler.state.document import ResourceState
 from reconciler.values import UNKNOWN
 
-_MISSING: Any = object()
-
-
 _SKIPPED: dict[tuple[frozenset[str], tuple[str, ...]], frozenset[str]] = {}
 
 
@@ -33,9 +30,9 @@ def _skipped(info: TypeInfo, ignore: tuple[str, ...]) -> frozenset[str]:
 def changed_attributes(planned: Mapping[str, Any], prior: Mapping[str, Any], info: TypeInfo,
                        ignore: Iterable[str]) -> tuple[str, ...]:
     skip = _skipped(info, tuple(ignore))
-    missing = _MISSING
-    changed = [k for k in planned.keys() | prior.keys() if k not in skip and
-               ((v := planned.get(k, missing)) is UNKNOWN or (v if v is not missing else None) != prior.get(k))]
+    # an attribute on one side only compares with None on the other, as planned.get / prior.get give it
+    changed = [k for k, v in planned.items() if k not in skip and (v is UNKNOWN or v != prior.get(k))]
+    changed += [k for k, v in prior.items() if v is not None and k not in planned and k not in skip]
     return tuple(sorted(changed))
 
 
@@ -50,7 +47,7 @@ def decide_cloud(prior: ResourceState | None, resp: PlanResponse, info: TypeInfo
         return Action.CREATE, Reason.RESUME_CREATE, (), ()
     ignore = tuple(ignore)
     changed = changed_attributes(resp.planned, prior.attributes, info, ignore)
-    replace = tuple(a for a in resp.requires_replace if a not in ignore)
+    replace = tuple(a for a in resp.requires_replace if a not in ignore) if resp.requires_replace else ()
     if replace:
         return Action.REPLACE, Reason.REPLACE_ATTRIBUTE, changed, replace
     if changed:
