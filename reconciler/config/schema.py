@@ -151,7 +151,8 @@ class BlockSchema:
             if found is None:
                 found = [_message(e, key, self.unsupported) for e in validator.iter_errors(value)]
                 self._memo[memo_key] = found
-            errors.extend(ConfigError(msg, pos_of(key), hint=hint) for msg, hint in found)
+            if found:
+                errors.extend(ConfigError(msg, pos_of(key), hint=hint) for msg, hint in found)
         projection = {k: v for k, v in present.items() if k in self._rule_keys} if self._rules else {}
         frozen = tuple(sorted((k, _freeze(v)) for k, v in projection.items()))
         for i, (validator, rule) in enumerate(self._rules):
