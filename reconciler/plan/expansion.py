@@ -34,8 +34,6 @@ class InstanceSpec:
 
 
 def expand(decl: ResourceDecl, scope: ConfigScope) -> list[InstanceSpec]:
-    if decl.count is None and decl.for_each is None:  # one instance (most of a generated fleet): no evaluation
-        return [InstanceSpec(decl.address, decl, None)]
     from reconciler.config.evaluator import evaluate
 
     if decl.count is not None:
