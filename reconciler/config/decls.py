@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from reconciler.config import syntax as s
 from reconciler.config.blockspec import RESOURCE_BLOCKS, TOP_LEVEL_NAMES, resource_spec
@@ -50,11 +51,12 @@ class ResourceDecl:
     lifecycle: Lifecycle
     pos: SourcePos
 
-    @property
+    # computed once per declaration (the planner asks for them per instance, 100,000 times at 10,000 machines)
+    @cached_property
     def address(self) -> str:
         return f"{self.type}.{self.name}"
 
-    @property
+    @cached_property
     def provider(self) -> str:
         return self.type.split("_", 1)[0]
 
