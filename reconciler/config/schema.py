@@ -111,6 +111,7 @@ class BlockSchema:
         self.unsupported: Mapping[str, Mapping[str, str]] = unsupported or {}
         self.properties: Mapping[str, Any] = schema.get("properties", {})
         self.required: tuple[str, ...] = tuple(schema.get("required", ()))
+        self._required = frozenset(self.required)
         self.closed = schema.get("additionalProperties", True) is False
         whole = {k: v for k, v in schema.items() if k not in ("x-rules",)}
         self._whole = Validator(whole)
@@ -128,14 +129,14 @@ class BlockSchema:
         """Problems with `values` (None means unset); `pos_of(attr)` gives the line to name."""
         errors: list[ConfigError] = []
         present = {k: v for k, v in values.items() if v is not None}
-        if self.closed:
+        if self.closed and not present.keys() <= self.properties.keys():  # the loop only when one is unknown
             for key in present:
                 if key not in self.properties:
                     refused = _unsupported(self.unsupported, "", key, key)
                     close = difflib.get_close_matches(key, list(self.properties), n=1)
                     errors.append(ConfigError(refused or f'unknown argument "{key}"', pos_of(key),
                                               hint=f'did you mean "{close[0]}"?' if close and not refused else None))
-        for key in self.required:
+        for key in self.required if not self._required <= present.keys() else ():
             if key not in present:
                 errors.append(ConfigError(f'missing required argument "{key}"', pos_of(""),
                                           hint=f'add {key} = ...'))
