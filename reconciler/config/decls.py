@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from reconciler.config import syntax as s
 from reconciler.config.blockspec import RESOURCE_BLOCKS, TOP_LEVEL_NAMES, resource_spec
@@ -50,11 +51,12 @@ class ResourceDecl:
     lifecycle: Lifecycle
     pos: SourcePos
 
-    @property
+    # computed once per declaration (the planner asks for them per instance, 100,000 times at 10,000 machines)
+    @cached_property
     def address(self) -> str:
         return f"{self.type}.{self.name}"
 
-    @property
+    @cached_property
     def provider(self) -> str:
         return self.type.split("_", 1)[0]
 
@@ -153,9 +155,12 @@ def block_to_object(block: s.Block, errors: list[ConfigError] | None = None) -> 
     return s.ObjectExpr(block.pos, tuple(items))
 
 
+_NO_LIFECYCLE = Lifecycle()
+
+
 def _lifecycle(block: s.Block | None, errors: list[ConfigError]) -> Lifecycle:
     if block is None:
-        return Lifecycle()
+        return _NO_LIFECYCLE
     body = block.body
     for attr in body.attributes:
         if attr.name not in ("prevent_destroy", "create_before_destroy", "ignore_changes"):
@@ -204,8 +209,10 @@ def _resource(block: s.Block, errors: list[ConfigError]) -> ResourceDecl | None:
             attrs[attr.name] = attr.expr
             attr_pos[attr.name] = attr.pos
     nested = [b for b in block.body.blocks if b.type != "lifecycle"]
-    lifecycle_block = next((b for b in block.body.blocks if b.type == "lifecycle"), None)
-    for name_, (expr, first) in nested_blocks(nested, lambda b: block_to_object(b, errors), errors).items():
+    lifecycle_block = next((b for b in block.body.blocks if b.type == "lifecycle"), None) \
+        if len(nested) != len(block.body.blocks) else None
+    by_type = nested_blocks(nested, lambda b: block_to_object(b, errors), errors) if nested else {}
+    for name_, (expr, first) in by_type.items():
         if name_ not in spec.blocks:
             errors.append(ConfigError(f'unknown block "{name_}" in {type_}', first.pos,
                                       hint=_suggest(name_, spec.blocks)))

@@ -18,6 +18,7 @@ from graphlib import CycleError, TopologicalSorter
 from reconciler.config import syntax as s
 from reconciler.config.blockspec import RESOURCE_TYPES
 from reconciler.config.decls import Declarations, ResourceDecl
+from reconciler.config.references import references
 from reconciler.errors import ConfigError, ConfigErrors, GraphCycleError, SourcePos
 
 BUILTIN_ROOTS = frozenset({"var", "local", "path", "count", "each", "self", "terraform"})
@@ -28,8 +29,6 @@ _REFERENCES: dict[int, tuple[s.Expr, list[s.Reference]]] = {}
 
 def expr_references(expr: s.Expr) -> list[s.Reference]:
     """references(expr), computed once per expression object (the graph and the planner both ask)."""
-    from reconciler.config.evaluator import references
-
     if type(expr) is s.Literal:
         return []
     hit = _REFERENCES.get(id(expr))
@@ -109,10 +108,14 @@ class _Checker:
 
 
 class DeclGraph:
-    """An acyclic graph of declarations, held as each node's set of direct dependencies."""
+    """An acyclic graph of declarations, held as each node's set of direct dependencies. Its order and layers
+    are computed once, by one pass of Kahn's algorithm (graphlib's sorter, set up three times per command,
+    cost a tenth of a second on 20,000 declarations; it now only names a cycle)."""
 
     def __init__(self, depends_on: Mapping[str, set[str]]) -> None:
         self.depends_on = depends_on
+        self._order: list[str] | None = None
+        self._layers: list[list[str]] = []
 
     def __contains__(self, node: object) -> bool:
         return node in self.depends_on
@@ -120,33 +123,54 @@ class DeclGraph:
     def __len__(self) -> int:
         return len(self.depends_on)
 
-    def _sorter(self) -> TopologicalSorter[str]:
-        sorter: TopologicalSorter[str] = TopologicalSorter(self.depends_on)
-        sorter.prepare()
-        return sorter
-
-    def order(self) -> list[str]:
-        """Every node after what it depends on; among the nodes ready at once, the smallest name first (the
-        lexicographical topological order, the same on every run)."""
-        sorter = self._sorter()
-        ready = list(sorter.get_ready())
+    def _sort(self) -> list[str]:
+        if self._order is not None:
+            return self._order
+        dependents: dict[str, list[str]] = {}
+        waiting: dict[str, int] = {}
+        ready: list[str] = []
+        for node, deps in self.depends_on.items():
+            if deps:
+                waiting[node] = len(deps)
+                for dep in deps:
+                    dependents.setdefault(dep, []).append(node)
+            else:
+                ready.append(node)
+        layer_of: dict[str, int] = dict.fromkeys(ready, 0)
         heapq.heapify(ready)
         out: list[str] = []
         while ready:
             node = heapq.heappop(ready)
             out.append(node)
-            sorter.done(node)
-            for after in sorter.get_ready():
-                heapq.heappush(ready, after)
+            level = layer_of[node] + 1
+            for after in dependents.get(node, ()):
+                if layer_of.get(after, -1) < level:
+                    layer_of[after] = level
+                left = waiting[after] - 1
+                waiting[after] = left
+                if not left:
+                    heapq.heappush(ready, after)
+        layers: list[list[str]] = []
+        for node in out:
+            level = layer_of[node]
+            if level == len(layers):
+                layers.append([])
+            layers[level].append(node)
+        for layer in layers:
+            layer.sort()
+        self._order, self._layers = out, layers
         return out
+
+    def order(self) -> list[str]:
+        """Every node after what it depends on; among the nodes ready at once, the smallest name first (the
+        lexicographical topological order, the same on every run). Shorter than the graph if it has a cycle."""
+        return list(self._sort())
 
     def generations(self) -> Iterator[list[str]]:
         """The nodes in layers: each layer depends only on the layers before it (sorted within a layer)."""
-        sorter = self._sorter()
-        while sorter.is_active():
-            layer = sorted(sorter.get_ready())
-            yield layer
-            sorter.done(*layer)
+        self._sort()
+        for layer in self._layers:
+            yield list(layer)
 
     def ancestors(self, node: str) -> set[str]:
         """Everything `node` depends on, transitively."""
@@ -166,10 +190,14 @@ def declaration_graph(decls: Declarations) -> DeclGraph:
     depends_on: dict[str, set[str]] = {}
     positions: dict[str, SourcePos] = {}
 
+    literal = s.Literal
+
     def link(node: str, pos: SourcePos, exprs: Iterable[s.Expr], owner: ResourceDecl | None) -> None:
         deps = depends_on.setdefault(node, set())
         positions[node] = pos
         for expr in exprs:
+            if type(expr) is literal:  # most attributes of a generated fleet: no references, no call
+                continue
             for ref in expr_references(expr):
                 dep = checker.target(ref, owner=owner)
                 if dep:
@@ -178,7 +206,10 @@ def declaration_graph(decls: Declarations) -> DeclGraph:
     for name, attr in decls.locals.items():
         link(f"local.{name}", attr.pos, (attr.expr,), None)
     for address, decl in decls.resources.items():
-        link(address, decl.pos, resource_exprs(decl), decl)
+        if decl.count is None and decl.for_each is None and decl.enabled is None and not decl.depends_on:
+            link(address, decl.pos, decl.attributes.values(), decl)
+        else:
+            link(address, decl.pos, resource_exprs(decl), decl)
     for name, out in decls.outputs.items():
         link(f"output.{name}", out.pos, (out.expr,), None)
     if checker.errors:
@@ -186,12 +217,15 @@ def declaration_graph(decls: Declarations) -> DeclGraph:
     for deps in list(depends_on.values()):
         for dep in deps:
             depends_on.setdefault(dep, set())
-    try:
+    graph = DeclGraph(depends_on)
+    if len(graph.order()) == len(depends_on):
+        return graph
+    try:  # a cycle: graphlib names its members
         TopologicalSorter(depends_on).prepare()
     except CycleError as e:
         members = list(e.args[1][:-1])  # each member is a direct dependency of the next; the first repeats last
     else:
-        return DeclGraph(depends_on)
+        raise AssertionError("the declaration graph has a cycle graphlib does not find")
     first = min(members, key=lambda m: (positions[m].file, positions[m].line))
     start = members.index(first)
     ordered = members[start:] + members[:start]

@@ -111,6 +111,7 @@ class BlockSchema:
         self.unsupported: Mapping[str, Mapping[str, str]] = unsupported or {}
         self.properties: Mapping[str, Any] = schema.get("properties", {})
         self.required: tuple[str, ...] = tuple(schema.get("required", ()))
+        self._required = frozenset(self.required)
         self.closed = schema.get("additionalProperties", True) is False
         whole = {k: v for k, v in schema.items() if k not in ("x-rules",)}
         self._whole = Validator(whole)
@@ -120,20 +121,22 @@ class BlockSchema:
                        for r in schema.get("x-rules", ())]
         self._rule_keys = frozenset(k for _, r in self._rules for k in _mentioned(r))
         self._memo: dict[tuple[str, Any], list[tuple[str, str | None]]] = {}
+        # (rule, the attributes rules read) -> whether the rule holds: a fleet repeats types, images, locations
+        self._rule_memo: dict[tuple[int, tuple[tuple[str, Any], ...]], bool] = {}
 
     def check(self, values: Mapping[str, Any], pos_of: Callable[[str], SourcePos], *,
               settings: Mapping[str, Any] | None = None) -> list[ConfigError]:
         """Problems with `values` (None means unset); `pos_of(attr)` gives the line to name."""
         errors: list[ConfigError] = []
         present = {k: v for k, v in values.items() if v is not None}
-        if self.closed:
+        if self.closed and not present.keys() <= self.properties.keys():  # the loop only when one is unknown
             for key in present:
                 if key not in self.properties:
                     refused = _unsupported(self.unsupported, "", key, key)
                     close = difflib.get_close_matches(key, list(self.properties), n=1)
                     errors.append(ConfigError(refused or f'unknown argument "{key}"', pos_of(key),
                                               hint=f'did you mean "{close[0]}"?' if close and not refused else None))
-        for key in self.required:
+        for key in self.required if not self._required <= present.keys() else ():
             if key not in present:
                 errors.append(ConfigError(f'missing required argument "{key}"', pos_of(""),
                                           hint=f'add {key} = ...'))
@@ -149,13 +152,18 @@ class BlockSchema:
             if found is None:
                 found = [_message(e, key, self.unsupported) for e in validator.iter_errors(value)]
                 self._memo[memo_key] = found
-            errors.extend(ConfigError(msg, pos_of(key), hint=hint) for msg, hint in found)
-        for validator, rule in self._rules:
+            if found:
+                errors.extend(ConfigError(msg, pos_of(key), hint=hint) for msg, hint in found)
+        projection = {k: v for k, v in present.items() if k in self._rule_keys} if self._rules else {}
+        frozen = tuple(sorted((k, _freeze(v)) for k, v in projection.items()))
+        for i, (validator, rule) in enumerate(self._rules):
             skip = rule.get("x-unless-provider-setting")
             if skip and settings and settings.get(skip):
                 continue
-            projection = {k: v for k, v in present.items() if k in self._rule_keys}
-            if not validator.is_valid(projection):
+            valid = self._rule_memo.get((i, frozen))
+            if valid is None:
+                valid = self._rule_memo[i, frozen] = validator.is_valid(projection)
+            if not valid:
                 attr = rule.get("x-attribute", "")
                 errors.append(ConfigError(rule["x-message"], pos_of(attr if attr in present else "")))
         return errors

@@ -15,12 +15,25 @@ from reconciler.reasons import Reason
 from reconciler.state.document import ResourceState
 from reconciler.values import UNKNOWN
 
+_SKIPPED: dict[tuple[frozenset[str], tuple[str, ...]], frozenset[str]] = {}
+
+
+def _skipped(info: TypeInfo, ignore: tuple[str, ...]) -> frozenset[str]:
+    """The top-level computed attributes and the ignored ones (once per type and ignore list)."""
+    key = (info.computed, ignore)
+    found = _SKIPPED.get(key)
+    if found is None:
+        found = _SKIPPED[key] = frozenset({c for c in info.computed if "." not in c} | set(ignore))
+    return found
+
 
 def changed_attributes(planned: Mapping[str, Any], prior: Mapping[str, Any], info: TypeInfo,
                        ignore: Iterable[str]) -> tuple[str, ...]:
-    skip = {c.split(".")[0] for c in info.computed if "." not in c} | set(ignore)
-    keys = sorted((set(planned) | set(prior)) - skip)
-    return tuple(k for k in keys if planned.get(k) is UNKNOWN or planned.get(k) != prior.get(k))
+    skip = _skipped(info, tuple(ignore))
+    # an attribute on one side only compares with None on the other, as planned.get / prior.get give it
+    changed = [k for k, v in planned.items() if k not in skip and (v is UNKNOWN or v != prior.get(k))]
+    changed += [k for k, v in prior.items() if v is not None and k not in planned and k not in skip]
+    return tuple(sorted(changed))
 
 
 def decide_cloud(prior: ResourceState | None, resp: PlanResponse, info: TypeInfo,
@@ -34,7 +47,7 @@ def decide_cloud(prior: ResourceState | None, resp: PlanResponse, info: TypeInfo
         return Action.CREATE, Reason.RESUME_CREATE, (), ()
     ignore = tuple(ignore)
     changed = changed_attributes(resp.planned, prior.attributes, info, ignore)
-    replace = tuple(a for a in resp.requires_replace if a not in ignore)
+    replace = tuple(a for a in resp.requires_replace if a not in ignore) if resp.requires_replace else ()
     if replace:
         return Action.REPLACE, Reason.REPLACE_ATTRIBUTE, changed, replace
     if changed:
@@ -86,19 +99,34 @@ def decide_inactive(prior: ResourceState | None, kind: ResourceKind, disabled: b
     return Action.DORMANT, (Reason.DORMANT_DISABLED if disabled else Reason.DORMANT_UPSTREAM)
 
 
+_PATHS: dict[frozenset[str], tuple[list[str], ...]] = {}
+
+
+def _paths(computed: frozenset[str]) -> tuple[list[str], ...]:
+    """The computed attributes as split paths (once per type, not per instance)."""
+    found = _PATHS.get(computed)
+    if found is None:
+        found = _PATHS[computed] = tuple(name.split(".") for name in computed)
+    return found
+
+
 def with_unknown_computed(values: Mapping[str, Any], info: TypeInfo) -> dict[str, Any]:
     """`values` with every computed attribute UNKNOWN; nested ones are paths like `a.*.b` (`*`: each element)."""
     out = dict(values)
-    for name in info.computed:
-        set_unknown(out, name.split("."))
+    for path in _paths(info.computed):
+        set_unknown(out, path)
     return out
 
 
 def fill_unknown_computed(values: Mapping[str, Any], info: TypeInfo) -> dict[str, Any]:
     """`values` with every computed attribute the provider did not plan set to UNKNOWN."""
     out = dict(values)
-    for name in info.computed:
-        set_unknown(out, name.split("."), only_missing=True)
+    for path in _paths(info.computed):
+        if len(path) == 1:  # the common case, inline
+            if path[0] not in out:
+                out[path[0]] = UNKNOWN
+        else:
+            set_unknown(out, path, only_missing=True)
     return out
 
 

@@ -12,6 +12,7 @@ from reconciler.config.decls import ResourceDecl
 from reconciler.config.limits import clip, max_instances
 from reconciler.config.refs import expr_references
 from reconciler.config.scope import ConfigScope, instance_address
+from reconciler.config.syntax import Literal
 from reconciler.config.valueops import SetValue
 from reconciler.errors import ConfigError
 from reconciler.values import UNKNOWN, is_known
@@ -120,11 +121,11 @@ def decl_dependencies(decl: ResourceDecl, resources: Mapping[str, ResourceDecl],
                       sensitive_vars: frozenset[str]) -> DeclDeps:
     targets: list[tuple[str, str | int | None]] = []
     sensitive: set[str] = set()
-    exprs = [(name, e) for name, e in decl.attributes.items()]
+    exprs = [(name, e) for name, e in decl.attributes.items() if type(e) is not Literal]  # literals reference nothing
     exprs += [("", e) for e in (decl.count, decl.enabled) if e is not None]
     own_key = "count" if decl.count is not None else "each" if decl.for_each is not None else None
     same_key = _same_key_targets([e for _, e in exprs], own_key) if own_key else set()
-    source = _for_each_source(decl, resources)
+    source = _for_each_source(decl, resources) if decl.for_each is not None else None
     if source is not None:  # for_each = TYPE.NAME: instance k depends on TYPE.NAME[k] only
         targets.append((source, SAME_KEY))
     elif decl.for_each is not None:

@@ -75,6 +75,8 @@ class Planner:
         self._address_index: dict[str, tuple[str, ...]] = {}
         self._machine_providers: dict[str, MachineProvider] = {}
         self._checkers: dict[str, ConfigChecker | None] = {}
+        self._sensitive_of: dict[str, tuple[str, ...]] = {}
+        self._machine_types_found: frozenset[str] | None = None
 
     # ------------------------------------------------------------------------------------ main walk
     async def plan(self, state: StateDoc, options: PlanOptions) -> Plan:
@@ -135,30 +137,40 @@ class Planner:
 
     def _plan_generation(self, decls: list[ResourceDecl], expansions: Mapping[str, list[InstanceSpec]],
                          state: StateDoc, scope: ConfigScope, walk: _Walk, options: PlanOptions) -> None:
+        from reconciler.config.syntax import Literal
+
         pending: dict[str, list[tuple[InstanceSpec, dict[str, Any], tuple[str, ...]]]] = {}
+        schemas: dict[str, Any] = {}  # type -> its BlockSchema
+        errors = walk.errors
         for decl in decls:
             info = self.providers.type_info(decl.type)
-            schema = block_schema(f"resources/{decl.type}")
+            schema = schemas.get(decl.type) or schemas.setdefault(decl.type, block_schema(f"resources/{decl.type}"))
             dd = self.model.deps[decl.address]
-            for spec in self._respecs(decl, scope, expansions, walk.errors):
+            settings = self.provider_settings.get(decl.provider)
+            attributes = tuple(decl.attributes.items())
+
+            def pos_of(attr: str, decl: ResourceDecl = decl) -> Any:
+                return decl.attribute_pos.get(attr.split(".")[0], decl.pos)
+
+            for spec in self._respecs(decl, scope, expansions, errors):
                 iscope = spec.scope(scope)
-                enabled = True if decl.enabled is None else _evaluate(decl.enabled, iscope, walk.errors)
+                enabled = True if decl.enabled is None else _evaluate(decl.enabled, iscope, errors)
                 if enabled is UNKNOWN or not isinstance(enabled, bool):
                     if decl.enabled is not None and enabled is not UNKNOWN:
-                        walk.errors.append(ConfigError(f"enabled must be true or false, not {enabled!r}",
-                                                       decl.enabled.pos))
+                        errors.append(ConfigError(f"enabled must be true or false, not {enabled!r}",
+                                                  decl.enabled.pos))
                     enabled = True
-                deps = self._instance_deps(dd, expansions, spec.key)
-                config = {name: _evaluate(expr, iscope, walk.errors) for name, expr in decl.attributes.items()}
-
-                def pos_of(attr: str, decl: ResourceDecl = decl) -> Any:
-                    return decl.attribute_pos.get(attr.split(".")[0], decl.pos)
-
-                problems = schema.check(config, pos_of, settings=self.provider_settings.get(decl.provider))
+                deps = self._instance_deps(dd, expansions, spec.key) if dd.targets else ()
+                # a literal (most of a generated fleet's attributes) is its own value: no evaluator call
+                config = {name: expr.value if type(expr) is Literal else _evaluate(expr, iscope, errors)
+                          for name, expr in attributes}
+                problems = schema.check(config, pos_of, settings=settings)
                 if not problems:
                     problems = self._provider_checks(spec.address, decl.type, decl.provider, config, pos_of)
-                walk.errors.extend(problems)
-                upstream = next((d for d in deps if walk.status.get(d) in ("disabled", "dormant")), None)
+                if problems:
+                    errors.extend(problems)
+                upstream = next((d for d in deps if walk.status.get(d) in ("disabled", "dormant")), None) \
+                    if deps else None
                 if not enabled or upstream is not None:
                     walk.status[spec.address] = "disabled" if not enabled else "dormant"
                     prior = state.resources.get(spec.address)
@@ -185,7 +197,8 @@ class Planner:
                         for spec, config, _ in items]
             responses = provider.plan(requests)
             for (spec, config, deps), resp in zip(items, responses, strict=True):
-                walk.warnings.extend(w for w in resp.warnings if w not in walk.warnings)
+                if resp.warnings:
+                    walk.warnings.extend(w for w in resp.warnings if w not in walk.warnings)
                 if resp.problems:
                     pos = spec.decl.attribute_pos
                     walk.errors.extend(ConfigError(f"{spec.address}: {p.message}", pos.get(p.attribute, spec.decl.pos),
@@ -217,7 +230,8 @@ class Planner:
         replace: tuple[str, ...] = ()
         if info.kind is ResourceKind.MACHINE:
             recreated = any(walk.changes[d].action in (Action.CREATE, Action.REPLACE) and
-                            walk.changes[d].kind == ResourceKind.CLOUD.value for d in deps if d in walk.changes)
+                            walk.changes[d].kind == ResourceKind.CLOUD.value for d in deps if d in walk.changes) \
+                if deps else False
             action, reason = decide.decide_machine(self._machine_record(decl.provider, prior), planned, config,
                                                    recreated)
             if action is Action.NIXOS_UPDATE and spec.address in self._drifted:
@@ -231,13 +245,24 @@ class Planner:
             spec.address, decl.type, decl.name, decl.provider, info.kind.value, action, reason,
             before=dict(prior.attributes) if prior else None, after=planned, dependencies=deps,
             requires_replace=replace, changed=changed, notes=tuple(resp.notes),
-            sensitive=tuple(sorted(self.model.deps[decl.address].sensitive_attrs)),
-            create_before_destroy=decl.lifecycle.create_before_destroy, config=dict(config))
+            sensitive=self._sensitive(decl), create_before_destroy=decl.lifecycle.create_before_destroy,
+            config=dict(config))
+
+    def _sensitive(self, decl: ResourceDecl) -> tuple[str, ...]:
+        """The declaration's sensitive attributes, sorted (once per declaration, not per instance)."""
+        found = self._sensitive_of.get(decl.address)
+        if found is None:
+            found = self._sensitive_of[decl.address] = tuple(sorted(self.model.deps[decl.address].sensitive_attrs))
+        return found
 
     def _machine_types(self) -> frozenset[str]:
-        """The resource types whose kind is MACHINE (the inventory's members), as their providers say."""
-        types = {d.type for d in self.decls.resources.values()}
-        return frozenset(t for t in types if self.providers.type_info(t).kind is ResourceKind.MACHINE)
+        """The resource types whose kind is MACHINE (the inventory's members), as their providers say (computed
+        once: it looks at every declaration)."""
+        if self._machine_types_found is None:
+            types = {d.type for d in self.decls.resources.values()}
+            self._machine_types_found = frozenset(t for t in types
+                                                  if self.providers.type_info(t).kind is ResourceKind.MACHINE)
+        return self._machine_types_found
 
     def _machine_record(self, provider_name: str, prior: Any) -> MachineRecord | None:
         if prior is None:

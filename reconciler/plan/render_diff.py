@@ -37,6 +37,27 @@ def scalar(value: Any) -> str:
     return json.dumps(to_json_value(value, KNOWN_AFTER), ensure_ascii=False, sort_keys=True)
 
 
+_SCALARS: dict[tuple[type, Any], str] = {}  # the few non-string scalars a plan repeats (true, 22, unknown)
+
+
+def _scalar_text(value: Any) -> str:
+    """scalar(value), remembered for booleans, whole numbers, null and unknown (not strings: names are unique)."""
+    t = type(value)
+    if t is str or t is float:
+        return scalar(value)
+    key = (t, value)
+    try:
+        return _SCALARS[key]
+    except KeyError:
+        pass
+    except TypeError:  # an unhashable value (a set, say)
+        return scalar(value)
+    text = scalar(value)
+    if len(_SCALARS) < 1024:
+        _SCALARS[key] = text
+    return text
+
+
 def _multiline(value: Any) -> bool:
     return type(value) is str and "\n" in value.rstrip("\n")
 
@@ -62,6 +83,43 @@ def heredoc(before: str | None, after: str | None, indent: str) -> list[str]:
         out += [f"{indent}    - {line}".rstrip() for line in old[i1:i2]]
         out += [f"{indent}    + {line}".rstrip() for line in new[j1:j2]]
     return out
+
+
+_NESTED: dict[tuple[Any, ...], list[str]] = {}  # (place, frozen value) -> its lines; bounded by _NESTED_MAX
+_NESTED_MAX = 4096
+_LAYOUTS: dict[tuple[Any, ...], tuple[list[tuple[str, str]], list[str]]] = {}  # see Differ._layout
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
+def _frozen(value: Any) -> tuple[Any, ...] | None:
+    """A hashable stand-in for a map or list of plain values (types kept: True and 1 render differently), or
+    None when it holds anything else (then it is rendered without the memo)."""
+    t = type(value)
+    if t is dict:
+        out: list[Any] = [dict]
+        for k, v in value.items():
+            tv = type(v)
+            if tv not in _PLAIN and v is not UNKNOWN:
+                return None
+            out += (k, tv, repr(v) if tv is float else v)  # -0.0 == 0.0, but they render differently
+        return tuple(out)
+    if t is list:
+        out = [list]
+        for v in value:
+            tv = type(v)
+            if tv not in _PLAIN and v is not UNKNOWN:
+                return None
+            out += (tv, repr(v) if tv is float else v)
+        return tuple(out)
+    if t is str:
+        return (str, value)
+    return None
+
+
+def _remember(key: tuple[Any, ...], lines: list[str]) -> None:
+    if len(_NESTED) >= _NESTED_MAX:
+        _NESTED.clear()
+    _NESTED[key] = lines
 
 
 def _is_blocks(value: Any) -> bool:
@@ -139,48 +197,86 @@ class Differ:
     def _one_side(self, values: Mapping[str, Any], indent: str, sym: str, *, top: bool, quote: bool) -> list[str]:
         """Every attribute of an object that is created (`+`) or destroyed (`-`): the same lines as the
         general path gives, in one pass with the common cases inline (a 10,000-machine create plan is
-        mostly this)."""
+        mostly this). A nested map, list or block of plain values is rendered once per distinct value and
+        place (`_NESTED`): a fleet repeats the same labels, key lists and blocks thousands of times."""
         tail = " -> null" if sym == "-" and top else ""
-        attrs = []
-        blocks = []
-        for k in sorted(values):
-            v = values[k]
-            if type(v) is list and v and type(v[0]) is dict and _is_blocks(v):
-                blocks.append((k, v))
-            elif v is not None or sym != "+":
-                attrs.append((k, v))
-        keys = [json.dumps(k) for k, _ in attrs] if quote else [k for k, _ in attrs]
-        width = max(map(len, keys), default=0)
+        heads, block_keys = self._layout(values, indent, sym, quote)
         out: list[str] = []
         add = out.append
-        inner = indent + STEP
-        for key, (k, v) in zip(keys, attrs, strict=True):
-            head = f"{indent}{sym} {key.ljust(width)} = "
+        for k, head in heads:
+            v = values[k]
             tv = type(v)
             if top and k in self.sensitive:
                 add(f"{head}{SENSITIVE}{tail}")
             elif tv is str and '"' not in v and "\\" not in v and v.isprintable():  # a plain one-line string
                 add(f'{head}"{v}"{tail}')
-            elif _multiline(v):
-                add(f"{head}<<-EOT")
-                out += heredoc(None, v, indent) if sym == "+" else heredoc(v, None, indent)
-                add(f"{indent}  EOT{tail}")
-            elif tv is dict:
-                add(head + "{")
-                out += self._one_side(v, inner, sym, top=False, quote=True)
-                add(f"{indent}  }}{tail}")
-            elif tv is list:
-                add(head + "[")
-                out += [f"{inner}{sym} {scalar(x)}," for x in v]
-                add(f"{indent}  ]{tail}")
+            elif tv is dict or tv is list or _multiline(v):
+                nested = self._nested(v, indent, sym, tail)
+                add(head + nested[0])
+                out += nested[1:]
             else:
-                add(f"{head}{scalar(v)}{tail}")
-        for k, items in blocks:
-            for item in items:
-                add(f"{indent}{sym} {k} {{")
-                out += self._one_side(item, inner, sym, top=False, quote=False)
-                add(f"{indent}  }}")
+                add(f"{head}{_scalar_text(v)}{tail}")
+        for k in block_keys:
+            for item in values[k]:
+                out += self._nested_block(k, item, indent, sym)
         return out
+
+    @staticmethod
+    def _layout(values: Mapping[str, Any], indent: str, sym: str,
+                quote: bool) -> tuple[list[tuple[str, str]], list[str]]:
+        """(each shown attribute with its `  + name   = ` head, in name order; the nested block names): the
+        same for every object with these names and the same kinds of values (`_LAYOUTS`), as a fleet's are."""
+        kinds = []
+        for v in values.values():
+            if type(v) is list and v and type(v[0]) is dict and _is_blocks(v):
+                kinds.append(2)  # nested blocks
+            else:
+                kinds.append(1 if v is not None or sym != "+" else 0)  # an unset optional argument: not shown
+        key = (indent, sym, quote, tuple(values), tuple(kinds))
+        found = _LAYOUTS.get(key)
+        if found is None:
+            names = sorted(k for k, kind in zip(values, kinds, strict=True) if kind == 1)
+            shown = [json.dumps(k) for k in names] if quote else names
+            width = max(map(len, shown), default=0)
+            found = ([(k, f"{indent}{sym} {text.ljust(width)} = ") for k, text in zip(names, shown, strict=True)],
+                     sorted(k for k, kind in zip(values, kinds, strict=True) if kind == 2))
+            if len(_LAYOUTS) >= _NESTED_MAX:
+                _LAYOUTS.clear()
+            _LAYOUTS[key] = found
+        return found
+
+    def _nested(self, v: Any, indent: str, sym: str, tail: str) -> list[str]:
+        """The lines of a map, list or multi-line string after `name = ` (the first completes that line)."""
+        frozen = _frozen(v)
+        memo_key = (indent, sym, tail, frozen) if frozen is not None else None
+        if memo_key is not None:
+            hit = _NESTED.get(memo_key)
+            if hit is not None:
+                return hit
+        inner = indent + STEP
+        if type(v) is dict:
+            lines = ["{", *self._one_side(v, inner, sym, top=False, quote=True), f"{indent}  }}{tail}"]
+        elif type(v) is list:
+            lines = ["[", *[f"{inner}{sym} {scalar(x)}," for x in v], f"{indent}  ]{tail}"]
+        else:
+            lines = ["<<-EOT", *(heredoc(None, v, indent) if sym == "+" else heredoc(v, None, indent)),
+                     f"{indent}  EOT{tail}"]
+        if memo_key is not None:
+            _remember(memo_key, lines)
+        return lines
+
+    def _nested_block(self, k: str, item: Mapping[str, Any], indent: str, sym: str) -> list[str]:
+        frozen = _frozen(item)
+        memo_key = (k, indent, sym, frozen) if frozen is not None else None
+        if memo_key is not None:
+            hit = _NESTED.get(memo_key)
+            if hit is not None:
+                return hit
+        lines = [f"{indent}{sym} {k} {{", *self._one_side(item, indent + STEP, sym, top=False, quote=False),
+                 f"{indent}  }}"]
+        if memo_key is not None:
+            _remember(memo_key, lines)
+        return lines
 
     @staticmethod
     def _key(k: str, quote: bool) -> str:
