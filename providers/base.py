@@ -246,6 +246,11 @@ class MachineProvider(Protocol):
 
     def forget_install(self, recorded: RecordedResource) -> RecordedResource: ...
 
+    def prepare_plan(self, recorded: Sequence[RecordedResource]) -> None:
+        """Called once before planning with the provider's machines as state records them: slow work the plan
+        will need may start now (the NixOS provider starts evaluating the recorded flakes). Whatever it starts,
+        plan() must answer for the configuration as it is."""
+
 
 @runtime_checkable
 class Provider(Protocol):

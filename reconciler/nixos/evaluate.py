@@ -2,18 +2,23 @@
 attributes go in as JSON on nix's standard input (never spliced into the expression, never in the environment
 or the argument list, whose size the kernel limits: a 10,000-machine request is about a megabyte), each
 distinct flake is fetched once with `builtins.getFlake`, and out come the store paths (and derivations, for
-the build)."""
+the build). `start` runs nix in the background (the planner starts the evaluation of the recorded machines
+before it plans the clouds, so both proceed at once); `evaluate` waits for it."""
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import json
 import shutil
+import subprocess
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from reconciler.errors import CommandError
 from reconciler.nixos.machine import FlakeRef
-from reconciler.nixos.nixcmd import NixTool, failure
+from reconciler.nixos.nixcmd import NixTool, Result, failure
 
 EXPRESSION = """
 let
@@ -38,23 +43,58 @@ def nix_available(tool: NixTool) -> bool:
     return shutil.which(tool.nix, path=tool.environ().get("PATH")) is not None
 
 
+class Evaluation:
+    """One `nix eval` of `machines`, running from construction; `result()` waits for it. A process that exits
+    before asking (an error elsewhere in the plan) stops it."""
+
+    def __init__(self, tool: NixTool, machines: Mapping[str, FlakeRef]) -> None:
+        self.machines = dict(machines)
+        request = {
+            "flakes": sorted({flake.ref for flake in self.machines.values()}),
+            "machines": {key: {"ref": flake.ref, "attr": flake.attr} for key, flake in self.machines.items()},
+        }
+        self._argv = tool.argv("eval", "--json", "--impure", "--expr", EXPRESSION)
+        self._proc = subprocess.Popen(self._argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True, env=tool.environ())
+        self._output: tuple[str, str] = ("", "")
+        self._thread = threading.Thread(target=self._communicate, args=(json.dumps(request),), daemon=True,
+                                        name="nix-eval")
+        self._thread.start()
+        atexit.register(self._stop)
+
+    def _communicate(self, request: str) -> None:
+        self._output = self._proc.communicate(request)
+
+    def _stop(self) -> None:
+        with contextlib.suppress(OSError):
+            if self._proc.poll() is None:
+                self._proc.kill()
+
+    def result(self) -> dict[str, Evaluated]:
+        """key -> evaluated toplevel; a CommandError naming the machines when nix failed."""
+        self._thread.join()
+        atexit.unregister(self._stop)
+        result = Result(tuple(self._argv), self._proc.returncode, *self._output)
+        if not result.ok:
+            names = ", ".join(sorted(self.machines))
+            raise failure(f"evaluating the NixOS configurations of {names}", result)
+        try:
+            data = json.loads(result.stdout)
+            return {key: Evaluated(str(v["out"]), str(v["drv"])) for key, v in data.items()}
+        except (ValueError, KeyError, TypeError) as exc:
+            raise CommandError(f"nix eval printed something unexpected: {exc}", argv=result.argv,
+                               exit_code=result.exit_code, stderr=result.stdout[:500]) from None
+
+
+def start(tool: NixTool, machines: Mapping[str, FlakeRef]) -> Evaluation:
+    """Start evaluating `machines` (at least one) with one nix process; EvalUnavailable without nix."""
+    if not nix_available(tool):
+        raise EvalUnavailable(tool.nix)
+    return Evaluation(tool, machines)
+
+
 def evaluate(tool: NixTool, machines: Mapping[str, FlakeRef]) -> dict[str, Evaluated]:
     """key -> evaluated toplevel, for every machine, with one nix process."""
     if not machines:
         return {}
-    if not nix_available(tool):
-        raise EvalUnavailable(tool.nix)
-    request = {
-        "flakes": sorted({flake.ref for flake in machines.values()}),
-        "machines": {key: {"ref": flake.ref, "attr": flake.attr} for key, flake in machines.items()},
-    }
-    result = tool.run_sync(["eval", "--json", "--impure", "--expr", EXPRESSION], stdin=json.dumps(request))
-    if not result.ok:
-        names = ", ".join(sorted(machines))
-        raise failure(f"evaluating the NixOS configurations of {names}", result)
-    try:
-        data = json.loads(result.stdout)
-        return {key: Evaluated(str(v["out"]), str(v["drv"])) for key, v in data.items()}
-    except (ValueError, KeyError, TypeError) as exc:
-        raise CommandError(f"nix eval printed something unexpected: {exc}", argv=result.argv,
-                           exit_code=result.exit_code, stderr=result.stdout[:500]) from None
+    return start(tool, machines).result()

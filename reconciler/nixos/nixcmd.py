@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -69,14 +68,6 @@ class NixTool:
         env = dict(os.environ if self.env is None else self.env)
         env.update(extra or {})
         return env
-
-    def run_sync(self, args: Sequence[str], extra_env: Mapping[str, str] | None = None,
-                 stdin: str | None = None) -> Result:
-        """Run nix to completion; `stdin` (any size) is written to its standard input."""
-        argv = self.argv(*args)
-        proc = subprocess.run(argv, capture_output=True, text=True, env=self.environ(extra_env),
-                              input=stdin, stdin=subprocess.DEVNULL if stdin is None else None)
-        return Result(tuple(argv), proc.returncode, proc.stdout, proc.stderr)
 
     async def run(self, args: Sequence[str], extra_env: Mapping[str, str] | None = None,
                   timeout: float | None = None) -> Result:

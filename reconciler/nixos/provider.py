@@ -7,6 +7,7 @@ when first used, so `validate` and an offline plan do not pay for it."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 from collections.abc import Mapping, Sequence
@@ -31,9 +32,9 @@ from providers.base import (
     TypeInfo,
 )
 from reconciler.actions import Action
-from reconciler.errors import NotAvailableError, ProviderError
+from reconciler.errors import NotAvailableError, ProviderError, ReconcilerError
 from reconciler.nixos.context import Context, Settings
-from reconciler.nixos.evaluate import Evaluated, EvalUnavailable, evaluate
+from reconciler.nixos.evaluate import Evaluated, Evaluation, EvalUnavailable, evaluate, start
 from reconciler.nixos.machine import (
     CURRENT,
     DEFAULTS,
@@ -69,6 +70,7 @@ class NixosProvider:
         self.workdir = config.workdir
         self.ctx = Context.create(self.settings, config.workdir)
         self.eval_processes = 0  # nix eval processes started by plan() (one per plan call at most)
+        self._early: Evaluation | None = None  # started by prepare_plan from what state records
 
     def types(self) -> Mapping[str, TypeInfo]:
         return TYPES
@@ -88,14 +90,42 @@ class NixosProvider:
         evaluated: dict[str, Evaluated] = {}
         try:
             if flakes:
-                self.eval_processes += 1
-                evaluated = evaluate(self.ctx.tool, flakes)
+                evaluated = self._evaluate(flakes)
         except EvalUnavailable:
             notes = (f"nix ({self.settings.nix}) is not installed here: the toplevel is known after the build",)
         # one directory listing instead of a lookup per machine: most machines of a new fleet have no vars yet
         per_machine = self.ctx.vars.root / "per-machine"
         with_vars = frozenset(os.listdir(per_machine)) if per_machine.is_dir() else frozenset()
         return [self._plan_one(r, evaluated.get(r.address), notes, with_vars) for r in requests]
+
+    def prepare_plan(self, recorded: Sequence[RecordedResource]) -> None:
+        """Start evaluating, in the background, the machines state records as deployed, with the flakes it
+        records: the planner plans the clouds meanwhile. plan() takes what still matches the configuration."""
+        flakes: dict[str, FlakeRef] = {}
+        for r in recorded:
+            flake, deployed = r.attributes.get("flake"), r.attributes.get("toplevel")
+            if isinstance(flake, str) and flake and deployed:
+                with contextlib.suppress(ReconcilerError):  # a flake reference plan() will report itself
+                    flakes[r.address] = resolve_flake(flake, machine_name(r.address), self.workdir)
+        if flakes and self._early is None:
+            with contextlib.suppress(EvalUnavailable, OSError):
+                self._early = start(self.ctx.tool, flakes)
+                self.eval_processes += 1
+
+    def _evaluate(self, flakes: Mapping[str, FlakeRef]) -> dict[str, Evaluated]:
+        """The toplevels of `flakes`: from the evaluation prepare_plan started where its flakes are the same,
+        and one more nix process for the rest (a flake reference changed, a machine new to state)."""
+        early, self._early = self._early, None
+        found: dict[str, Evaluated] = {}
+        if early is not None and any(early.machines.get(a) == f for a, f in flakes.items()):
+            with contextlib.suppress(ReconcilerError):  # e.g. a machine since removed from the flake
+                results = early.result()
+                found = {a: results[a] for a, f in flakes.items() if early.machines.get(a) == f and a in results}
+        rest = {a: f for a, f in flakes.items() if a not in found}
+        if rest:
+            self.eval_processes += 1
+            found.update(evaluate(self.ctx.tool, rest))
+        return found
 
     def _plan_one(self, r: PlanRequest, ev: Evaluated | None, notes: tuple[str, ...],
                   with_vars: frozenset[str]) -> PlanResponse:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from providers.base import ConfigChecker, MachineProvider, MachineRecord, PlanRequest, ResourceKind
+from providers.base import ConfigChecker, MachineProvider, MachineRecord, PlanRequest, RecordedResource, ResourceKind
 from reconciler.actions import Action
 from reconciler.config.decls import ResourceDecl
 from reconciler.config.gcpause import gc_paused
@@ -113,6 +113,8 @@ class Planner:
         walk = _Walk({}, {}, {}, [])
         resources: dict[str, dict[str, Any]] = {}
         scope = self.model.new_scope({}, resources)
+        if not options.validate_only and not options.destroy:
+            self._prepare_machines(state)
         for gen in self.model.graph.generations():
             self.model.evaluate_locals([n[6:] for n in gen if n.startswith("local.")], scope, walk.errors)
             decls = [self.decls.resources[n] for n in gen if n in self.decls.resources]
@@ -264,16 +266,30 @@ class Planner:
                                                   if self.providers.type_info(t).kind is ResourceKind.MACHINE)
         return self._machine_types_found
 
-    def _machine_record(self, provider_name: str, prior: Any) -> MachineRecord | None:
-        if prior is None:
-            return None
+    def _machine_provider(self, provider_name: str) -> MachineProvider:
         provider = self._machine_providers.get(provider_name)
         if provider is None:  # a runtime Protocol check costs ~40 µs: once per provider, not per machine
             found = self.providers.get(provider_name)
             if not isinstance(found, MachineProvider):
                 raise ReconcilerError(f"provider {provider_name} has machine types but no machine records")
             provider = self._machine_providers[provider_name] = found
-        return provider.machine_record(recorded(prior))
+        return provider
+
+    def _machine_record(self, provider_name: str, prior: Any) -> MachineRecord | None:
+        if prior is None:
+            return None
+        return self._machine_provider(provider_name).machine_record(recorded(prior))
+
+    def _prepare_machines(self, state: StateDoc) -> None:
+        """Give each machine provider its recorded machines before the walk, so slow work (the NixOS
+        configurations' evaluation) runs while the clouds are planned."""
+        machine_types = self._machine_types()
+        by_provider: dict[str, list[RecordedResource]] = {}
+        for res in state.resources.values():
+            if res.type in machine_types and res.id is not None:
+                by_provider.setdefault(provider_name(res.type), []).append(recorded(res))
+        for name, records in sorted(by_provider.items()):
+            self._machine_provider(name).prepare_plan(records)
 
     def _respecs(self, decl: ResourceDecl, scope: ConfigScope, expansions: Mapping[str, list[InstanceSpec]],
                  errors: list[ConfigError]) -> list[InstanceSpec]:

@@ -84,6 +84,16 @@ def test_create_install_then_noop(fleet: Path) -> None:
     assert len(world.objects) == 3
 
 
+def test_machine_providers_get_their_recorded_machines_before_the_walk(fleet: Path) -> None:
+    world = Cloud()
+    apply(fleet, world, plan(fleet, world, refresh=False))
+    world.calls.clear()
+    plan(fleet, world, refresh=False)
+    prepared = [address for method, address in world.calls if method == "prepare"]
+    assert sorted(prepared) == sorted(a for a, r in state_of(fleet).resources.items() if r.type == "nixos_machine")
+    assert prepared and world.calls.index(("prepare", prepared[0])) < world.calls.index(("nix-eval", "2"))
+
+
 def test_toggle_on_then_off_keeps_identity(fleet: Path) -> None:
     world = Cloud()
     apply(fleet, world, plan(fleet, world))

@@ -71,6 +71,38 @@ def test_plan_evaluates_every_machine_with_one_nix_process(tmp_path: Path, offli
     assert plans[0].planned["target_user"] == "root" and plans[0].planned["target_port"] == 22
 
 
+def recorded_with_flake(name: str, flake: str) -> RecordedResource:
+    base = deployed(name)
+    return RecordedResource(base.address, base.type, base.id, {**base.attributes, "flake": flake})
+
+
+@needs_nix
+def test_the_evaluation_started_before_the_plan_is_the_one_plan_uses(tmp_path: Path, offline_nix: None) -> None:
+    names = ["a", "b", "c"]
+    write_flake(tmp_path, {n: TestSystem(str(i)) for i, n in enumerate(names)})
+    nix, log = counting_nix(tmp_path)
+    prov = create_provider(ProviderConfig("nixos", {"nix": nix}, "l", tmp_path))
+    prov.prepare_plan([recorded_with_flake(n, f".#{n}") for n in names])
+    reqs = [PlanRequest(f"nixos_machine.{n}", "nixos_machine", {"target_host": "h", "flake": f".#{n}"},
+                        recorded_with_flake(n, f".#{n}")) for n in names]
+    plans = prov.plan(reqs)
+    assert len(log.read_text().splitlines()) == 1 and prov.eval_processes == 1
+    assert [str(p.planned["toplevel"]).rsplit("-", 2)[-2:] for p in plans] == [[n, str(i)] for i, n in
+                                                                                enumerate(names)]
+
+
+@needs_nix
+def test_a_flake_changed_since_state_is_evaluated_as_configured(tmp_path: Path, offline_nix: None) -> None:
+    write_flake(tmp_path, {"a": TestSystem("1"), "b": TestSystem("2")})
+    nix, log = counting_nix(tmp_path)
+    prov = create_provider(ProviderConfig("nixos", {"nix": nix}, "l", tmp_path))
+    prov.prepare_plan([recorded_with_flake("a", ".#a")])  # state says .#a; the configuration now says .#b
+    (plan,) = prov.plan([PlanRequest("nixos_machine.a", "nixos_machine", {"target_host": "h", "flake": ".#b"},
+                                     recorded_with_flake("a", ".#a"))])
+    assert str(plan.planned["toplevel"]).endswith("-nixos-system-b-2")
+    assert prov.eval_processes == 2 and len(log.read_text().splitlines()) == 2  # the early one, unused
+
+
 @needs_nix
 def test_plan_reports_an_evaluation_error(tmp_path: Path, offline_nix: None) -> None:
     write_flake(tmp_path, {"a": TestSystem()})
