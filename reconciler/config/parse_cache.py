@@ -7,7 +7,8 @@ read back from `$RECONCILER_CACHE_DIR` (default `$XDG_CACHE_HOME/reconciler`, el
 instead. The key also covers the code that makes the tree (this package's parser modules and python-hcl2's
 grammar) and the Python version, so a changed parser never reads an old tree. Only files that parsed without
 error are cached. The cache is an optimisation only: a directory that cannot be read or written, or an entry
-that cannot be loaded, is a miss, never an error; `RECONCILER_CACHE_DIR=off` turns it off.
+that cannot be loaded, is a miss, never an error; `RECONCILER_CACHE_DIR=off` turns it off. Entries are
+Python pickles, so a directory that is not the user's own, or that others may write to, is never read.
 """
 
 from __future__ import annotations
@@ -64,10 +65,19 @@ def _key(display: str, text: str) -> str:
     return h.hexdigest()
 
 
+def _private(where: Path) -> bool:
+    """The directory is ours and nobody else may write to it (what is in it is loaded as pickles)."""
+    try:
+        st = where.stat()
+    except OSError:
+        return False
+    return st.st_uid == os.getuid() and not st.st_mode & 0o022
+
+
 def get(display: str, text: str) -> s.SourceFile | None:
     """The tree cached for this file name and text, or None."""
     where = directory()
-    if where is None:
+    if where is None or not _private(where):
         return None
     try:
         with open(where / f"{_key(display, text)}.pickle", "rb") as f:
@@ -84,6 +94,8 @@ def put(display: str, text: str, tree: s.SourceFile) -> None:
         return
     with contextlib.suppress(Exception):  # an entry that cannot be written is only a later miss
         where.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not _private(where):
+            return
         fd, tmp = tempfile.mkstemp(dir=where, prefix=".tmp-")
         try:
             with os.fdopen(fd, "wb") as f:

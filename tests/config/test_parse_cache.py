@@ -65,6 +65,15 @@ def test_off_and_unwritable_caches_change_nothing(tmp_path: Path, monkeypatch: p
     assert load_hcl_text(TEXT, "main.tf") == tree
 
 
+def test_a_directory_others_may_write_to_is_never_read(cache_dir: Path) -> None:
+    load_hcl_text(TEXT, "main.tf")
+    assert parse_cache.get("main.tf", TEXT) is not None
+    cache_dir.chmod(0o777)
+    assert parse_cache.get("main.tf", TEXT) is None
+    cache_dir.chmod(0o700)
+    assert parse_cache.get("main.tf", TEXT) is not None
+
+
 def test_a_repeated_validate_does_not_import_the_parser(tmp_path: Path) -> None:
     (tmp_path / "main.tf").write_text(TEXT.replace('  name = "web"\n', '  name = "web"\n  server_type = "cx23"\n'
                                                    '  image = "ubuntu-24.04"\n'))
