@@ -19,7 +19,7 @@ from reconciler.config.functions_common import unify_with
 from reconciler.config.operations import binary, condition, get_attr, index, unary
 from reconciler.config.references import references
 from reconciler.config.valueops import ValueProblem, describe, to_string
-from reconciler.errors import ConfigError, SourcePos
+from reconciler.errors import ConfigError, ConfigErrors, SourcePos
 from reconciler.values import UNKNOWN, is_known
 
 __all__ = ["Scope", "evaluate", "references"]
@@ -43,6 +43,20 @@ def evaluate(expr: s.Expr, scope: Scope) -> Any:
     if type(expr) is s.Literal:
         return expr.value
     return _Evaluator(scope).eval(expr, None)
+
+
+def evaluate_collecting(expr: s.Expr, scope: Scope, errors: list[ConfigError]) -> Any:
+    """evaluate(), with a configuration error collected into `errors` (the value is then UNKNOWN) instead of
+    raised, so that one pass reports every broken attribute."""
+    if type(expr) is s.Literal:
+        return expr.value
+    try:
+        return evaluate(expr, scope)
+    except ConfigErrors as e:
+        errors.extend(e.errors)
+    except ConfigError as e:
+        errors.append(e)
+    return UNKNOWN
 
 
 class _Evaluator:

@@ -7,9 +7,12 @@ unification for primitives: a mix of strings with numbers or bools becomes all s
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from reconciler.config.valueops import ValueProblem, describe, to_bool, to_number, to_string
+
+T = TypeVar("T")
 
 
 def as_map(value: Any, what: str) -> dict[str, Any]:
@@ -24,22 +27,22 @@ def as_list(value: Any, what: str) -> list[Any]:
     return list(value)
 
 
-def as_string(value: Any, what: str) -> str:
+def _converted(value: Any, what: str, convert: Callable[[Any], T], kind: str) -> T:
+    """`convert(value)`, with the argument named in the message when it is null or cannot be converted."""
     if value is None:
         raise ValueProblem(f"{what} must not be null")
     try:
-        return to_string(value)
+        return convert(value)
     except ValueProblem:
-        raise ValueProblem(f"{what} must be a string, got {describe(value)}") from None
+        raise ValueProblem(f"{what} must be {kind}, got {describe(value)}") from None
+
+
+def as_string(value: Any, what: str) -> str:
+    return _converted(value, what, to_string, "a string")
 
 
 def as_number(value: Any, what: str) -> int | float:
-    if value is None:
-        raise ValueProblem(f"{what} must not be null")
-    try:
-        return to_number(value)
-    except ValueProblem:
-        raise ValueProblem(f"{what} must be a number, got {describe(value)}") from None
+    return _converted(value, what, to_number, "a number")
 
 
 def as_int(value: Any, what: str) -> int:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from reconciler.config.decls import OutputDecl
-from reconciler.config.evaluator import Scope, evaluate
+from reconciler.config.evaluator import Scope, evaluate, evaluate_collecting
 from reconciler.config.loader import Configuration
 from reconciler.errors import ConfigError, ConfigErrors
 from reconciler.values import UNKNOWN
@@ -22,12 +22,7 @@ def evaluate_outputs(outputs: Mapping[str, OutputDecl], scope: Scope) -> dict[st
     values: dict[str, Any] = {}
     errors: list[ConfigError] = []
     for name, out in sorted(outputs.items()):
-        try:
-            values[name] = evaluate(out.expr, scope)
-        except ConfigErrors as e:
-            errors.extend(e.errors)
-        except ConfigError as e:
-            errors.append(e)
+        values[name] = evaluate_collecting(out.expr, scope, errors)
     if errors:
         raise ConfigErrors(errors)
     return values

@@ -70,7 +70,8 @@ class NixosProvider:
         self.workdir = config.workdir
         self.ctx = Context.create(self.settings, config.workdir)
         self.eval_processes = 0  # nix eval processes started by plan() (one per plan call at most)
-        self._early: Evaluation | None = None  # started by prepare_plan from what state records
+        # started by prepare_plan: the recorded flake references (address -> reference) and their evaluation
+        self._early: tuple[dict[str, str], Evaluation] | None = None
 
     def types(self) -> Mapping[str, TypeInfo]:
         return TYPES
@@ -78,14 +79,14 @@ class NixosProvider:
     # -- plan -------------------------------------------------------------------------------------------------
 
     def plan(self, requests: Sequence[PlanRequest]) -> list[PlanResponse]:
-        flakes: dict[str, FlakeRef] = {}
+        flakes: dict[str, str | None] = {}  # machine address -> its flake reference as configured
         for r in requests:
             flake = r.config.get("flake")
             # only a machine with a deployed toplevel needs its desired one now (update or not); a new machine's
             # closure is evaluated and built by its install, so a plan of a fresh fleet runs no nix at all
             deployed = r.prior.attributes.get("toplevel") if r.prior is not None else None
             if is_known(flake) and deployed:
-                flakes[r.address] = resolve_flake(flake, machine_name(r.address), self.workdir)
+                flakes[r.address] = flake
         notes: tuple[str, ...] = ()
         evaluated: dict[str, Evaluated] = {}
         try:
@@ -101,30 +102,34 @@ class NixosProvider:
     def prepare_plan(self, recorded: Sequence[RecordedResource]) -> None:
         """Start evaluating, in the background, the machines state records as deployed, with the flakes it
         records: the planner plans the clouds meanwhile. plan() takes what still matches the configuration."""
-        flakes: dict[str, FlakeRef] = {}
-        for r in recorded:
-            flake, deployed = r.attributes.get("flake"), r.attributes.get("toplevel")
-            if isinstance(flake, str) and flake and deployed:
-                with contextlib.suppress(ReconcilerError):  # a flake reference plan() will report itself
-                    flakes[r.address] = resolve_flake(flake, machine_name(r.address), self.workdir)
+        flakes = {r.address: r.attributes["flake"] for r in recorded
+                  if isinstance(r.attributes.get("flake"), str) and r.attributes["flake"] and
+                  r.attributes.get("toplevel")}
         if flakes and self._early is None:
             with contextlib.suppress(EvalUnavailable, OSError):
-                self._early = start(self.ctx.tool, flakes)
+                self._early = (flakes, start(self.ctx.tool, self._resolved(flakes)))
                 self.eval_processes += 1
 
-    def _evaluate(self, flakes: Mapping[str, FlakeRef]) -> dict[str, Evaluated]:
-        """The toplevels of `flakes`: from the evaluation prepare_plan started where its flakes are the same,
-        and one more nix process for the rest (a flake reference changed, a machine new to state)."""
+    def _resolved(self, flakes: Mapping[str, str | None]) -> dict[str, FlakeRef]:
+        return {address: resolve_flake(flake, machine_name(address), self.workdir) for address, flake in flakes.items()}
+
+    def _evaluate(self, flakes: Mapping[str, str | None]) -> dict[str, Evaluated]:
+        """The toplevels of `flakes` (address -> flake reference as configured): from the evaluation
+        prepare_plan started where the configured reference is the recorded one, and one more nix process for
+        the rest (a flake reference changed, a machine new to state)."""
         early, self._early = self._early, None
         found: dict[str, Evaluated] = {}
-        if early is not None and any(early.machines.get(a) == f for a, f in flakes.items()):
-            with contextlib.suppress(ReconcilerError):  # e.g. a machine since removed from the flake
-                results = early.result()
-                found = {a: results[a] for a, f in flakes.items() if early.machines.get(a) == f and a in results}
+        if early is not None:
+            recorded, evaluation = early
+            same = [a for a, f in flakes.items() if a in recorded and recorded[a] == f]
+            if same:
+                with contextlib.suppress(ReconcilerError):  # e.g. a machine since removed from the flake
+                    results = evaluation.result()
+                    found = {a: results[a] for a in same if a in results}
         rest = {a: f for a, f in flakes.items() if a not in found}
         if rest:
             self.eval_processes += 1
-            found.update(evaluate(self.ctx.tool, rest))
+            found.update(evaluate(self.ctx.tool, self._resolved(rest)))
         return found
 
     def _plan_one(self, r: PlanRequest, ev: Evaluated | None, notes: tuple[str, ...],

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.config.decls import Declarations
+from reconciler.config.evaluator import evaluate_collecting
 from reconciler.config.loader import Configuration
 from reconciler.config.refs import declaration_graph
 from reconciler.config.scope import ConfigScope
@@ -22,20 +23,6 @@ from reconciler.plan.expansion import (
     expand,
     placeholder_value,
 )
-from reconciler.values import UNKNOWN
-
-
-def evaluate_collecting(expr: Any, scope: ConfigScope, errors: list[ConfigError]) -> Any:
-    """Evaluate; a configuration error is collected (the value is then UNKNOWN) instead of raised."""
-    from reconciler.config.evaluator import evaluate
-
-    try:
-        return evaluate(expr, scope)
-    except ConfigErrors as e:
-        errors.extend(e.errors)
-    except ConfigError as e:
-        errors.append(e)
-    return UNKNOWN
 
 
 class Model:

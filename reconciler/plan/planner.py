@@ -13,12 +13,13 @@ from typing import Any
 from providers.base import ConfigChecker, MachineProvider, MachineRecord, PlanRequest, RecordedResource, ResourceKind
 from reconciler.actions import Action
 from reconciler.config.decls import ResourceDecl
+from reconciler.config.evaluator import evaluate_collecting
 from reconciler.config.gcpause import gc_paused
 from reconciler.config.schema import block_schema
 from reconciler.config.scope import ConfigScope, machine_name, split_address
 from reconciler.errors import ConfigError, ConfigErrors, ReconcilerError
 from reconciler.plan import decide
-from reconciler.plan.configmodel import Model, evaluate_collecting
+from reconciler.plan.configmodel import Model
 from reconciler.plan.configuration import LazyConfiguration
 from reconciler.plan.cost import plan_cost
 from reconciler.plan.drift import Drift, drift
@@ -139,14 +140,11 @@ class Planner:
 
     def _plan_generation(self, decls: list[ResourceDecl], expansions: Mapping[str, list[InstanceSpec]],
                          state: StateDoc, scope: ConfigScope, walk: _Walk, options: PlanOptions) -> None:
-        from reconciler.config.syntax import Literal
-
         pending: dict[str, list[tuple[InstanceSpec, dict[str, Any], tuple[str, ...]]]] = {}
-        schemas: dict[str, Any] = {}  # type -> its BlockSchema
         errors = walk.errors
         for decl in decls:
             info = self.providers.type_info(decl.type)
-            schema = schemas.get(decl.type) or schemas.setdefault(decl.type, block_schema(f"resources/{decl.type}"))
+            schema = block_schema(f"resources/{decl.type}")
             dd = self.model.deps[decl.address]
             settings = self.provider_settings.get(decl.provider)
             attributes = tuple(decl.attributes.items())
@@ -162,17 +160,13 @@ class Planner:
                         errors.append(ConfigError(f"enabled must be true or false, not {enabled!r}",
                                                   decl.enabled.pos))
                     enabled = True
-                deps = self._instance_deps(dd, expansions, spec.key) if dd.targets else ()
-                # a literal (most of a generated fleet's attributes) is its own value: no evaluator call
-                config = {name: expr.value if type(expr) is Literal else _evaluate(expr, iscope, errors)
-                          for name, expr in attributes}
+                deps = self._instance_deps(dd, expansions, spec.key)
+                config = {name: _evaluate(expr, iscope, errors) for name, expr in attributes}
                 problems = schema.check(config, pos_of, settings=settings)
                 if not problems:
                     problems = self._provider_checks(spec.address, decl.type, decl.provider, config, pos_of)
-                if problems:
-                    errors.extend(problems)
-                upstream = next((d for d in deps if walk.status.get(d) in ("disabled", "dormant")), None) \
-                    if deps else None
+                errors.extend(problems)
+                upstream = next((d for d in deps if walk.status.get(d) in ("disabled", "dormant")), None)
                 if not enabled or upstream is not None:
                     walk.status[spec.address] = "disabled" if not enabled else "dormant"
                     prior = state.resources.get(spec.address)
@@ -199,8 +193,7 @@ class Planner:
                         for spec, config, _ in items]
             responses = provider.plan(requests)
             for (spec, config, deps), resp in zip(items, responses, strict=True):
-                if resp.warnings:
-                    walk.warnings.extend(w for w in resp.warnings if w not in walk.warnings)
+                walk.warnings.extend(w for w in resp.warnings if w not in walk.warnings)
                 if resp.problems:
                     pos = spec.decl.attribute_pos
                     walk.errors.extend(ConfigError(f"{spec.address}: {p.message}", pos.get(p.attribute, spec.decl.pos),
@@ -232,8 +225,7 @@ class Planner:
         replace: tuple[str, ...] = ()
         if info.kind is ResourceKind.MACHINE:
             recreated = any(walk.changes[d].action in (Action.CREATE, Action.REPLACE) and
-                            walk.changes[d].kind == ResourceKind.CLOUD.value for d in deps if d in walk.changes) \
-                if deps else False
+                            walk.changes[d].kind == ResourceKind.CLOUD.value for d in deps if d in walk.changes)
             action, reason = decide.decide_machine(self._machine_record(decl.provider, prior), planned, config,
                                                    recreated)
             if action is Action.NIXOS_UPDATE and spec.address in self._drifted:

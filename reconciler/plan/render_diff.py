@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from reconciler.values import UNKNOWN, to_json_value
@@ -116,10 +116,19 @@ def _frozen(value: Any) -> tuple[Any, ...] | None:
     return None
 
 
-def _remember(key: tuple[Any, ...], lines: list[str]) -> None:
-    if len(_NESTED) >= _NESTED_MAX:
-        _NESTED.clear()
-    _NESTED[key] = lines
+def _remembered(place: tuple[Any, ...], value: Any, make: Callable[[], list[str]]) -> list[str]:
+    """The lines `make` gives for `value` at `place`, made once per distinct value there (a value that cannot
+    be frozen into a key is made every time)."""
+    frozen = _frozen(value)
+    if frozen is None:
+        return make()
+    key = (*place, frozen)
+    lines = _NESTED.get(key)
+    if lines is None:
+        if len(_NESTED) >= _NESTED_MAX:
+            _NESTED.clear()
+        lines = _NESTED[key] = make()
+    return lines
 
 
 def _is_blocks(value: Any) -> bool:
@@ -247,36 +256,21 @@ class Differ:
 
     def _nested(self, v: Any, indent: str, sym: str, tail: str) -> list[str]:
         """The lines of a map, list or multi-line string after `name = ` (the first completes that line)."""
-        frozen = _frozen(v)
-        memo_key = (indent, sym, tail, frozen) if frozen is not None else None
-        if memo_key is not None:
-            hit = _NESTED.get(memo_key)
-            if hit is not None:
-                return hit
-        inner = indent + STEP
-        if type(v) is dict:
-            lines = ["{", *self._one_side(v, inner, sym, top=False, quote=True), f"{indent}  }}{tail}"]
-        elif type(v) is list:
-            lines = ["[", *[f"{inner}{sym} {scalar(x)}," for x in v], f"{indent}  ]{tail}"]
-        else:
-            lines = ["<<-EOT", *(heredoc(None, v, indent) if sym == "+" else heredoc(v, None, indent)),
-                     f"{indent}  EOT{tail}"]
-        if memo_key is not None:
-            _remember(memo_key, lines)
-        return lines
+        def make() -> list[str]:
+            inner = indent + STEP
+            if type(v) is dict:
+                return ["{", *self._one_side(v, inner, sym, top=False, quote=True), f"{indent}  }}{tail}"]
+            if type(v) is list:
+                return ["[", *[f"{inner}{sym} {scalar(x)}," for x in v], f"{indent}  ]{tail}"]
+            return ["<<-EOT", *(heredoc(None, v, indent) if sym == "+" else heredoc(v, None, indent)),
+                    f"{indent}  EOT{tail}"]
+
+        return _remembered((indent, sym, tail), v, make)
 
     def _nested_block(self, k: str, item: Mapping[str, Any], indent: str, sym: str) -> list[str]:
-        frozen = _frozen(item)
-        memo_key = (k, indent, sym, frozen) if frozen is not None else None
-        if memo_key is not None:
-            hit = _NESTED.get(memo_key)
-            if hit is not None:
-                return hit
-        lines = [f"{indent}{sym} {k} {{", *self._one_side(item, indent + STEP, sym, top=False, quote=False),
-                 f"{indent}  }}"]
-        if memo_key is not None:
-            _remember(memo_key, lines)
-        return lines
+        return _remembered((k, indent, sym), item, lambda: [
+            f"{indent}{sym} {k} {{", *self._one_side(item, indent + STEP, sym, top=False, quote=False),
+            f"{indent}  }}"])
 
     @staticmethod
     def _key(k: str, quote: bool) -> str:

@@ -50,35 +50,25 @@ def _known(value: Any) -> Any:
 
 # Terraform's `after_unknown` and `*_sensitive` (unknownAsBool, SensitiveAsBool): the value's structure with a
 # bool at each leaf; objects leave out their false members, lists keep one mark per element.
-def _unknown_marks(value: Any) -> Any:
+def _unknown_marks(value: Any, unknown: bool = True) -> Any:
     if value is UNKNOWN:
-        return True
+        return unknown
     t = type(value)
     if t is dict:
         out = {}
         for k, v in value.items():
-            mark = _unknown_marks(v)
+            mark = _unknown_marks(v, unknown)
             if mark is not False:
                 out[k] = mark
         return out
     if t is list or t is tuple:
-        return [_unknown_marks(v) for v in value]
+        return [_unknown_marks(v, unknown) for v in value]
     return False
 
 
 def _shape(value: Any) -> Any:
     """The marks of a value with nothing sensitive in it."""
-    t = type(value)
-    if t is dict:
-        out = {}
-        for k, v in value.items():
-            mark = _shape(v)
-            if mark is not False:
-                out[k] = mark
-        return out
-    if t is list or t is tuple:
-        return [_shape(v) for v in value]
-    return False
+    return _unknown_marks(value, unknown=False)
 
 
 def _sensitive_marks(values: Mapping[str, Any] | None, sensitive: tuple[str, ...]) -> Any:
