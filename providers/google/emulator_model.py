@@ -9,6 +9,7 @@ the effects of operations whose end has passed (`_tick`). All state sits behind 
 
 from __future__ import annotations
 
+import functools
 import heapq
 import json
 import random
@@ -18,7 +19,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from providers.addresses import AddressAllocator, LoopbackAddresses
 from providers.google.emulator_catalog import API_ROOT, all_zones
@@ -49,6 +50,23 @@ def _not_ready(project: str, zone: str, name: str) -> ApiError:
     """GCE's 400 for an instance that an operation is still changing."""
     return ApiError(400, f"The resource 'projects/{project}/zones/{zone}/instances/{name}' is not ready",
                     "resourceNotReady")
+
+
+_Call = TypeVar("_Call", bound=Callable[..., dict[str, Any]])
+
+
+def _mutation(method: _Call) -> _Call:
+    """An API call that changes the world (`request_id`, its last argument, is the request's `requestId`):
+    under the lock, operations now due are finished first, and a requestId seen before is answered with its
+    first operation, as GCE answers a retried request."""
+    @functools.wraps(method)
+    def call(self: ComputeModel, project: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        with self.cond:
+            self._tick()
+            again = self._deduped(project, kwargs["request_id"] if "request_id" in kwargs else args[-1])
+            return again if again is not None else method(self, project, *args, **kwargs)
+
+    return cast(_Call, call)
 
 
 @dataclass
@@ -206,54 +224,50 @@ class ComputeModel:
                 return ip
         return address
 
+    @_mutation
     def insert(self, project: str, zone: str, body: Mapping[str, Any], request_id: str | None) -> dict[str, Any]:
-        with self.cond:
-            self._tick()
-            again = self._deduped(project, request_id)
-            if again is not None:
-                return again
-            self._check_zone(project, zone)
-            proj = self._project(project)
-            name = str(body.get("name") or "")
-            if (zone, name) in proj.instances:
-                raise ApiError(409, f"The resource 'projects/{project}/zones/{zone}/instances/{name}' already exists",
-                               "alreadyExists")
-            machine = last_segment(str(body.get("machineType") or ""), "machineTypes")
-            instance_id = str(self._random.getrandbits(63))
-            resource, usage = build_instance(project, zone, body, instance_id=instance_id,
-                                             created=_now_text(), network_ip="", nat_ip=lambda: NAT_PENDING,
-                                             withdrawn=self.knobs.withdrawn,
-                                             networks=("default", *self.knobs.networks),
-                                             images=self.knobs.images)
-            stockout = next((s for s in self.knobs.stockouts if s.matches(zone, machine, list(usage.gpus))), None)
-            if stockout is not None and stockout.at_once:
-                raise stockout_error(project, zone, machine, usage)
-            quota = exceeded_quota(self.knobs.quotas, (i.usage for i in proj.instances.values()), usage)
-            if quota is not None and not self.knobs.quota_in_operation:
-                raise ApiError(403, quota["message"], "quotaExceeded", domain="usageLimits")
-            address = self._allocate(name) if quota is None else ""
-            op = self._operation(project, zone, "insert", name, instance_id, request_id)
-            if quota is not None:
-                op.error, op.http_error = {"errors": [quota]}, (403, "FORBIDDEN")
-                return self._render_op(op)
-            for i, nic in enumerate(resource["networkInterfaces"]):
-                if i == 0:
-                    nic["networkIP"] = address
-                for ac in nic.get("accessConfigs", []):
-                    if ac.get("natIP") == NAT_PENDING:
-                        ac["natIP"] = self._nat_ip(proj, address)
-                    proj.nat_in_use.add(ac["natIP"])
-            inst = _Instance(resource, usage, staging_at=op.start_at + (op.done_at - op.start_at) / 2, busy=op)
-            proj.instances[(zone, name)] = inst
-            if stockout is not None:
-                error = stockout_error(project, zone, machine, usage)
-                op.error = {"errors": [{"code": "ZONE_RESOURCE_POOL_EXHAUSTED", "message": error.message,
-                                        "errorDetails": error.details}]}
-                op.http_error = (503, "SERVICE UNAVAILABLE")
-                op.effect = lambda: self._remove(project, zone, name, inst)
-            else:
-                op.effect = lambda: self._started(inst)
+        self._check_zone(project, zone)
+        proj = self._project(project)
+        name = str(body.get("name") or "")
+        if (zone, name) in proj.instances:
+            raise ApiError(409, f"The resource 'projects/{project}/zones/{zone}/instances/{name}' already exists",
+                           "alreadyExists")
+        machine = last_segment(str(body.get("machineType") or ""), "machineTypes")
+        instance_id = str(self._random.getrandbits(63))
+        resource, usage = build_instance(project, zone, body, instance_id=instance_id,
+                                         created=_now_text(), network_ip="", nat_ip=lambda: NAT_PENDING,
+                                         withdrawn=self.knobs.withdrawn,
+                                         networks=("default", *self.knobs.networks),
+                                         images=self.knobs.images)
+        stockout = next((s for s in self.knobs.stockouts if s.matches(zone, machine, list(usage.gpus))), None)
+        if stockout is not None and stockout.at_once:
+            raise stockout_error(project, zone, machine, usage)
+        quota = exceeded_quota(self.knobs.quotas, (i.usage for i in proj.instances.values()), usage)
+        if quota is not None and not self.knobs.quota_in_operation:
+            raise ApiError(403, quota["message"], "quotaExceeded", domain="usageLimits")
+        address = self._allocate(name) if quota is None else ""
+        op = self._operation(project, zone, "insert", name, instance_id, request_id)
+        if quota is not None:
+            op.error, op.http_error = {"errors": [quota]}, (403, "FORBIDDEN")
             return self._render_op(op)
+        for i, nic in enumerate(resource["networkInterfaces"]):
+            if i == 0:
+                nic["networkIP"] = address
+            for ac in nic.get("accessConfigs", []):
+                if ac.get("natIP") == NAT_PENDING:
+                    ac["natIP"] = self._nat_ip(proj, address)
+                proj.nat_in_use.add(ac["natIP"])
+        inst = _Instance(resource, usage, staging_at=op.start_at + (op.done_at - op.start_at) / 2, busy=op)
+        proj.instances[(zone, name)] = inst
+        if stockout is not None:
+            error = stockout_error(project, zone, machine, usage)
+            op.error = {"errors": [{"code": "ZONE_RESOURCE_POOL_EXHAUSTED", "message": error.message,
+                                    "errorDetails": error.details}]}
+            op.http_error = (503, "SERVICE UNAVAILABLE")
+            op.effect = lambda: self._remove(project, zone, name, inst)
+        else:
+            op.effect = lambda: self._started(inst)
+        return self._render_op(op)
 
     def _started(self, inst: _Instance) -> None:
         if not inst.deleting:
@@ -272,91 +286,71 @@ class ComputeModel:
                 if i == 0:
                     self.addresses.release(nic["networkIP"])
 
+    @_mutation
     def delete(self, project: str, zone: str, name: str, request_id: str | None) -> dict[str, Any]:
-        with self.cond:
-            self._tick()
-            again = self._deduped(project, request_id)
-            if again is not None:
-                return again
-            inst = self._mutable(project, zone, name)
-            inst.deleting = True
-            inst.resource["status"] = "STOPPING"
-            op = self._busy_op(inst, project, zone, "delete", name, request_id)
-            op.effect = lambda: self._remove(project, zone, name, inst)
-            return self._render_op(op)
+        inst = self._mutable(project, zone, name)
+        inst.deleting = True
+        inst.resource["status"] = "STOPPING"
+        op = self._busy_op(inst, project, zone, "delete", name, request_id)
+        op.effect = lambda: self._remove(project, zone, name, inst)
+        return self._render_op(op)
 
+    @_mutation
     def set_labels(self, project: str, zone: str, name: str, body: Mapping[str, Any],
                    request_id: str | None) -> dict[str, Any]:
-        with self.cond:
-            self._tick()
-            again = self._deduped(project, request_id)
-            if again is not None:
-                return again
-            inst = self._mutable(project, zone, name)
-            if body.get("labelFingerprint") != inst.resource["labelFingerprint"]:
-                raise ApiError(412, "Labels fingerprint either invalid or resource labels have changed",
-                               "conditionNotMet")
-            labels = validate_labels(body.get("labels"))
+        inst = self._mutable(project, zone, name)
+        if body.get("labelFingerprint") != inst.resource["labelFingerprint"]:
+            raise ApiError(412, "Labels fingerprint either invalid or resource labels have changed",
+                           "conditionNotMet")
+        labels = validate_labels(body.get("labels"))
 
-            def effect() -> None:
-                inst.resource.pop("labels", None)
-                if labels:
-                    inst.resource["labels"] = labels
-                inst.resource["labelFingerprint"] = fingerprint(labels)
+        def effect() -> None:
+            inst.resource.pop("labels", None)
+            if labels:
+                inst.resource["labels"] = labels
+            inst.resource["labelFingerprint"] = fingerprint(labels)
 
-            op = self._busy_op(inst, project, zone, "setLabels", name, request_id)
-            op.effect = effect
-            return self._render_op(op)
+        op = self._busy_op(inst, project, zone, "setLabels", name, request_id)
+        op.effect = effect
+        return self._render_op(op)
 
+    @_mutation
     def set_metadata(self, project: str, zone: str, name: str, body: Mapping[str, Any],
                      request_id: str | None) -> dict[str, Any]:
-        with self.cond:
-            self._tick()
-            again = self._deduped(project, request_id)
-            if again is not None:
-                return again
-            inst = self._mutable(project, zone, name)
-            if body.get("fingerprint") != inst.resource["metadata"]["fingerprint"]:
-                raise ApiError(412, "Supplied fingerprint does not match current metadata fingerprint.",
-                               "conditionNotMet")
-            metadata = metadata_resource(body.get("items"))
-            op = self._busy_op(inst, project, zone, "setMetadata", name, request_id)
-            op.effect = lambda: inst.resource.__setitem__("metadata", metadata)
-            return self._render_op(op)
+        inst = self._mutable(project, zone, name)
+        if body.get("fingerprint") != inst.resource["metadata"]["fingerprint"]:
+            raise ApiError(412, "Supplied fingerprint does not match current metadata fingerprint.",
+                           "conditionNotMet")
+        metadata = metadata_resource(body.get("items"))
+        op = self._busy_op(inst, project, zone, "setMetadata", name, request_id)
+        op.effect = lambda: inst.resource.__setitem__("metadata", metadata)
+        return self._render_op(op)
 
+    @_mutation
     def set_tags(self, project: str, zone: str, name: str, body: Mapping[str, Any],
                  request_id: str | None) -> dict[str, Any]:
-        with self.cond:
-            self._tick()
-            again = self._deduped(project, request_id)
-            if again is not None:
-                return again
-            inst = self._mutable(project, zone, name)
-            if body.get("fingerprint") != inst.resource["tags"]["fingerprint"]:
-                raise ApiError(412, "Supplied fingerprint does not match current tags fingerprint.",
-                               "conditionNotMet")
-            items = [str(t) for t in body.get("items") or []]
-            tags = {"items": items, "fingerprint": fingerprint(items)} if items else {"fingerprint": fingerprint(items)}
-            op = self._busy_op(inst, project, zone, "setTags", name, request_id)
-            op.effect = lambda: inst.resource.__setitem__("tags", tags)
-            return self._render_op(op)
+        inst = self._mutable(project, zone, name)
+        if body.get("fingerprint") != inst.resource["tags"]["fingerprint"]:
+            raise ApiError(412, "Supplied fingerprint does not match current tags fingerprint.",
+                           "conditionNotMet")
+        items = [str(t) for t in body.get("items") or []]
+        tags = {"items": items, "fingerprint": fingerprint(items)} if items else {"fingerprint": fingerprint(items)}
+        op = self._busy_op(inst, project, zone, "setTags", name, request_id)
+        op.effect = lambda: inst.resource.__setitem__("tags", tags)
+        return self._render_op(op)
 
+    @_mutation
     def start(self, project: str, zone: str, name: str, request_id: str | None) -> dict[str, Any]:
         """instances.start: a TERMINATED instance goes STAGING, then RUNNING; a running one stays as it is."""
-        with self.cond:
-            self._tick()
-            again = self._deduped(project, request_id)
-            if again is not None:
-                return again
-            inst = self._mutable(project, zone, name)
-            if inst.resource["status"] == "STOPPING":
-                raise _not_ready(project, zone, name)
-            op = self._busy_op(inst, project, zone, "start", name, request_id)
-            if inst.resource["status"] == "TERMINATED":
-                inst.resource["status"] = "STAGING"
-                inst.running_at = 0.0  # until the start operation is done
-                op.effect = lambda: self._started(inst)
-            return self._render_op(op)
+        inst = self._mutable(project, zone, name)
+        if inst.resource["status"] == "STOPPING":
+            raise _not_ready(project, zone, name)
+        op = self._busy_op(inst, project, zone, "start", name, request_id)
+        if inst.resource["status"] == "TERMINATED":
+            inst.resource["status"] = "STAGING"
+            inst.running_at = 0.0  # until the start operation is done
+            op.effect = lambda: self._started(inst)
+        return self._render_op(op)
 
     def terminate(self, project: str, zone: str, name: str, reason: str) -> dict[str, Any]:
         """What GCE does on its own: stop a GPU instance for host maintenance, or preempt a Spot one."""
