@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
+
+HERE = Path(__file__).parent  # the schemas are files of this package (package data in the wheel)
 
 
 @cache
 def load(name: str) -> dict[str, Any]:
     """The schema `name` (e.g. "resources/hcloud_server", "provider_hcloud")."""
-    text = resources.files(__name__).joinpath(f"{name}.json").read_text(encoding="utf-8")
+    text = (HERE / f"{name}.json").read_text(encoding="utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema

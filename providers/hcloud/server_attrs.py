@@ -13,15 +13,17 @@ import hashlib
 import json
 from collections.abc import Mapping
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from providers.base import LABEL_ADDRESS, LABEL_LINEAGE, LABEL_MANAGED_BY, PlanRequest, PlanResponse
 from providers.hcloud import type_rules
 from providers.hcloud.addresses import ipv6_first
 from providers.hcloud.catalog import Catalog
-from providers.hcloud.views import ServerView
 from reconciler.errors import ProviderError
 from reconciler.values import UNKNOWN, is_known
+
+if TYPE_CHECKING:
+    from providers.hcloud.views import ServerView
 
 SERVER, SSH_KEY = "hcloud_server", "hcloud_ssh_key"  # the resource types
 LABEL_INPUTS = "reconciler-inputs"

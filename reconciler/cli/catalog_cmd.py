@@ -27,9 +27,8 @@ class CatalogRefresh(Protocol):
     def refresh_catalog(self, settings: Mapping[str, Any], directory: Path) -> list[Path]: ...
 
 
-def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("providers", parents=[common], help="the providers' own data (catalogues)",
-                       description="the providers' own data (catalogues)")
+def add_arguments(p: argparse.ArgumentParser, common: argparse.ArgumentParser) -> None:
+    """The `providers` command's subcommands (its parser is made by reconciler.cli.main)."""
     psub = p.add_subparsers(dest="providers_cmd", metavar="SUBCOMMAND", parser_class=type(p))
     psub.required = True
     cp = psub.add_parser("catalog", parents=[common], help="rewrite the dated catalogue tables from a real account")

@@ -10,7 +10,6 @@ import argparse
 import importlib
 import signal
 import sys
-import traceback
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -83,21 +82,11 @@ def _lock(p: argparse.ArgumentParser) -> None:
                    help="wait this long for the state lock")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    common = _common()
-    parser = Parser(prog="reconciler", parents=[common],
-                                     description="Declarative reconciler for NixOS fleets on Hetzner Cloud and GCE.")
-    parser.add_argument("--version", action="version", version=f"reconciler {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    sub.required = True
-
-    def command(name: str, help_: str) -> argparse.ArgumentParser:
-        return sub.add_parser(name, parents=[common], help=help_, description=help_)
-
-    p = command("validate", "parse, evaluate and schema-check the configuration (no network)")
+def _validate_args(p: argparse.ArgumentParser, common: Parser) -> None:
     _vars(p)
 
-    p = command("plan", "diff the configuration against the refreshed state and print the plan")
+
+def _plan_args(p: argparse.ArgumentParser, common: Parser) -> None:
     _vars(p)
     _lock(p)
     p.add_argument("--out", metavar="FILE", help="save the plan to apply it exactly later")
@@ -112,7 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="only show what changed outside reconciler (drift); propose no changes")
     p.add_argument("--detailed-exitcode", action="store_true", help="exit 2 when the plan has changes")
 
-    p = command("apply", "carry out a plan (a saved PLANFILE, or plan now and ask)")
+
+def _apply_args(p: argparse.ArgumentParser, common: Parser) -> None:
     p.add_argument("planfile", nargs="?", metavar="PLANFILE")
     _vars(p)
     _lock(p)
@@ -122,22 +112,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--refresh", action=argparse.BooleanOptionalAction, default=True)
     p.add_argument("--destroy", action="store_true", help="destroy everything in state")
 
-    p = command("show", "render a saved plan, or the current state")
+
+def _show_args(p: argparse.ArgumentParser, common: Parser) -> None:
     p.add_argument("planfile", nargs="?", metavar="PLANFILE")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true")
     fmt.add_argument("--markdown", action="store_true")
 
-    p = command("graph", "print the action graph")
+
+def _graph_args(p: argparse.ArgumentParser, common: Parser) -> None:
     p.add_argument("planfile", nargs="?", metavar="PLANFILE")
     p.add_argument("--format", choices=("dot", "mermaid"), default="dot")
     _vars(p)
 
-    p = command("output", "outputs of the last apply")
+
+def _output_args(p: argparse.ArgumentParser, common: Parser) -> None:
     p.add_argument("name", nargs="?", metavar="NAME")
     p.add_argument("--json", action="store_true")
 
-    p = command("state", "inspect and repair state")
+
+def _state_args(p: argparse.ArgumentParser, common: Parser) -> None:
     ssub = p.add_subparsers(dest="state_cmd", metavar="SUBCOMMAND", parser_class=Parser)
     ssub.required = True
     ssub.add_parser("list", parents=[common], help="addresses in state")
@@ -152,18 +146,21 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--force", action="store_true", help="allow another lineage or an older serial")
     _lock(sp)
 
-    p = command("cost", "monthly cost of the recorded fleet and of the planned one")
+
+def _cost_args(p: argparse.ArgumentParser, common: Parser) -> None:
     p.add_argument("planfile", nargs="?", metavar="PLANFILE")
     p.add_argument("--refresh", action=argparse.BooleanOptionalAction, default=False)
     _vars(p)
 
-    p = command("import", "adopt an existing server/instance into state")
+
+def _import_args(p: argparse.ArgumentParser, common: Parser) -> None:
     p.add_argument("address", metavar="ADDR")
     p.add_argument("id", metavar="ID")
     _vars(p)
     _lock(p)
 
-    p = command("machines", "clan-style shortcuts over the NixOS machines")
+
+def _machines_args(p: argparse.ArgumentParser, common: Parser) -> None:
     msub = p.add_subparsers(dest="machines_cmd", metavar="SUBCOMMAND", parser_class=Parser)
     msub.required = True
     mp = msub.add_parser("list", parents=[common], help="the machines, their hosts and what is deployed")
@@ -182,7 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
     _lock(mp)
     msub.add_parser("known-hosts", parents=[common], help="pinned host keys in known_hosts format")
 
-    p = command("vars", "per-machine generated values and secrets")
+
+def _vars_args(p: argparse.ArgumentParser, common: Parser) -> None:
     vsub = p.add_subparsers(dest="vars_cmd", metavar="SUBCOMMAND", parser_class=Parser)
     vsub.required = True
     vp = vsub.add_parser("generate", parents=[common], help="generate missing vars")
@@ -198,17 +196,71 @@ def build_parser() -> argparse.ArgumentParser:
     vp.add_argument("machine", metavar="MACHINE")
     vp.add_argument("ref", metavar="GENERATOR/FILE")
 
-    p = command("sandbox", "local emulators of the Hetzner Cloud and Compute Engine APIs")
+
+def _sandbox_args(p: argparse.ArgumentParser, common: Parser) -> None:
     p.add_argument("sandbox_cmd", choices=("up", "down", "status"), metavar="up|down|status")
     p.add_argument("--speed", type=float, default=10.0, metavar="N",
                    help="emulated seconds per real second for the APIs' actions and operations (default 10)")
 
-    p = command("force-unlock", "release a stale state lock")
+
+def _force_unlock_args(p: argparse.ArgumentParser, common: Parser) -> None:
     p.add_argument("lock_id", metavar="LOCK_ID")
 
+
+def _providers_args(p: argparse.ArgumentParser, common: Parser) -> None:
     from reconciler.cli import catalog_cmd
 
-    catalog_cmd.add_parser(sub, common)
+    catalog_cmd.add_arguments(p, common)
+
+
+Arguments = Callable[[argparse.ArgumentParser, Parser], None]
+# command -> (help, its arguments), in the order --help lists them
+_SUBCOMMANDS: dict[str, tuple[str, Arguments]] = {
+    "validate": ("parse, evaluate and schema-check the configuration (no network)", _validate_args),
+    "plan": ("diff the configuration against the refreshed state and print the plan", _plan_args),
+    "apply": ("carry out a plan (a saved PLANFILE, or plan now and ask)", _apply_args),
+    "show": ("render a saved plan, or the current state", _show_args),
+    "graph": ("print the action graph", _graph_args),
+    "output": ("outputs of the last apply", _output_args),
+    "state": ("inspect and repair state", _state_args),
+    "cost": ("monthly cost of the recorded fleet and of the planned one", _cost_args),
+    "import": ("adopt an existing server/instance into state", _import_args),
+    "machines": ("clan-style shortcuts over the NixOS machines", _machines_args),
+    "vars": ("per-machine generated values and secrets", _vars_args),
+    "sandbox": ("local emulators of the Hetzner Cloud and Compute Engine APIs", _sandbox_args),
+    "force-unlock": ("release a stale state lock", _force_unlock_args),
+    "providers": ("the providers' own data (catalogues)", _providers_args),
+}
+
+
+def _chosen(argv: Sequence[str]) -> str | None:
+    """The command `argv` names (its first word that is not an option or the value of -C), if it is one."""
+    skip = False
+    for word in argv:
+        if skip:
+            skip = False
+        elif word in ("-C", "--chdir"):
+            skip = True
+        elif word == "--":
+            return None
+        elif not word.startswith("-"):
+            return word if word in _SUBCOMMANDS else None
+    return None
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; given the arguments it will parse, only the chosen command's own parser is built (all of
+    them for --help, a mistyped command or none)."""
+    common = _common()
+    parser = Parser(prog="reconciler", parents=[common],
+                    description="Declarative reconciler for NixOS fleets on Hetzner Cloud and GCE.")
+    parser.add_argument("--version", action="version", version=f"reconciler {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    sub.required = True
+    chosen = _chosen(argv) if argv is not None else None
+    for name, (help_, arguments) in _SUBCOMMANDS.items():
+        if chosen is None or name == chosen:
+            arguments(sub.add_parser(name, parents=[common], help=help_, description=help_), common)
     return parser
 
 
@@ -222,6 +274,12 @@ COMMANDS = {
     "cost": "reconciler.cli.extra_cmds:cmd_cost", "import": "reconciler.cli.extra_cmds:cmd_import",
     "sandbox": "reconciler.cli.sandbox:cmd_sandbox", "providers": "reconciler.cli.catalog_cmd:cmd_providers",
 }
+
+
+def _print_traceback() -> None:
+    import traceback
+
+    traceback.print_exc()
 
 
 def _command(name: str) -> Command:
@@ -243,7 +301,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    args = build_parser().parse_args(argv)
+    words = sys.argv[1:] if argv is None else argv
+    args = build_parser(words).parse_args(words)
     args.dir = getattr(args, "dir", Path("."))
     debug = getattr(args, "debug", False)
     out = Out(color=not getattr(args, "no_color", False))
@@ -258,7 +317,7 @@ def _main(argv: Sequence[str] | None) -> int:
         return _command(args.command)(args, out)
     except ReconcilerError as e:
         if debug:
-            traceback.print_exc()
+            _print_traceback()
         for line in e.lines():
             out.error(line)
         return 1
@@ -269,12 +328,12 @@ def _main(argv: Sequence[str] | None) -> int:
         return 1
     except RecursionError:  # input nested past what a parser or the evaluator can follow; no file to name
         if debug:
-            traceback.print_exc()
+            _print_traceback()
         out.error("the input nests too deeply to follow (a value, an expression or the state)")
         return 1
     except Exception as e:  # a bug: still one line, unless --debug
         if debug:
-            traceback.print_exc()
+            _print_traceback()
         else:
             out.error(f"internal error: {type(e).__name__}: {e} (run with --debug for the traceback)")
         return 1

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from datetime import datetime
 from typing import TextIO
 
 from rich.console import Console
@@ -35,6 +34,8 @@ class PlainProgress:
         self.every = every
         self._held: list[str] = []
         self._due: asyncio.AbstractEventLoop | None = None  # the loop a burst is scheduled on
+        self._second = -1  # the second `_clock` was formatted for (hundreds of lines share one)
+        self._clock = ""
 
     def __enter__(self) -> PlainProgress:
         return self
@@ -43,7 +44,10 @@ class PlainProgress:
         self.flush()
 
     def _say(self, text: str) -> None:
-        self._held.append(f"{datetime.now().strftime('%H:%M:%S')} {text}\n")
+        now = int(time.time())
+        if now != self._second:
+            self._second, self._clock = now, time.strftime("%H:%M:%S", time.localtime(now))
+        self._held.append(f"{self._clock} {text}\n")
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:

@@ -5,6 +5,10 @@ checked one by one against their property subschemas with a memo keyed on the va
 other values repeat), and the object's own keywords (required, unknown attributes, the cross-attribute
 `x-rules`) are checked on the attribute names. A value known only after apply (UNKNOWN) satisfies every
 keyword; it is checked again when it is known, at apply.
+
+The checks that passed are also kept between runs (reconciler/config/schema_verdicts.py), and jsonschema is
+imported only for a check that is not known to pass: a command run again on an unchanged configuration never
+loads it.
 """
 
 from __future__ import annotations
@@ -12,18 +16,23 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable, Iterator, Mapping
-from functools import cache
-from typing import Any
-
-import jsonschema
-from jsonschema.exceptions import ValidationError
+from functools import cache, cached_property
+from typing import TYPE_CHECKING, Any
 
 import schemas
+from reconciler.config.schema_verdicts import Verdicts
 from reconciler.errors import ConfigError, SourcePos
 from reconciler.values import UNKNOWN
 
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
 
-def _tolerant_validator_class() -> Any:
+
+@cache
+def validator_class() -> Any:
+    """jsonschema's Draft 2020-12 validator for which UNKNOWN satisfies every keyword (imported on first use)."""
+    import jsonschema
+
     base = jsonschema.Draft202012Validator
     checker = base.TYPE_CHECKER.redefine_many(
         {name: (lambda fn: lambda c, inst: inst is UNKNOWN or fn(c, inst))(base.TYPE_CHECKER._type_checkers[name])
@@ -40,7 +49,9 @@ def _tolerant_validator_class() -> Any:
     return jsonschema.validators.extend(base, validators=validators, type_checker=checker)
 
 
-Validator = _tolerant_validator_class()
+def validator(schema: Mapping[str, Any]) -> Any:
+    return validator_class()(schema)
+
 
 _JSON_TYPES = {str: "a string", bool: "a bool", int: "a number", float: "a number", list: "a list",
                dict: "a map", type(None): "null"}
@@ -106,23 +117,61 @@ def _freeze(value: Any) -> Any:
 class BlockSchema:
     """One schema of `schemas/`, ready to check evaluated attribute maps."""
 
-    def __init__(self, schema: Mapping[str, Any], unsupported: Mapping[str, Mapping[str, str]] | None = None) -> None:
+    def __init__(self, schema: Mapping[str, Any], unsupported: Mapping[str, Mapping[str, str]] | None = None,
+                 name: str = "") -> None:
         # the Terraform provider's attributes we refuse, by nested block path ("" = the block itself)
         self.unsupported: Mapping[str, Mapping[str, str]] = unsupported or {}
         self.properties: Mapping[str, Any] = schema.get("properties", {})
         self.required: tuple[str, ...] = tuple(schema.get("required", ()))
         self._required = frozenset(self.required)
         self.closed = schema.get("additionalProperties", True) is False
-        whole = {k: v for k, v in schema.items() if k not in ("x-rules",)}
-        self._whole = Validator(whole)
-        self._props = {k: Validator(v) for k, v in self.properties.items()}
+        self._whole_schema = {k: v for k, v in schema.items() if k not in ("x-rules",)}
         self._plain_strings = {k: _string_precheck(v) for k, v in self.properties.items() if _string_precheck(v)}
-        self._rules = [(Validator({k: v for k, v in r.items() if not k.startswith("x-")}), r)
-                       for r in schema.get("x-rules", ())]
-        self._rule_keys = frozenset(k for _, r in self._rules for k in _mentioned(r))
+        self._rule_schemas = [({k: v for k, v in r.items() if not k.startswith("x-")}, r)
+                              for r in schema.get("x-rules", ())]
+        self._rule_keys = frozenset(k for _, r in self._rule_schemas for k in _mentioned(r))
         self._memo: dict[tuple[str, Any], list[tuple[str, str | None]]] = {}
         # (rule, the attributes rules read) -> whether the rule holds: a fleet repeats types, images, locations
         self._rule_memo: dict[tuple[int, tuple[tuple[str, Any], ...]], bool] = {}
+        self._plain_memo: dict[Any, list[tuple[str, str | None]]] = {}
+        self.verdicts = Verdicts(name, schema, unsupported)
+
+    @cached_property
+    def _whole(self) -> Any:
+        return validator(self._whole_schema)
+
+    @cached_property
+    def _props(self) -> dict[str, Any]:
+        return {k: validator(v) for k, v in self.properties.items()}
+
+    @cached_property
+    def _rules(self) -> list[tuple[Any, Mapping[str, Any]]]:
+        return [(validator(sub), rule) for sub, rule in self._rule_schemas]
+
+    def _property_problems(self, memo_key: tuple[str, Any], value: Any) -> list[tuple[str, str | None]]:
+        """The (message, hint) of each way `value` fails its property's subschema (memoised, and kept between
+        runs when it passes)."""
+        found = self._memo.get(memo_key)
+        if found is None:
+            if memo_key in self.verdicts:
+                found = []
+            else:
+                key = memo_key[0]
+                found = [_message(e, key, self.unsupported) for e in self._props[key].iter_errors(value)]
+                if not found:
+                    self.verdicts.add(memo_key)
+            self._memo[memo_key] = found
+        return found
+
+    def _rule_holds(self, i: int, frozen: tuple[tuple[str, Any], ...], projection: Mapping[str, Any]) -> bool:
+        valid = self._rule_memo.get((i, frozen))
+        if valid is None:
+            key = ("\0rule", i, frozen)
+            valid = key in self.verdicts or self._rules[i][0].is_valid(projection)
+            if valid:
+                self.verdicts.add(key)
+            self._rule_memo[i, frozen] = valid
+        return valid
 
     def check(self, values: Mapping[str, Any], pos_of: Callable[[str], SourcePos], *,
               settings: Mapping[str, Any] | None = None) -> list[ConfigError]:
@@ -141,37 +190,39 @@ class BlockSchema:
                 errors.append(ConfigError(f'missing required argument "{key}"', pos_of(""),
                                           hint=f'add {key} = ...'))
         for key, value in present.items():
-            validator = self._props.get(key)
-            if validator is None or value is UNKNOWN:
+            if key not in self.properties or value is UNKNOWN:
                 continue
             precheck = self._plain_strings.get(key)
             if precheck is not None and precheck(value):
                 continue
-            memo_key = (key, _freeze(value))
-            found = self._memo.get(memo_key)
-            if found is None:
-                found = [_message(e, key, self.unsupported) for e in validator.iter_errors(value)]
-                self._memo[memo_key] = found
+            found = self._property_problems((key, _freeze(value)), value)
             if found:
                 errors.extend(ConfigError(msg, pos_of(key), hint=hint) for msg, hint in found)
-        projection = {k: v for k, v in present.items() if k in self._rule_keys} if self._rules else {}
+        projection = {k: v for k, v in present.items() if k in self._rule_keys} if self._rule_schemas else {}
         frozen = tuple(sorted((k, _freeze(v)) for k, v in projection.items()))
-        for i, (validator, rule) in enumerate(self._rules):
+        for i, (_, rule) in enumerate(self._rule_schemas):
             skip = rule.get("x-unless-provider-setting")
             if skip and settings and settings.get(skip):
                 continue
-            valid = self._rule_memo.get((i, frozen))
-            if valid is None:
-                valid = self._rule_memo[i, frozen] = validator.is_valid(projection)
-            if not valid:
+            if not self._rule_holds(i, frozen, projection):
                 attr = rule.get("x-attribute", "")
                 errors.append(ConfigError(rule["x-message"], pos_of(attr if attr in present else "")))
         return errors
 
     def check_plain(self, values: Mapping[str, Any], pos: SourcePos, what: str) -> list[ConfigError]:
         """Check a small block (provider, backend, vars...) in one jsonschema pass."""
-        return [ConfigError(f"{what}: {msg}", pos, hint=hint)
-                for msg, hint in (_message(e, "", self.unsupported) for e in self._whole.iter_errors(dict(values)))]
+        whole = dict(values)
+        key = ("\0plain", _freeze(whole))
+        found = self._plain_memo.get(key)
+        if found is None:
+            if key in self.verdicts:
+                found = []
+            else:
+                found = [_message(e, "", self.unsupported) for e in self._whole.iter_errors(whole)]
+                if not found:
+                    self.verdicts.add(key)
+            self._plain_memo[key] = found
+        return [ConfigError(f"{what}: {msg}", pos, hint=hint) for msg, hint in found]
 
 
 def _string_precheck(sub: Mapping[str, Any]) -> Callable[[Any], bool] | None:
@@ -206,4 +257,4 @@ def _mentioned(rule: Any) -> Iterator[str]:
 @cache
 def block_schema(name: str) -> BlockSchema:
     """The checker for schema `name` (e.g. "resources/hcloud_server")."""
-    return BlockSchema(schemas.load(name), schemas.load("unsupported").get(name))
+    return BlockSchema(schemas.load(name), schemas.load("unsupported").get(name), name)

@@ -3,8 +3,8 @@ JSON Schema `schemas/state.json` gives. Each problem is one StateError line nami
 (the file or the pg row) and what is wrong, and nothing is written.
 
 The schema is the authority. Checking 10,000 resource entries through jsonschema costs about a second, so
-an entry of the plain, common shape is accepted by a quick test, and any other entry goes to the schema's
-own validator, whose first error is the message.
+the document and each entry of the plain, common shape are accepted by a quick test (jsonschema is then
+never imported), and anything else goes to the schema's own validator, whose first error is the message.
 """
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 from functools import cache
 from typing import Any
-
-import jsonschema
 
 import schemas
 from reconciler.config.limits import MAX_NESTING, clip, value_depth_exceeds
@@ -26,6 +24,8 @@ _ENTRY_KEYS = frozenset(("type", "id", "attributes", "private", "dependencies", 
 
 @cache
 def _validators() -> tuple[Any, Any]:
+    import jsonschema
+
     schema = schemas.load("state")
     cls = jsonschema.validators.validator_for(schema)
     entry = schema["properties"]["resources"]["additionalProperties"]
@@ -52,11 +52,11 @@ def decode(raw: bytes | str, where: str) -> dict[str, Any]:
 
 def check(data: Any, where: str) -> None:
     """Raise StateError naming the first way `data` is not a state document."""
-    top, entry = _validators()
-    _first_error(top, data, where, ())
+    if not _plain_document(data):
+        _first_error(_validators()[0], data, where, ())
     for address, res in data.get("resources", {}).items():
         if not _plain_entry(res):
-            _first_error(entry, res, where, ("resources", address))
+            _first_error(_validators()[1], res, where, ("resources", address))
         if isinstance(res, dict) and value_depth_exceeds(
                 [res.get("attributes"), res.get("private"), res.get("pending")], MAX_NESTING + 1):
             raise StateError(f"{where}: resources.{clip(address)} nests more than {MAX_NESTING} levels deep",
@@ -64,6 +64,25 @@ def check(data: Any, where: str) -> None:
     if data.get("version", 0) > STATE_VERSION:
         raise StateError(f"{where}: state version {data['version']} is newer than this reconciler understands",
                          hint="upgrade reconciler")
+
+
+def _count(value: Any) -> bool:
+    """A JSON integer of at least 0 (not a bool, which Python counts as an int)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _plain_document(data: Any) -> bool:
+    """The document's own fields in the common shape, which the schema accepts (entries are tested apart)."""
+    if not isinstance(data, dict):
+        return False
+    resources, outputs = data.get("resources", {}), data.get("outputs", {})
+    lineage = data.get("lineage")
+    return (_count(data.get("version")) and _count(data.get("serial")) and isinstance(lineage, str)
+            and 1 <= len(lineage) <= 200 and isinstance(data.get("reconciler_version", ""), str)
+            and isinstance(resources, dict) and all(len(address) <= 1000 for address in resources)
+            and isinstance(outputs, dict) and all(
+                isinstance(o, dict) and "value" in o and isinstance(o.get("sensitive", False), bool)
+                for o in outputs.values()))
 
 
 def _plain_entry(res: Any) -> bool:
@@ -78,7 +97,9 @@ def _plain_entry(res: Any) -> bool:
 
 def _first_error(validator: Any, value: Any, where: str, prefix: tuple[str, ...]) -> None:
     try:
-        error = jsonschema.exceptions.best_match(validator.iter_errors(value))
+        from jsonschema.exceptions import best_match
+
+        error = best_match(validator.iter_errors(value))
     except RecursionError:
         raise StateError(f"{where}: state nests too deeply to check", hint=RESTORE) from None
     if error is None:
