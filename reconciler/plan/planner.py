@@ -37,7 +37,7 @@ from reconciler.plan.refresh import recorded, refresh_state
 from reconciler.plan.targets import apply_targets
 from reconciler.reasons import Reason
 from reconciler.registry import ProviderSet, provider_name
-from reconciler.state.document import StateDoc
+from reconciler.state.document import ResourceState, StateDoc
 from reconciler.values import UNKNOWN
 
 
@@ -78,6 +78,7 @@ class Planner:
         self._checkers: dict[str, ConfigChecker | None] = {}
         self._sensitive_of: dict[str, tuple[str, ...]] = {}
         self._machine_types_found: frozenset[str] | None = None
+        self._recorded_of: dict[str, tuple[ResourceState, RecordedResource]] = {}  # address -> (state, its record)
 
     # ------------------------------------------------------------------------------------ main walk
     async def plan(self, state: StateDoc, options: PlanOptions) -> Plan:
@@ -189,7 +190,7 @@ class Planner:
         for prov_name in sorted(pending):
             items = pending[prov_name]
             provider = self.providers.get(prov_name)
-            requests = [PlanRequest(spec.address, spec.decl.type, config, _recorded(state, spec.address))
+            requests = [PlanRequest(spec.address, spec.decl.type, config, self._recorded(state, spec.address))
                         for spec, config, _ in items]
             responses = provider.plan(requests)
             for (spec, config, deps), resp in zip(items, responses, strict=True):
@@ -270,7 +271,19 @@ class Planner:
     def _machine_record(self, provider_name: str, prior: Any) -> MachineRecord | None:
         if prior is None:
             return None
-        return self._machine_provider(provider_name).machine_record(recorded(prior))
+        return self._machine_provider(provider_name).machine_record(self._record(prior))
+
+    def _record(self, res: ResourceState) -> RecordedResource:
+        """What the providers are given of a recorded resource (made once per resource: a machine's record is
+        asked for before the walk, by its provider's plan and by the decision)."""
+        known = self._recorded_of.get(res.address)
+        if known is None or known[0] is not res:
+            known = self._recorded_of[res.address] = (res, recorded(res))
+        return known[1]
+
+    def _recorded(self, state: StateDoc, address: str) -> RecordedResource | None:
+        res = state.resources.get(address)
+        return self._record(res) if res is not None and res.id is not None else None
 
     def _prepare_machines(self, state: StateDoc) -> None:
         """Give each machine provider its recorded machines before the walk, so slow work (the NixOS
@@ -279,7 +292,7 @@ class Planner:
         by_provider: dict[str, list[RecordedResource]] = {}
         for res in state.resources.values():
             if res.type in machine_types and res.id is not None:
-                by_provider.setdefault(provider_name(res.type), []).append(recorded(res))
+                by_provider.setdefault(provider_name(res.type), []).append(self._record(res))
         for name, records in sorted(by_provider.items()):
             self._machine_provider(name).prepare_plan(records)
 
@@ -400,7 +413,3 @@ class Planner:
             out.append(c)
         return out
 
-
-def _recorded(state: StateDoc, address: str) -> Any:
-    res = state.resources.get(address)
-    return recorded(res) if res is not None and res.id is not None else None
