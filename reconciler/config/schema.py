@@ -167,9 +167,11 @@ class BlockSchema:
         valid = self._rule_memo.get((i, frozen))
         if valid is None:
             key = ("\0rule", i, frozen)
-            valid = key in self.verdicts or self._rules[i][0].is_valid(projection)
-            if valid:
-                self.verdicts.add(key)
+            valid = key in self.verdicts
+            if not valid:
+                valid = self._rules[i][0].is_valid(projection)
+                if valid:
+                    self.verdicts.add(key)
             self._rule_memo[i, frozen] = valid
         return valid
 

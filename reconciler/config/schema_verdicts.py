@@ -65,9 +65,10 @@ class Verdicts:
 
     def add(self, key: Hashable) -> None:
         """A check that passed, to be kept when the process exits."""
-        if self._where is None or len(self._passed) >= MAX_KEPT:
+        found = digest(key)
+        if self._where is None or found in self._passed or len(self._passed) >= MAX_KEPT:
             return
-        self._passed.add(digest(key))
+        self._passed.add(found)
         if not self._grew:
             self._grew = True
             if not _unsaved:
