@@ -3,7 +3,9 @@ attributes go in as JSON on nix's standard input (never spliced into the express
 or the argument list, whose size the kernel limits: a 10,000-machine request is about a megabyte), each
 distinct flake is fetched once with `builtins.getFlake`, and out come the store paths (and derivations, for
 the build). `start` runs nix in the background (the planner starts the evaluation of the recorded machines
-before it plans the clouds, so both proceed at once); `evaluate` waits for it."""
+before it plans the clouds, so both proceed at once); `evaluate` waits for it. The request and the answers
+go through unnamed temporary files, not pipes: nix then never waits for this process (busy planning, and
+holding Python's GIL) to drain a 64 KiB pipe of a megabyte of answers, and no thread is needed."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import contextlib
 import json
 import shutil
 import subprocess
-import threading
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -54,27 +56,35 @@ class Evaluation:
             "machines": {key: {"ref": flake.ref, "attr": flake.attr} for key, flake in self.machines.items()},
         }
         self._argv = tool.argv("eval", "--json", "--impure", "--expr", EXPRESSION)
-        self._proc = subprocess.Popen(self._argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                      stderr=subprocess.PIPE, text=True, env=tool.environ())
-        self._output: tuple[str, str] = ("", "")
-        self._thread = threading.Thread(target=self._communicate, args=(json.dumps(request),), daemon=True,
-                                        name="nix-eval")
-        self._thread.start()
+        # nix's answers; closed (and so gone: they have no name) once read, or when the process exits
+        self._out, self._err = tempfile.TemporaryFile(), tempfile.TemporaryFile()  # noqa: SIM115
+        with tempfile.TemporaryFile() as stdin:
+            stdin.write(json.dumps(request).encode())
+            stdin.seek(0)
+            self._proc = subprocess.Popen(self._argv, stdin=stdin, stdout=self._out, stderr=self._err,
+                                          env=tool.environ())
         atexit.register(self._stop)
 
-    def _communicate(self, request: str) -> None:
-        self._output = self._proc.communicate(request)
+    def _read(self) -> tuple[str, str]:
+        texts = []
+        for f in (self._out, self._err):
+            with f:
+                f.seek(0)
+                texts.append(f.read().decode("utf-8", errors="replace"))
+        return texts[0], texts[1]
 
     def _stop(self) -> None:
         with contextlib.suppress(OSError):
             if self._proc.poll() is None:
                 self._proc.kill()
+        self._out.close()
+        self._err.close()
 
     def result(self) -> dict[str, Evaluated]:
         """key -> evaluated toplevel; a CommandError naming the machines when nix failed."""
-        self._thread.join()
+        self._proc.wait()
         atexit.unregister(self._stop)
-        result = Result(tuple(self._argv), self._proc.returncode, *self._output)
+        result = Result(tuple(self._argv), self._proc.returncode, *self._read())
         if not result.ok:
             names = ", ".join(sorted(self.machines))
             raise failure(f"evaluating the NixOS configurations of {names}", result)
