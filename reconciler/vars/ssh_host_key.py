@@ -4,9 +4,6 @@ SSH connection can pin it."""
 
 from __future__ import annotations
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
-
 from reconciler.vars.store import VarsStore
 
 GENERATOR = "ssh_host_key"
@@ -16,6 +13,10 @@ PUBLIC_FILE = "ssh_host_ed25519_key.pub"
 
 def generate_keypair() -> tuple[bytes, str]:
     """(OpenSSH private key PEM, "ssh-ed25519 AAAA..." public key)."""
+    # imported here: a plan reads public keys and never makes one (cryptography takes 12 ms to import)
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
     key = ed25519.Ed25519PrivateKey.generate()
     private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
                                 serialization.NoEncryption())
