@@ -126,7 +126,11 @@ class BlockSchema:
         self._required = frozenset(self.required)
         self.closed = schema.get("additionalProperties", True) is False
         self._whole_schema = {k: v for k, v in schema.items() if k not in ("x-rules",)}
-        self._plain_strings = {k: _string_precheck(v) for k, v in self.properties.items() if _string_precheck(v)}
+        self._plain_strings = {k: test for k, v in self.properties.items() if (test := _precheck(v)) is not None}
+        # attributes whose values may be secrets (`writeOnly` in the schema): their checks are never kept
+        self._secret = frozenset(k for k, v in self.properties.items() if isinstance(v, dict) and v.get("writeOnly"))
+        # only type, properties, required and additionalProperties: a block is valid when each attribute is
+        self._simple = set(schema) <= _SIMPLE_OBJECT and schema.get("type") == "object"
         self._rule_schemas = [({k: v for k, v in r.items() if not k.startswith("x-")}, r)
                               for r in schema.get("x-rules", ())]
         self._rule_keys = frozenset(k for _, r in self._rule_schemas for k in _mentioned(r))
@@ -135,6 +139,17 @@ class BlockSchema:
         self._rule_memo: dict[tuple[int, tuple[tuple[str, Any], ...]], bool] = {}
         self._plain_memo: dict[Any, list[tuple[str, str | None]]] = {}
         self.verdicts = Verdicts(name, schema, unsupported)
+
+    def _plain_key(self, whole: Mapping[str, Any]) -> Any:
+        """The verdict key of a whole small block, or None when it must not be kept. A secret attribute's value
+        is not in it: in a simple schema the block is valid when the rest is and the secret attribute passes
+        its own quick test (its value is then as good as any other valid one)."""
+        secret = [k for k in whole if k in self._secret]
+        if not secret:
+            return ("\0plain", _freeze(whole))
+        if not self._simple or not all(k in self._plain_strings and self._plain_strings[k](whole[k]) for k in secret):
+            return None
+        return ("\0plain", _freeze({k: ("\0secret", type(v).__name__) if k in secret else v for k, v in whole.items()}))
 
     @cached_property
     def _whole(self) -> Any:
@@ -153,12 +168,13 @@ class BlockSchema:
         runs when it passes)."""
         found = self._memo.get(memo_key)
         if found is None:
-            if memo_key in self.verdicts:
+            key = memo_key[0]
+            kept = key not in self._secret
+            if kept and memo_key in self.verdicts:
                 found = []
             else:
-                key = memo_key[0]
                 found = [_message(e, key, self.unsupported) for e in self._props[key].iter_errors(value)]
-                if not found:
+                if not found and kept:
                     self.verdicts.add(memo_key)
             self._memo[memo_key] = found
         return found
@@ -167,10 +183,11 @@ class BlockSchema:
         valid = self._rule_memo.get((i, frozen))
         if valid is None:
             key = ("\0rule", i, frozen)
-            valid = key in self.verdicts
+            kept = not any(name in self._secret for name, _ in frozen)
+            valid = kept and key in self.verdicts
             if not valid:
                 valid = self._rules[i][0].is_valid(projection)
-                if valid:
+                if valid and kept:
                     self.verdicts.add(key)
             self._rule_memo[i, frozen] = valid
         return valid
@@ -214,26 +231,36 @@ class BlockSchema:
     def check_plain(self, values: Mapping[str, Any], pos: SourcePos, what: str) -> list[ConfigError]:
         """Check a small block (provider, backend, vars...) in one jsonschema pass."""
         whole = dict(values)
-        key = ("\0plain", _freeze(whole))
-        found = self._plain_memo.get(key)
+        key = self._plain_key(whole)
+        found = self._plain_memo.get(key) if key is not None else None
         if found is None:
-            if key in self.verdicts:
+            if key is not None and key in self.verdicts:
                 found = []
             else:
                 found = [_message(e, "", self.unsupported) for e in self._whole.iter_errors(whole)]
-                if not found:
+                if not found and key is not None:
                     self.verdicts.add(key)
-            self._plain_memo[key] = found
+            if key is not None:
+                self._plain_memo[key] = found
         return [ConfigError(f"{what}: {msg}", pos, hint=hint) for msg, hint in found]
 
 
-def _string_precheck(sub: Mapping[str, Any]) -> Callable[[Any], bool] | None:
-    """For a plain string subschema (type, pattern, minLength only): a quick test that a value passes.
+_ANNOTATIONS = frozenset({"x-message", "writeOnly", "description", "title"})
+_SIMPLE_OBJECT = frozenset({"type", "properties", "required", "additionalProperties", "$schema", "$id"}) | _ANNOTATIONS
+_STRING_TYPES = ("string", ["string", "null"], ["null", "string"])
 
-    Names and flake references are unique per resource, so the memo never hits for them; valid ones skip
-    the full validator, and anything the quick test does not pass goes through jsonschema for its message.
+
+def _precheck(sub: Mapping[str, Any]) -> Callable[[Any], bool] | None:
+    """A quick test that a value passes a plain subschema (a string with a pattern or a minimum length, or a
+    map of strings); anything it does not pass goes through jsonschema for its message.
+
+    Names and flake references are unique per resource, so the memo never hits for them; secrets must not be
+    kept; both skip the full validator when valid.
     """
-    if sub.get("type") != "string" or set(sub) - {"type", "pattern", "minLength", "x-message"}:
+    if sub.get("type") == "object" and sub.get("additionalProperties") == {"type": "string"} and \
+            set(sub) <= {"type", "additionalProperties"} | _ANNOTATIONS:
+        return lambda value: isinstance(value, dict) and all(type(v) is str for v in value.values())
+    if sub.get("type") not in _STRING_TYPES or set(sub) - {"type", "pattern", "minLength"} - _ANNOTATIONS:
         return None
     pattern = re.compile(sub["pattern"]) if "pattern" in sub else None
     min_length = int(sub.get("minLength", 0))

@@ -5,8 +5,11 @@ Each schema keeps one entry in the user's cache directory (reconciler/cache.py),
 schema, the attributes the Terraform provider has and we refuse, this package's checking code, jsonschema's
 keyword code and the Python version: a changed schema or checker never reads an old verdict. An entry holds
 only digests of the checks that passed (the attribute and its value, or a rule and the values it reads),
-never a value itself, since a provider block's values may be secrets. A check not found there goes to
-jsonschema, as it would without a cache; failures are never kept, so every error message is jsonschema's.
+never a value itself. Attributes that may hold secrets are marked `writeOnly` in the schemas (a provider's
+token or credentials, the pg backend's conn_str, a server's user_data, an instance's metadata): no kept check
+depends on their values at all, not even as a digest (schema.py checks them on every run). A check not found
+here goes to jsonschema, as it would without a cache; failures are never kept, so every error message is
+jsonschema's.
 """
 
 from __future__ import annotations

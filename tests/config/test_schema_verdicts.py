@@ -55,6 +55,21 @@ def test_a_repeated_validate_does_not_import_jsonschema_and_keeps_no_value(tmp_p
     assert kept and SECRET.encode() not in kept and b"ubuntu-24.04" not in kept and b"ops" not in kept
 
 
+def test_secret_values_are_not_in_any_kept_check(tmp_path: Path) -> None:
+    """A provider token and a server's user_data (`writeOnly` in the schemas) are checked on every run without
+    jsonschema and nothing kept depends on them: other values of them find every check known."""
+    user_data = '\n  user_data   = "#cloud-config\\npassword: hunter2"'
+    secret_config = CONFIG.replace('labels      = { team = "ops" }', 'labels      = { team = "ops" }' + user_data)
+    (tmp_path / "main.tf").write_text(secret_config)
+    cache = tmp_path / "cache"
+    assert _validate(tmp_path, cache)[:2] == (0, True)
+    kept = {p.name: p.read_bytes() for p in (cache / "verdicts").iterdir()}
+    other = secret_config.replace(SECRET, "another-token-" + "f" * 50).replace("hunter2", "correct horse")
+    (tmp_path / "main.tf").write_text(other)
+    assert _validate(tmp_path, cache)[:2] == (0, False)  # known to pass without the secrets' values
+    assert {p.name: p.read_bytes() for p in (cache / "verdicts").iterdir()} == kept  # and nothing new to keep
+
+
 def test_a_value_that_fails_after_a_cached_pass_is_still_refused_by_jsonschema(tmp_path: Path) -> None:
     (tmp_path / "main.tf").write_text(CONFIG)
     cache = tmp_path / "cache"
