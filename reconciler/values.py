@@ -33,7 +33,7 @@ def is_known(value: Any) -> bool:
         return False
     if isinstance(value, dict):
         return all(is_known(v) for v in value.values())
-    if isinstance(value, list | tuple):
+    if isinstance(value, (list, tuple)):
         return all(is_known(v) for v in value)
     return True
 
@@ -42,7 +42,7 @@ def strip_unknown(value: Any) -> Any:
     """A copy of `value` without the map entries whose value is UNKNOWN (list elements become None)."""
     if isinstance(value, dict):
         return {k: strip_unknown(v) for k, v in value.items() if v is not UNKNOWN}
-    if isinstance(value, list | tuple):
+    if isinstance(value, (list, tuple)):
         return [None if v is UNKNOWN else strip_unknown(v) for v in value]
     return value
 
@@ -53,6 +53,6 @@ def to_json_value(value: Any, unknown: Any = UNKNOWN_JSON_MARK) -> Any:
         return unknown
     if isinstance(value, dict):
         return {k: to_json_value(v, unknown) for k, v in value.items()}
-    if isinstance(value, list | tuple):
+    if isinstance(value, (list, tuple)):
         return [to_json_value(v, unknown) for v in value]
     return value

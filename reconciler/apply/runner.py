@@ -226,7 +226,7 @@ class Runner:
         except BaseException as e:
             if action is Action.CREATE:
                 await self._forget_if_never_made(c)
-            interrupted = isinstance(e, asyncio.CancelledError | KeyboardInterrupt)
+            interrupted = isinstance(e, (asyncio.CancelledError, KeyboardInterrupt))
             mark_outcome(self.writer, c.address, Outcome.INTERRUPTED if interrupted else Outcome.FAILED)
             raise
         if response.id is None:

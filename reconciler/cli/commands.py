@@ -185,7 +185,7 @@ def _summary(result: WalkResult, out: Out) -> int:
     import asyncio
 
     for address, error in sorted(result.failed.items()):
-        if isinstance(error, asyncio.CancelledError | KeyboardInterrupt):
+        if isinstance(error, (asyncio.CancelledError, KeyboardInterrupt)):
             lines = ["stopped by Ctrl-C; state keeps its pending record and the next apply resumes it"]
         else:
             lines = error.lines() if isinstance(error, ReconcilerError) else [f"{type(error).__name__}: {error}"]

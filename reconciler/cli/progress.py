@@ -19,7 +19,7 @@ from reconciler.errors import ReconcilerError
 def _short(error: BaseException) -> str:
     if isinstance(error, ReconcilerError):
         return "; ".join(error.lines())
-    if isinstance(error, asyncio.CancelledError | KeyboardInterrupt):
+    if isinstance(error, (asyncio.CancelledError, KeyboardInterrupt)):
         return "stopped by Ctrl-C"
     return f"{type(error).__name__}: {error}"
 

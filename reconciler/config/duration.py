@@ -19,7 +19,7 @@ class BadDuration(ValueError):
 
 def seconds(value: Any) -> float:
     """A duration string ("500ms") or a number of seconds, as seconds."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     text = str(value).strip()
     if text == "0":

@@ -120,7 +120,7 @@ class _Evaluator:
             return True
         if value is None:
             raise ConfigError("invalid template interpolation value: the value is null", expr.pos)
-        if isinstance(value, list | dict):
+        if isinstance(value, (list, dict)):
             raise ConfigError(f"cannot include a {'list' if isinstance(value, list) else 'map'} in a string "
                               "template; a string is required", expr.pos,
                               hint="use join() for a list or jsonencode() for any value")
@@ -153,7 +153,7 @@ class _Evaluator:
             return UNKNOWN
         if obj is None:
             return []
-        items = obj if isinstance(obj, list | tuple) else [obj]
+        items = obj if isinstance(obj, (list, tuple)) else [obj]
         return [self.eval(expr.each, self._bind(env, None, None, "__splat__", item)) for item in items]
 
     # ------------------------------------------------------------------------------------- operations
@@ -168,7 +168,7 @@ class _Evaluator:
             last = args.pop()
             if last is UNKNOWN:
                 return UNKNOWN
-            if not isinstance(last, list | tuple):
+            if not isinstance(last, (list, tuple)):
                 raise ConfigError(f"Invalid function argument: {expr.name}(): the argument expanded with ... "
                                   f"must be a list, got {describe(last)}", expr.pos)
             args.extend(last)
@@ -199,7 +199,7 @@ class _Evaluator:
         if test is UNKNOWN:
             return UNKNOWN
         chosen = self.eval(expr.then if test else expr.otherwise, env)
-        if isinstance(chosen, bool | int | float) or (isinstance(chosen, list | dict) and chosen):
+        if isinstance(chosen, (bool, int, float)) or (isinstance(chosen, (list, dict)) and chosen):
             # Terraform unifies both results' types: a number or bool next to a string becomes a string
             try:
                 other = self.eval(expr.otherwise if test else expr.then, env)
@@ -263,7 +263,7 @@ class _Evaluator:
         return inner
 
     def _items(self, coll: Any, pos: SourcePos) -> list[tuple[Any, Any]]:
-        if isinstance(coll, list | tuple):
+        if isinstance(coll, (list, tuple)):
             return list(enumerate(coll))
         if isinstance(coll, dict):
             return [(k, coll[k]) for k in sorted(coll)]

@@ -45,7 +45,7 @@ def _one(verb: str, flags: str, prec: str | None, value: Any) -> tuple[str, bool
     if verb == "v":
         if value is None:
             return "null", False
-        if isinstance(value, list | dict):
+        if isinstance(value, (list, dict)):
             return json_encode(value), False
         return to_string(value), False
     if verb == "q":

@@ -50,7 +50,7 @@ def _length(_: Path, value: Any) -> Any:
         raise ValueProblem("the argument must not be null")
     if isinstance(value, str):
         return length_of_string(value)
-    if isinstance(value, list | tuple | dict):
+    if isinstance(value, (list, tuple, dict)):
         return len(value)
     raise ValueProblem(f"the argument must be a list, map or string, got {describe(value)}")
 
@@ -133,7 +133,7 @@ def _format(_: Path, spec: Any, *args: Any) -> Any:
 def _tostring(_: Path, value: Any) -> Any:
     if value is None:
         return None
-    if isinstance(value, list | dict):
+    if isinstance(value, (list, dict)):
         raise ValueProblem(f"cannot convert a {type_name(value)} to a string")
     return to_string(value)
 
@@ -192,7 +192,7 @@ def _coalesce(_: Path, *values: Any) -> Any:
             return UNKNOWN
         if v is not None and v != "":
             # the result has the arguments' unified type: a number or bool among strings is a string
-            if isinstance(v, bool | int | float) and any(isinstance(o, str) for o in values):
+            if isinstance(v, (bool, int, float)) and any(isinstance(o, str) for o in values):
                 return to_string(v)
             return v
     raise ValueProblem("no non-null, non-empty-string arguments")

@@ -22,7 +22,7 @@ def flatten(_: Path, value: Any) -> Any:
         for item in items:
             if item is UNKNOWN:
                 return False
-            if isinstance(item, list | tuple):
+            if isinstance(item, (list, tuple)):
                 if not walk(list(item), out):
                     return False
             else:

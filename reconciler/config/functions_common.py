@@ -22,7 +22,7 @@ def as_map(value: Any, what: str) -> dict[str, Any]:
 
 
 def as_list(value: Any, what: str) -> list[Any]:
-    if not isinstance(value, list | tuple):
+    if not isinstance(value, (list, tuple)):
         raise ValueProblem(f"{what} must be a list, got {describe(value)}")
     return list(value)
 
@@ -60,7 +60,7 @@ def as_bool(value: Any, what: str) -> bool:
 
 
 def is_primitive(value: Any) -> bool:
-    return isinstance(value, str | bool | int | float)
+    return isinstance(value, (str, bool, int, float))
 
 
 def unify(values: list[Any]) -> list[Any]:
@@ -80,7 +80,7 @@ def unify_with(value: Any, other: Any) -> Any:
     """`value` converted to the type it shares with `other` (a conditional's two results): a number or
     bool meeting a string becomes a string, element by element in lists and attribute by attribute in
     objects."""
-    if isinstance(other, str) and isinstance(value, bool | int | float):
+    if isinstance(other, str) and isinstance(value, (bool, int, float)):
         return to_string(value)
     if isinstance(value, list) and isinstance(other, list) and other:
         return [unify_with(v, other[0]) for v in value]

@@ -116,7 +116,7 @@ def _yaml_scalar(value: Any, column: int = 0, indent: str = "") -> str:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int | float):
+    if isinstance(value, (int, float)):
         return format_number(value)
     return _yaml_string(value, column, indent)
 
@@ -138,12 +138,12 @@ def _yaml_entry(head: str, value: Any, indent: str, child: str, in_list: bool = 
         marker = "|" if value.endswith("\n") else "|-"
         body = value[:-1] if value.endswith("\n") else value
         return [f"{indent}{head} {marker}", *((child + line) if line else "" for line in body.split("\n"))]
-    if isinstance(value, dict | list) and value:
+    if isinstance(value, (dict, list)) and value:
         if in_list:  # "- " followed by the first line of the nested collection on the same line
             nested = _yaml_lines(value, child)
             return [f"{indent}- {nested[0][len(child):]}", *nested[1:]]
         return [f"{indent}{head}", *_yaml_lines(value, child if isinstance(value, dict) else indent)]
-    if isinstance(value, dict | list):
+    if isinstance(value, (dict, list)):
         return [f"{indent}{head} {'{}' if isinstance(value, dict) else '[]'}"]
     prefix = f"{indent}{head} "
     return [prefix + _yaml_scalar(value, len(prefix), child)]
@@ -152,9 +152,9 @@ def _yaml_entry(head: str, value: Any, indent: str, child: str, in_list: bool = 
 def yamlencode(_: Path, value: Any) -> Any:
     if not is_known(value):
         return UNKNOWN
-    if isinstance(value, dict | list) and value:
+    if isinstance(value, (dict, list)) and value:
         return "\n".join(_yaml_lines(value, "")) + "\n"
-    if isinstance(value, dict | list):
+    if isinstance(value, (dict, list)):
         return "{}\n" if isinstance(value, dict) else "[]\n"
     if isinstance(value, str) and "\n" in value:
         return "\n".join(_yaml_entry("", value, "", "  "))[1:] + "\n"
@@ -191,7 +191,7 @@ def _plain(value: Any) -> Any:
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_plain(v) for v in value]
-    if isinstance(value, str | bool | int | float) or value is None:
+    if isinstance(value, (str, bool, int, float)) or value is None:
         return value
     return str(value)
 

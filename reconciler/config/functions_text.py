@@ -193,11 +193,11 @@ def formatlist(_: Path, spec: Any, *args: Any) -> Any:
     fmt = as_string(spec, "the format")
     n = None
     for i, a in enumerate(args, 2):
-        if isinstance(a, list | tuple):
+        if isinstance(a, (list, tuple)):
             if n is not None and len(a) != n:
                 raise ValueProblem(f"argument {i} has length {len(a)}, which is inconsistent with argument "
                                    f"lengths of {n}")
             n = len(a)
     if n is None:
         return [go_format(fmt, list(args))]
-    return [go_format(fmt, [a[i] if isinstance(a, list | tuple) else a for a in args]) for i in range(n)]
+    return [go_format(fmt, [a[i] if isinstance(a, (list, tuple)) else a for a in args]) for i in range(n)]

@@ -342,7 +342,7 @@ class Lowerer:
             return s.Literal(pos, "")
         if len(parts) == 1 and isinstance(parts[0], s.Literal):
             return parts[0]
-        if len(parts) == 1 and not isinstance(parts[0], s.TemplateIf | s.TemplateFor):
+        if len(parts) == 1 and not isinstance(parts[0], (s.TemplateIf, s.TemplateFor)):
             return parts[0]
         return s.Template(pos, tuple(parts))
 

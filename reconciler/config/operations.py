@@ -147,7 +147,7 @@ def get_attr(obj: Any, name: str) -> Any:
         raise ValueProblem(f'unsupported attribute "{name}": the object has no attribute "{name}"{hint}')
     if obj is None:
         raise ValueProblem(f'cannot read attribute "{name}" of a null value')
-    if isinstance(obj, list | tuple):
+    if isinstance(obj, (list, tuple)):
         raise ValueProblem(f'cannot read attribute "{name}" of a list; use [INDEX].{name} for one element '
                            f"or [*].{name} for all")
     raise ValueProblem(f'cannot read attribute "{name}" of a {type_name(obj)}')
@@ -158,7 +158,7 @@ def index(obj: Any, key: Any) -> Any:
         return UNKNOWN
     if key is None:
         raise ValueProblem("invalid index: the index is null")
-    if isinstance(obj, list | tuple):
+    if isinstance(obj, (list, tuple)):
         try:
             i = to_number(key)
         except ValueProblem:
@@ -170,7 +170,7 @@ def index(obj: Any, key: Any) -> Any:
             raise ValueProblem(f"invalid index: the list has {n} element{'' if n == 1 else 's'}, index {i}")
         return obj[i]
     if isinstance(obj, dict):
-        if isinstance(key, list | dict):
+        if isinstance(key, (list, dict)):
             raise ValueProblem(f"invalid index: a map key must be a string, got {describe(key)}")
         k = to_string(key)
         if k not in obj:

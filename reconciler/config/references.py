@@ -34,7 +34,7 @@ def _chain(expr: s.Expr, bound: _Bound, out: list[s.Reference]) -> bool:
         elif t is s.Index:
             assert isinstance(node, s.Index)
             key = node.key
-            if type(key) is s.Literal and isinstance(key.value, str | int) and not isinstance(key.value, bool):
+            if type(key) is s.Literal and isinstance(key.value, (str, int)) and not isinstance(key.value, bool):
                 steps.append(key.value)
             else:  # a dynamic index ends the static part: keep what is before it, walk the key
                 dynamic.append(key)

@@ -109,7 +109,7 @@ def _message(err: ValidationError, prefix: str,
 
 
 def _freeze(value: Any) -> Any:
-    if value is None or isinstance(value, str | bool | int | float):
+    if value is None or isinstance(value, (str, bool, int, float)):
         return (type(value), value)
     return repr(value)
 

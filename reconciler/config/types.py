@@ -156,7 +156,7 @@ def _convert(value: Any, spec: TypeSpec, where: str) -> Any:
         if kind == "any":
             return value
         if kind == "string":
-            if isinstance(value, list | dict):
+            if isinstance(value, (list, dict)):
                 raise ValueProblem(f"a string is required, got {describe(value)}")
             return to_string(value)
         if kind == "number":
@@ -166,7 +166,7 @@ def _convert(value: Any, spec: TypeSpec, where: str) -> Any:
     except ValueProblem as e:
         raise _at(where, str(e)) from None
     if kind in ("list", "set", "tuple"):
-        if not isinstance(value, list | tuple):
+        if not isinstance(value, (list, tuple)):
             raise _at(where, f"a {kind} is required, got {describe(value)}")
         if kind == "tuple":
             if len(value) != len(spec.elems):

@@ -30,11 +30,11 @@ def type_name(value: Any) -> str:
         return "unknown value"
     if isinstance(value, bool):
         return "bool"
-    if isinstance(value, int | float):
+    if isinstance(value, (int, float)):
         return "number"
     if isinstance(value, str):
         return "string"
-    if isinstance(value, list | tuple):
+    if isinstance(value, (list, tuple)):
         return "list"
     if isinstance(value, dict):
         return "map"
@@ -48,7 +48,7 @@ def describe(value: Any) -> str:
         return f"string {json.dumps(shown, ensure_ascii=False)}"
     if isinstance(value, bool):
         return f"bool {'true' if value else 'false'}"
-    if isinstance(value, int | float):
+    if isinstance(value, (int, float)):
         return f"number {format_number(value)}"
     return type_name(value)
 
@@ -79,7 +79,7 @@ def to_number(value: Any) -> int | float:
     """A number, converting numeric strings; ValueProblem otherwise."""
     if isinstance(value, bool) or value is None:
         raise ValueProblem(f"a number is required, got {describe(value)}")
-    if isinstance(value, int | float):
+    if isinstance(value, (int, float)):
         return normalize_number(value)
     if isinstance(value, str) and _NUMBER.fullmatch(value):
         if len(value) > MAX_NUMBER_DIGITS:
@@ -104,7 +104,7 @@ def to_string(value: Any) -> str:
         return value
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int | float):
+    if isinstance(value, (int, float)):
         return format_number(value)
     if value is None:
         raise ValueProblem("a string is required, got null")
@@ -119,11 +119,11 @@ def equal(a: Any, b: Any) -> Any:
         return a is None and b is None
     if isinstance(a, bool) or isinstance(b, bool):
         return type(a) is bool and type(b) is bool and a == b
-    if isinstance(a, int | float) and isinstance(b, int | float):
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
         return a == b
     if isinstance(a, str) and isinstance(b, str):
         return a == b
-    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
         if len(a) != len(b):
             return False
         return _all_equal(zip(a, b, strict=True))
@@ -149,7 +149,7 @@ def _whole_floats(value: Any) -> Any:
     """Integral floats past int range as the integers they print as (1e21 -> 1000000000000000000000)."""
     if isinstance(value, float) and value.is_integer():
         return int(format(Decimal(repr(value)), "f"))
-    if isinstance(value, list | tuple):
+    if isinstance(value, (list, tuple)):
         return [_whole_floats(v) for v in value]
     if isinstance(value, dict):
         return {k: _whole_floats(v) for k, v in value.items()}
@@ -193,9 +193,9 @@ def set_of(items: list[Any]) -> list[Any]:
         raise ValueProblem("a set cannot contain null values")
     if all(isinstance(v, bool) for v in items):
         return SetValue(sorted(set(items)))
-    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in items):
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in items):
         return SetValue(sorted(set(items)))
-    if all(isinstance(v, str | int | float) for v in items):
+    if all(isinstance(v, (str, int, float)) for v in items):
         return SetValue(sorted({to_string(v) for v in items}))
     out: list[Any] = SetValue()
     for v in items:

@@ -49,7 +49,7 @@ class Settings:
             default = getattr(cls, name)
             if isinstance(default, tuple):
                 values[name] = tuple(str(v) for v in value or ())
-            elif isinstance(default, bool | int | float | str):
+            elif isinstance(default, (bool, int, float, str)):
                 values[name] = type(default)(value)
         if values.get("copy_transport", "tunnel") not in ("tunnel", "ssh-ng"):
             raise ConfigError('provider "nixos": copy_transport must be "tunnel" or "ssh-ng"')

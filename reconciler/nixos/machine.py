@@ -60,7 +60,7 @@ def _resolve_ref(ref: str, workdir: Path) -> str:
 
 def _block(value: Any) -> Mapping[str, Any]:
     """A nested block as the engine hands it: a list of objects (take the first), an object, or nothing."""
-    if isinstance(value, list | tuple):
+    if isinstance(value, (list, tuple)):
         return value[0] if value and isinstance(value[0], Mapping) else {}
     return value if isinstance(value, Mapping) else {}
 

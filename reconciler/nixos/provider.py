@@ -56,7 +56,7 @@ TYPES = {TYPE: TypeInfo(ResourceKind.MACHINE, frozenset({"toplevel", "host_key"}
 
 def _install_enabled(config: Mapping[str, Any]) -> bool:
     block = config.get("install")
-    if isinstance(block, list | tuple):
+    if isinstance(block, (list, tuple)):
         block = block[0] if block else {}
     return not (isinstance(block, Mapping) and block.get("enabled") is False)
 

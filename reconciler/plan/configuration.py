@@ -43,7 +43,7 @@ def _chain(expr: s.Expr) -> tuple[str, list[str]] | None:
             node = node.obj
         elif isinstance(node, s.Index):
             key = node.key
-            if isinstance(key, s.Literal) and isinstance(key.value, str | int) and not isinstance(key.value, bool):
+            if isinstance(key, s.Literal) and isinstance(key.value, (str, int)) and not isinstance(key.value, bool):
                 steps.append(f"[{json.dumps(key.value)}]")
             else:
                 steps.clear()
@@ -99,19 +99,19 @@ def references(expr: s.Expr, bound: frozenset[str] = frozenset()) -> list[str]:
 
 
 def _collect(expr: s.Expr, bound: frozenset[str], out: list[str]) -> None:
-    if isinstance(expr, s.ScopeRef | s.GetAttr | s.Index):
+    if isinstance(expr, (s.ScopeRef, s.GetAttr, s.Index)):
         chain = _chain(expr)
         if chain is not None:
             root, steps = chain
             if root not in bound and root != "__splat__":
                 out.extend(reference_strings(root, steps))
             node: s.Expr = expr
-            while isinstance(node, s.GetAttr | s.Index):  # a dynamic index's own references
+            while isinstance(node, (s.GetAttr, s.Index)):  # a dynamic index's own references
                 if isinstance(node, s.Index) and not isinstance(node.key, s.Literal):
                     _collect(node.key, bound, out)
                 node = node.obj
             return
-    if isinstance(expr, s.ForExpr | s.TemplateFor):
+    if isinstance(expr, (s.ForExpr, s.TemplateFor)):
         _collect(expr.collection, bound, out)
         inner = bound | {expr.value_var, *([expr.key_var] if expr.key_var else [])}
         for child in _children(expr):

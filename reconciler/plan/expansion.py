@@ -42,7 +42,7 @@ def expand(decl: ResourceDecl, scope: ConfigScope) -> list[InstanceSpec]:
             raise ConfigError("count depends on values known only after apply", decl.count.pos,
                               hint="use a variable or a local that does not depend on resource attributes")
         n = _count_number(n)
-        if isinstance(n, bool) or not isinstance(n, int | float) or not math.isfinite(n) or n < 0 \
+        if isinstance(n, bool) or not isinstance(n, (int, float)) or not math.isfinite(n) or n < 0 \
                 or int(n) != n:
             raise ConfigError(f"Invalid count argument: count must be a whole number >= 0, not {clip(repr(n))}",
                               decl.count.pos)

@@ -26,7 +26,7 @@ def _encode(value: Any) -> Any:
         return _UNKNOWN_MARK
     if isinstance(value, dict):
         return {k: _encode(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
+    if isinstance(value, (list, tuple)):
         return [_encode(v) for v in value]
     return value
 

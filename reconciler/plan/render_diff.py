@@ -28,7 +28,7 @@ def scalar(value: Any) -> str:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int | float):
+    if isinstance(value, (int, float)):
         return json.dumps(value)
     if isinstance(value, str):
         if '"' in value or "\\" in value or not value.isprintable():
@@ -287,7 +287,7 @@ class Differ:
             body = heredoc(bv if isinstance(bv, str) else None, av if isinstance(av, str) else None, indent)
             tail = " -> null" if sym == "-" and top else ""
             return [f"{indent}{sym} {name} = <<-EOT{force}", *body, f"{indent}  EOT{tail}"]
-        if isinstance(bv, dict | list) or isinstance(av, dict | list):
+        if isinstance(bv, (dict, list)) or isinstance(av, (dict, list)):
             nested = self._collection(bv, av, indent, sym, top)
             if nested is not None:
                 return [f"{indent}{sym} {name} = {nested[0]}{force}", *nested[1:]]

@@ -92,13 +92,13 @@ def value_type(value: Any) -> Any:
     """The type of a known value as Terraform's JSON writes types (`"string"`, `["object", {...}]`)."""
     if isinstance(value, bool):
         return "bool"
-    if isinstance(value, int | float):
+    if isinstance(value, (int, float)):
         return "number"
     if isinstance(value, str):
         return "string"
     if isinstance(value, Mapping):
         return ["object", {k: value_type(v) for k, v in value.items()}]
-    if isinstance(value, list | tuple):
+    if isinstance(value, (list, tuple)):
         return ["tuple", [value_type(v) for v in value]]
     return "dynamic"
 
