@@ -31,6 +31,7 @@ MAX_KEPT = 200_000  # digests per schema; past that a run's new ones are not add
 _OURS = ("schema.py", "schema_verdicts.py", "../values.py")
 _JSONSCHEMA = ("_keywords.py", "_legacy_keywords.py", "_types.py", "_format.py", "validators.py", "_utils.py")
 _unsaved: list[Verdicts] = []
+_at_exit: list[bool] = []  # whether `save` is registered to run at exit (once per process)
 
 
 @cache
@@ -74,7 +75,8 @@ class Verdicts:
         self._passed.add(found)
         if not self._grew:
             self._grew = True
-            if not _unsaved:
+            if not _at_exit:
+                _at_exit.append(True)
                 atexit.register(save)
             _unsaved.append(self)
 
