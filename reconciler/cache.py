@@ -10,9 +10,11 @@ not the user's own, or that others may write to, is never read.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import pickle
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +84,19 @@ def package_file(package: str, name: str) -> Path | None:
         if path.is_file():
             return path
     return None
+
+
+def code_digest(here: Path, ours: Iterable[str], package: str, theirs: Iterable[str]) -> bytes:
+    """A digest of the code that decides what a cache holds: the Python version, our files `ours` (relative
+    to `here`) and the files `theirs` of the installed `package`, so a changed one never reads an old entry."""
+    h = hashlib.sha256(sys.version.encode())
+    for name in ours:
+        h.update((here / name).read_bytes())
+    for name in theirs:
+        path = package_file(package, name)
+        if path is not None:
+            h.update(path.read_bytes())
+    return h.digest()
 
 
 def _prune(where: Path, keep: int) -> None:

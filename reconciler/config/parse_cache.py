@@ -12,7 +12,6 @@ a changed parser never reads an old tree. Only files that parsed without error a
 from __future__ import annotations
 
 import hashlib
-import sys
 from functools import cache
 from pathlib import Path
 
@@ -20,7 +19,6 @@ from reconciler import cache as store
 from reconciler.config import syntax as s
 
 CACHE_ENV = store.CACHE_ENV
-KEEP = 2000  # entries kept; beyond that the least recently written half is removed
 # the modules whose code decides the tree a text parses to
 _MAKERS = ("syntax.py", "hcl_lower.py", "hcl_loader.py", "template_text.py", "limits.py", "parse_cache.py",
            "../errors.py")
@@ -33,14 +31,7 @@ def directory() -> Path | None:
 
 @cache
 def _code_digest() -> bytes:
-    h = hashlib.sha256(sys.version.encode())
-    here = Path(__file__).parent
-    for name in _MAKERS:
-        h.update((here / name).read_bytes())
-    grammar = store.package_file("hcl2", "hcl2.lark")
-    if grammar is not None:
-        h.update(grammar.read_bytes())
-    return h.digest()
+    return store.code_digest(Path(__file__).parent, _MAKERS, "hcl2", ("hcl2.lark",))
 
 
 def _key(display: str, text: str) -> str:
@@ -59,4 +50,4 @@ def get(display: str, text: str) -> s.SourceFile | None:
 
 def put(display: str, text: str, tree: s.SourceFile) -> None:
     """Keep `tree` for the next run (best effort: a cache that cannot be written is left alone)."""
-    store.store(directory(), f"{_key(display, text)}.pickle", tree, KEEP)
+    store.store(directory(), f"{_key(display, text)}.pickle", tree)

@@ -39,12 +39,11 @@ def expr_references(expr: s.Expr) -> list[s.Reference]:
     return found
 
 
-def resource_exprs(decl: ResourceDecl) -> Iterator[s.Expr]:
-    yield from decl.attributes.values()
-    for meta in (decl.count, decl.for_each, decl.enabled):
-        if meta is not None:
-            yield meta
-    yield from decl.depends_on
+def resource_exprs(decl: ResourceDecl) -> tuple[s.Expr, ...]:
+    """Every expression of a resource: its attributes, then count, for_each and enabled where set, then
+    depends_on."""
+    metas = [meta for meta in (decl.count, decl.for_each, decl.enabled) if meta is not None]
+    return (*decl.attributes.values(), *metas, *decl.depends_on)
 
 
 def _suggest(name: str, options: list[str]) -> str | None:
@@ -206,10 +205,7 @@ def declaration_graph(decls: Declarations) -> DeclGraph:
     for name, attr in decls.locals.items():
         link(f"local.{name}", attr.pos, (attr.expr,), None)
     for address, decl in decls.resources.items():
-        if decl.count is None and decl.for_each is None and decl.enabled is None and not decl.depends_on:
-            link(address, decl.pos, decl.attributes.values(), decl)
-        else:
-            link(address, decl.pos, resource_exprs(decl), decl)
+        link(address, decl.pos, resource_exprs(decl), decl)
     for name, out in decls.outputs.items():
         link(f"output.{name}", out.pos, (out.expr,), None)
     if checker.errors:

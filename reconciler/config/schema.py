@@ -126,7 +126,7 @@ class BlockSchema:
         self._required = frozenset(self.required)
         self.closed = schema.get("additionalProperties", True) is False
         self._whole_schema = {k: v for k, v in schema.items() if k not in ("x-rules",)}
-        self._plain_strings = {k: test for k, v in self.properties.items() if (test := _precheck(v)) is not None}
+        self._prechecks = {k: test for k, v in self.properties.items() if (test := _precheck(v)) is not None}
         # attributes whose values may be secrets (`writeOnly` in the schema): their checks are never kept
         self._secret = frozenset(k for k, v in self.properties.items() if isinstance(v, dict) and v.get("writeOnly"))
         # only type, properties, required and additionalProperties: a block is valid when each attribute is
@@ -147,7 +147,7 @@ class BlockSchema:
         secret = [k for k in whole if k in self._secret]
         if not secret:
             return ("\0plain", _freeze(whole))
-        if not self._simple or not all(k in self._plain_strings and self._plain_strings[k](whole[k]) for k in secret):
+        if not self._simple or not all(k in self._prechecks and self._prechecks[k](whole[k]) for k in secret):
             return None
         return ("\0plain", _freeze({k: ("\0secret", type(v).__name__) if k in secret else v for k, v in whole.items()}))
 
@@ -211,7 +211,7 @@ class BlockSchema:
         for key, value in present.items():
             if key not in self.properties or value is UNKNOWN:
                 continue
-            precheck = self._plain_strings.get(key)
+            precheck = self._prechecks.get(key)
             if precheck is not None and precheck(value):
                 continue
             found = self._property_problems((key, _freeze(value)), value)

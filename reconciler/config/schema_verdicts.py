@@ -17,7 +17,6 @@ from __future__ import annotations
 import atexit
 import hashlib
 import json
-import sys
 from collections.abc import Hashable, Mapping
 from functools import cache
 from pathlib import Path
@@ -30,21 +29,12 @@ MAX_KEPT = 200_000  # digests per schema; past that a run's new ones are not add
 # the code that decides a verdict: ours, and jsonschema's keywords, types and formats
 _OURS = ("schema.py", "schema_verdicts.py", "../values.py")
 _JSONSCHEMA = ("_keywords.py", "_legacy_keywords.py", "_types.py", "_format.py", "validators.py", "_utils.py")
-_unsaved: list[Verdicts] = []
-_at_exit: list[bool] = []  # whether `save` is registered to run at exit (once per process)
+_unsaved: list[Verdicts] = []  # the schemas whose verdicts grew in this process; `save` runs at exit
 
 
 @cache
 def _code_digest() -> bytes:
-    h = hashlib.sha256(sys.version.encode())
-    here = Path(__file__).parent
-    for name in _OURS:
-        h.update((here / name).read_bytes())
-    for name in _JSONSCHEMA:
-        path = store.package_file("jsonschema", name)
-        if path is not None:
-            h.update(path.read_bytes())
-    return h.digest()
+    return store.code_digest(Path(__file__).parent, _OURS, "jsonschema", _JSONSCHEMA)
 
 
 def digest(key: Hashable) -> bytes:
@@ -75,9 +65,6 @@ class Verdicts:
         self._passed.add(found)
         if not self._grew:
             self._grew = True
-            if not _at_exit:
-                _at_exit.append(True)
-                atexit.register(save)
             _unsaved.append(self)
 
     def save(self) -> None:
@@ -90,3 +77,6 @@ def save() -> None:
     """Keep what this process learnt (runs at exit; best effort)."""
     while _unsaved:
         _unsaved.pop().save()
+
+
+atexit.register(save)

@@ -114,7 +114,7 @@ class DeclDeps:
     """Per declaration: the instances of other declarations it references (None = every instance)."""
 
     targets: tuple[tuple[str, str | int | None], ...]
-    sensitive_attrs: frozenset[str]
+    sensitive_attrs: tuple[str, ...]  # sorted, as a plan's changes list them
 
 
 def decl_dependencies(decl: ResourceDecl, resources: Mapping[str, ResourceDecl],
@@ -148,7 +148,7 @@ def decl_dependencies(decl: ResourceDecl, resources: Mapping[str, ResourceDecl],
                                                                          isinstance(k, str)):
                     key = k
             targets.append((address, key))
-    return DeclDeps(tuple(dict.fromkeys(targets)), frozenset(sensitive))
+    return DeclDeps(tuple(dict.fromkeys(targets)), tuple(sorted(sensitive)))
 
 
 def _same_key_targets(exprs: list[Any], own: str) -> set[str]:

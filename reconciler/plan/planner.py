@@ -76,7 +76,6 @@ class Planner:
         self._address_index: dict[str, tuple[str, ...]] = {}
         self._machine_providers: dict[str, MachineProvider] = {}
         self._checkers: dict[str, ConfigChecker | None] = {}
-        self._sensitive_of: dict[str, tuple[str, ...]] = {}
         self._machine_types_found: frozenset[str] | None = None
         self._recorded_of: dict[str, tuple[ResourceState, RecordedResource]] = {}  # address -> (state, its record)
 
@@ -177,7 +176,7 @@ class Planner:
                         spec.address, decl.type, decl.name, decl.provider, info.kind.value, action, reason,
                         before=dict(prior.attributes) if prior else None, after=None,
                         dependencies=deps if action is not Action.DELETE else (prior.dependencies if prior else ()),
-                        sensitive=tuple(sorted(dd.sensitive_attrs)), dormant_because=upstream)
+                        sensitive=dd.sensitive_attrs, dormant_because=upstream)
                     continue
                 walk.status[spec.address] = "active"
                 pending.setdefault(decl.provider, []).append((spec, config, deps))
@@ -240,15 +239,8 @@ class Planner:
             spec.address, decl.type, decl.name, decl.provider, info.kind.value, action, reason,
             before=dict(prior.attributes) if prior else None, after=planned, dependencies=deps,
             requires_replace=replace, changed=changed, notes=tuple(resp.notes),
-            sensitive=self._sensitive(decl), create_before_destroy=decl.lifecycle.create_before_destroy,
-            config=dict(config))
-
-    def _sensitive(self, decl: ResourceDecl) -> tuple[str, ...]:
-        """The declaration's sensitive attributes, sorted (once per declaration, not per instance)."""
-        found = self._sensitive_of.get(decl.address)
-        if found is None:
-            found = self._sensitive_of[decl.address] = tuple(sorted(self.model.deps[decl.address].sensitive_attrs))
-        return found
+            sensitive=self.model.deps[decl.address].sensitive_attrs,
+            create_before_destroy=decl.lifecycle.create_before_destroy, config=dict(config))
 
     def _machine_types(self) -> frozenset[str]:
         """The resource types whose kind is MACHINE (the inventory's members), as their providers say (computed
