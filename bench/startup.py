@@ -46,12 +46,9 @@ HEAVY = ("hcl2", "lark", "jsonschema", "networkx", "asyncio", "asyncssh", "rich"
          "google.cloud.compute_v1", "psycopg", "pyrage", "reconciler.apply.runner", "reconciler.nixos")
 
 PROBE = """
-import json, runpy, sys
-sys.argv = ["reconciler"] + json.loads(sys.argv[1])
-try:
-    runpy.run_module("reconciler", run_name="__main__")
-except SystemExit:
-    pass
+import json, sys
+from reconciler.cli.main import main
+main(json.loads(sys.argv[1]))
 heavy = %s
 print(json.dumps(sorted(m for m in heavy if m in sys.modules)), file=sys.stderr)
 """

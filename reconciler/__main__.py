@@ -1,5 +1,5 @@
 """`python -m reconciler` runs the CLI."""
 
-from reconciler.cli.main import main
+from reconciler.cli.main import run
 
-raise SystemExit(main())
+run()

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler import api
 from reconciler.cli import context as ctx
-from reconciler.cli import interrupts
+from reconciler.cli import interrupts, teardown
 from reconciler.cli.console import Out
 from reconciler.config.gcpause import gc_paused
 from reconciler.config.variables import VarSources, cli_sources
@@ -36,7 +36,9 @@ def _sources(args: argparse.Namespace) -> VarSources:
 
 
 def workspace(args: argparse.Namespace, **kw: Any) -> api.Workspace:
-    return api.load(args.dir, sources=_sources(args), lock_timeout=getattr(args, "lock_timeout", 0.0), **kw)
+    ws = api.load(args.dir, sources=_sources(args), lock_timeout=getattr(args, "lock_timeout", 0.0), **kw)
+    teardown.keep(ws)
+    return ws
 
 
 def cmd_validate(args: argparse.Namespace, out: Out) -> int:
@@ -76,6 +78,7 @@ def cmd_plan(args: argparse.Namespace, out: Out) -> int:
     with gc_paused():
         ws = workspace(args)
         plan = api.plan(ws, _options(args, destroy=args.destroy))
+        teardown.keep(plan)
         print_plan(plan, args, out)
         gc.freeze()  # what was built lives until exit: spare the collector one last scan of all of it
     if args.out:

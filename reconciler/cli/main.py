@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from reconciler import __version__
+from reconciler.cli import teardown
 from reconciler.cli.console import Out
 from reconciler.errors import ReconcilerError
 
@@ -298,6 +299,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if argv is not None:
             signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
+            teardown.release()
+
+
+def run() -> NoReturn:
+    """The process entry (`python -m reconciler`, the `reconciler` script): run the command, then end the
+    process (reconciler/cli/teardown.py: a completed command's objects are not freed one by one)."""
+    teardown.end(main())
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -346,4 +354,4 @@ def _main(argv: Sequence[str] | None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -78,9 +78,8 @@ def test_a_repeated_validate_does_not_import_the_parser(tmp_path: Path) -> None:
     (tmp_path / "main.tf").write_text(TEXT.replace('  name = "web"\n', '  name = "web"\n  server_type = "cx23"\n'
                                                    '  image = "ubuntu-24.04"\n'))
     env = {**os.environ, parse_cache.CACHE_ENV: str(tmp_path / "cache")}
-    probe = ("import json, runpy, sys\nsys.argv = ['reconciler', 'validate', '-C', sys.argv[1]]\n"
-             "try:\n    runpy.run_module('reconciler', run_name='__main__')\nexcept SystemExit as e:\n"
-             "    code = e.code\nprint(json.dumps([code, 'lark' in sys.modules, 'hcl2' in sys.modules]))\n")
+    probe = ("import json, sys\nfrom reconciler.cli.main import main\ncode = main(['validate', '-C', sys.argv[1]])\n"
+             "print(json.dumps([code, 'lark' in sys.modules, 'hcl2' in sys.modules]))\n")
     runs = [json.loads(subprocess.run([sys.executable, "-c", probe, str(tmp_path)], env=env, capture_output=True,
                                       text=True, check=True).stdout.splitlines()[-1]) for _ in range(2)]
     assert runs[0] == [0, True, True]  # parsed: the parser was loaded

@@ -34,9 +34,8 @@ resource "hcloud_server" "web" {{
   labels      = {{ team = "ops" }}
 }}
 """
-PROBE = ("import json, runpy, sys\nsys.argv = ['reconciler', 'validate', '-C', sys.argv[1]]\n"
-         "try:\n    runpy.run_module('reconciler', run_name='__main__')\nexcept SystemExit as e:\n"
-         "    code = e.code\nprint(json.dumps([code, 'jsonschema' in sys.modules]))\n")
+PROBE = ("import json, sys\nfrom reconciler.cli.main import main\n"
+         "code = main(['validate', '-C', sys.argv[1]])\nprint(json.dumps([code, 'jsonschema' in sys.modules]))\n")
 
 
 def _validate(directory: Path, cache: Path) -> tuple[int, bool, str]:

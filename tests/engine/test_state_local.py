@@ -8,6 +8,7 @@ import stat
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,25 @@ def test_write_is_0600_and_serial_moves_only_on_change(tmp_path: Path) -> None:
     assert set(on_disk["resources"]) == {"hcloud_server.a", "hcloud_server.b"}
     backup = json.loads((tmp_path / "s.json.backup").read_text())
     assert backup["serial"] == 1
+
+
+def test_serial_follows_content_not_object_identity(tmp_path: Path) -> None:
+    """A record rebuilt with the same content keeps the serial; a changed attribute, a pending record or an
+    output moves it, whether or not the other records are the very objects last written."""
+    b = LocalBackend(tmp_path / "s.json")
+    base = b.write(b.read().with_resource(ResourceState("hcloud_server.a", "hcloud_server", "1", {"name": "a"}))
+                   .with_resource(ResourceState("hcloud_server.b", "hcloud_server", "2", {"name": "b"})))
+    rebuilt = base.with_resource(ResourceState("hcloud_server.a", "hcloud_server", "1", {"name": "a"}))
+    assert b.write(rebuilt).serial == base.serial
+    renamed = b.write(rebuilt.with_resource(ResourceState("hcloud_server.a", "hcloud_server", "1", {"name": "x"})))
+    assert renamed.serial == base.serial + 1
+    pending = b.write(renamed.with_resource(ResourceState("hcloud_server.a", "hcloud_server", "1", {"name": "x"},
+                                                          pending={"action": "delete"})))
+    assert pending.serial == base.serial + 2
+    with_output = b.write(replace(pending, outputs={"ip": {"value": "10.0.0.1"}}))
+    assert with_output.serial == base.serial + 3
+    assert b.write(replace(with_output, outputs={"ip": {"value": "10.0.0.1"}})).serial == base.serial + 3
+    assert json.loads((tmp_path / "s.json").read_text())["serial"] == base.serial + 3
 
 
 def test_fresh_backend_object_keeps_serial_discipline(tmp_path: Path) -> None:
