@@ -166,7 +166,7 @@ def plan(ws: Workspace, options: PlanOptions = DEFAULT_OPTIONS) -> Plan:
 
 def validate(ws: Workspace) -> None:
     """Evaluate and schema-check everything, offline; raises ConfigErrors naming file and line."""
-    plan_offline(ws, PlanOptions(refresh=False, validate_only=True), StateDoc.new())
+    plan_offline(ws, PlanOptions(refresh=False, validate_only=True), StateDoc(lineage="", exists=False))
 
 
 # ---------------------------------------------------------------------------------------------------- apply

@@ -9,7 +9,6 @@ Values not known yet are skipped; they are checked again at plan and apply time.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -18,6 +17,7 @@ from providers.base import ConfigProblem
 from providers.google.attributes import OWNERSHIP_KEYS, candidate_zones, short
 from providers.google.catalog import Catalog, MachineType, catalog
 from providers.google.images import FORMS_HINT, ImageRef
+from reconciler.suggest import closest
 
 MAX_LABELS = 64
 METADATA_KEY = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
@@ -54,7 +54,7 @@ def _machine(cat: Catalog, machine: str) -> tuple[MachineType | None, list[Confi
     known = cat.machine_types.get(machine)
     if known is not None or cat.series_of(machine) is not None:
         return known, []
-    close = difflib.get_close_matches(machine, list(cat.machine_types), n=3)
+    close = closest(machine, cat.machine_types, n=3)
     hint = f"did you mean {' or '.join(close)}?" if close else "see `gcloud compute machine-types list`"
     return None, [ConfigProblem("machine_type", f'machine_type "{machine}" is not in the Compute Engine catalogue '
                                 f"of {cat.date}", hint + " (a newer type: refresh the catalogue)")]

@@ -7,7 +7,6 @@ the file and line, all at once.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -16,6 +15,7 @@ from reconciler.config import syntax as s
 from reconciler.config.blockspec import RESOURCE_BLOCKS, TOP_LEVEL_NAMES, resource_spec
 from reconciler.config.dynamic import nested_blocks
 from reconciler.errors import ConfigError, ConfigErrors, SourcePos
+from reconciler.suggest import did_you_mean
 
 META_ATTRIBUTES = frozenset({"count", "for_each", "depends_on", "enabled", "provider"})
 
@@ -138,11 +138,6 @@ def _literal_str(attr: s.Attribute | None) -> str:
     return ""
 
 
-def _suggest(name: str, options: Iterable[str]) -> str | None:
-    close = difflib.get_close_matches(name, list(options), n=1)
-    return f'did you mean "{close[0]}"?' if close else None
-
-
 def block_to_object(block: s.Block, errors: list[ConfigError] | None = None) -> s.ObjectExpr:
     """A nested block as an object expression (its own nested blocks, dynamic ones included, become lists
     of objects)."""
@@ -165,7 +160,7 @@ def _lifecycle(block: s.Block | None, errors: list[ConfigError]) -> Lifecycle:
     for attr in body.attributes:
         if attr.name not in ("prevent_destroy", "create_before_destroy", "ignore_changes"):
             errors.append(ConfigError(f'unknown lifecycle argument "{attr.name}"', attr.pos,
-                                      hint=_suggest(attr.name, ["prevent_destroy", "create_before_destroy",
+                                      hint=did_you_mean(attr.name, ["prevent_destroy", "create_before_destroy",
                                                                 "ignore_changes"])))
     ignore: list[str] = []
     ic = body.attribute("ignore_changes")
@@ -195,7 +190,7 @@ def _resource(block: s.Block, errors: list[ConfigError]) -> ResourceDecl | None:
     type_, name = block.labels
     if type_ not in RESOURCE_BLOCKS:
         errors.append(ConfigError(f'unknown resource type "{type_}"', block.pos,
-                                  hint=_suggest(type_, RESOURCE_BLOCKS) or
+                                  hint=did_you_mean(type_, RESOURCE_BLOCKS) or
                                   "supported: " + ", ".join(sorted(RESOURCE_BLOCKS))))
         return None
     spec = resource_spec(type_)
@@ -215,7 +210,7 @@ def _resource(block: s.Block, errors: list[ConfigError]) -> ResourceDecl | None:
     for name_, (expr, first) in by_type.items():
         if name_ not in spec.blocks:
             errors.append(ConfigError(f'unknown block "{name_}" in {type_}', first.pos,
-                                      hint=_suggest(name_, spec.blocks)))
+                                      hint=did_you_mean(name_, spec.blocks)))
             continue
         attrs[name_] = expr
         attr_pos[name_] = first.pos
@@ -246,7 +241,7 @@ def _variable(block: s.Block, errors: list[ConfigError]) -> VariableDecl | None:
     for attr in body.attributes:
         if attr.name not in allowed:
             errors.append(ConfigError(f'unknown argument "{attr.name}" in variable "{block.labels[0]}"', attr.pos,
-                                      hint=_suggest(attr.name, allowed)))
+                                      hint=did_you_mean(attr.name, allowed)))
     validations = []
     for vb in body.blocks:
         if vb.type != "validation":
@@ -272,7 +267,7 @@ def _attrs(body: s.Body, allowed: Iterable[str] | None, where: str, errors: list
     for attr in body.attributes:
         if allowed_set is not None and attr.name not in allowed_set:
             errors.append(ConfigError(f'unknown argument "{attr.name}" in {where}', attr.pos,
-                                      hint=_suggest(attr.name, allowed_set)))
+                                      hint=did_you_mean(attr.name, allowed_set)))
             continue
         out[attr.name] = attr.expr
     return out
@@ -320,7 +315,7 @@ def declarations(files: Iterable[s.SourceFile]) -> Declarations:
             kind = block.type
             if kind not in TOP_LEVEL_NAMES:
                 errors.append(ConfigError(f'unknown block type "{kind}"', block.pos,
-                                          hint=_suggest(kind, TOP_LEVEL_NAMES)))
+                                          hint=did_you_mean(kind, TOP_LEVEL_NAMES)))
             elif kind == "resource":
                 decl = _resource(block, errors)
                 if decl and c.unique("resource " + decl.address, f"resource {decl.address}", block.pos):

@@ -9,10 +9,11 @@ are one-line ConfigErrors "Invalid function argument: NAME() ...".
 
 from __future__ import annotations
 
-import difflib
+import importlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from reconciler.config.valueops import (
     type_name,
 )
 from reconciler.errors import ConfigError, SourcePos
+from reconciler.suggest import closest
 from reconciler.values import UNKNOWN, is_known
 
 
@@ -219,13 +221,33 @@ FUNCTIONS: dict[str, Function] = {
 }
 
 
+@cache
+def _resolve(module: str, name: str) -> Callable[..., Any]:
+    return getattr(importlib.import_module(f"reconciler.config.functions_{module}"), name)
+
+
+class _Module:
+    """A functions_* module whose functions are imported on the first call of one of them: a configuration
+    that calls no encoding, network or file function does not load base64, csv, gzip, ipaddress or datetime."""
+
+    def __init__(self, module: str) -> None:
+        self.module = module
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        module = self.module
+
+        def deferred(*args: Any) -> Any:
+            return _resolve(module, name)(*args)
+
+        deferred.__qualname__ = f"functions_{module}.{name}"
+        return deferred
+
+
 def _register() -> None:
     """The functions kept in the functions_* modules."""
-    from reconciler.config import functions_collection as c
-    from reconciler.config import functions_encoding as e
-    from reconciler.config import functions_files as f
-    from reconciler.config import functions_net as n
     from reconciler.config import functions_text as t
+
+    c, e, f, n = _Module("collection"), _Module("encoding"), _Module("files"), _Module("net")
 
     fixed: dict[str, tuple[Callable[..., Any], int] | tuple[Callable[..., Any], int, int]] = {
         # collections and type conversion
@@ -304,7 +326,7 @@ def lookup_function(name: str, pos: SourcePos) -> Function:
     if fn is None and name.startswith("provider::"):
         raise ConfigError(f'provider-defined function "{name}" is not supported', pos)
     if fn is None:
-        close = difflib.get_close_matches(name, sorted(FUNCTIONS), n=1)
+        close = closest(name, sorted(FUNCTIONS), n=1)
         suggestion = f'; did you mean "{close[0]}"?' if close else ""
         raise ConfigError(f'unknown function "{name}"{suggestion}', pos,
                           hint=None if close else "the functions reconciler offers are Terraform's built-in ones, "

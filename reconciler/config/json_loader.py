@@ -10,7 +10,6 @@ resources loads in a fraction of a second and an error still names its line.
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 import unicodedata
@@ -26,6 +25,7 @@ from reconciler.config.json_pos import JsonDocument, JsonPos, root_pos
 from reconciler.config.limits import nesting_error
 from reconciler.config.template_text import UnterminatedTemplate, hcl_quoted
 from reconciler.errors import ConfigError, SourcePos
+from reconciler.suggest import closest
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_-]*"
 _STEP = rf'\.{_NAME}|\.[0-9]+|\[[0-9]+\]|\["[^"\\$%]*"\]'
@@ -233,7 +233,7 @@ class _Lowerer:
             elif key in TOP_LEVEL:
                 blocks.extend(self.blocks(key, key, TOP_LEVEL[key], value, JsonPos(root, key)))
             else:
-                close = difflib.get_close_matches(key, sorted(TOP_LEVEL_NAMES), n=1)
+                close = closest(key, sorted(TOP_LEVEL_NAMES), n=1)
                 raise ConfigError(f'unknown block type "{key}"', JsonPos(root, key),
                                   hint=f'did you mean "{close[0]}"?' if close else
                                   "supported: " + ", ".join(sorted(TOP_LEVEL_NAMES)))

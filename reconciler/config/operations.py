@@ -7,7 +7,6 @@ keys). UNKNOWN operands give UNKNOWN results. Problems raise ValueProblem; the e
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
@@ -23,6 +22,7 @@ from reconciler.config.valueops import (
     to_string,
     type_name,
 )
+from reconciler.suggest import closest
 from reconciler.values import UNKNOWN
 
 
@@ -142,7 +142,7 @@ def get_attr(obj: Any, name: str) -> Any:
     if isinstance(obj, dict):
         if name in obj:
             return obj[name]
-        close = difflib.get_close_matches(name, [str(k) for k in obj], n=1)
+        close = closest(name, [str(k) for k in obj], n=1)
         hint = f'; did you mean "{close[0]}"?' if close else ""
         raise ValueProblem(f'unsupported attribute "{name}": the object has no attribute "{name}"{hint}')
     if obj is None:

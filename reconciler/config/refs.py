@@ -10,7 +10,6 @@ it; it is kept on the standard library's `graphlib` so that a command which neve
 
 from __future__ import annotations
 
-import difflib
 import heapq
 from collections.abc import Iterable, Iterator, Mapping
 from graphlib import CycleError, TopologicalSorter
@@ -20,6 +19,7 @@ from reconciler.config.blockspec import RESOURCE_TYPES
 from reconciler.config.decls import Declarations, ResourceDecl
 from reconciler.config.references import references
 from reconciler.errors import ConfigError, ConfigErrors, GraphCycleError, SourcePos
+from reconciler.suggest import did_you_mean
 
 BUILTIN_ROOTS = frozenset({"var", "local", "path", "count", "each", "self", "terraform"})
 
@@ -46,11 +46,6 @@ def resource_exprs(decl: ResourceDecl) -> tuple[s.Expr, ...]:
     return (*decl.attributes.values(), *metas, *decl.depends_on)
 
 
-def _suggest(name: str, options: list[str]) -> str | None:
-    close = difflib.get_close_matches(name, options, n=1)
-    return f'did you mean "{close[0]}"?' if close else None
-
-
 class _Checker:
     def __init__(self, decls: Declarations) -> None:
         self.decls = decls
@@ -64,12 +59,12 @@ class _Checker:
         if root == "var":
             if first not in d.variables:
                 self.errors.append(ConfigError(f'reference to undeclared variable "var.{first}"', ref.pos,
-                                               hint=_suggest(str(first), list(d.variables))))
+                                               hint=did_you_mean(str(first), list(d.variables))))
             return None
         if root == "local":
             if first not in d.locals:
                 self.errors.append(ConfigError(f'reference to undeclared local value "local.{first}"', ref.pos,
-                                               hint=_suggest(str(first), list(d.locals))))
+                                               hint=did_you_mean(str(first), list(d.locals))))
                 return None
             return f"local.{first}"
         if root == "count":
@@ -90,7 +85,7 @@ class _Checker:
             if address not in d.resources:
                 names = [a for a in d.resources if a.startswith(root + ".")]
                 self.errors.append(ConfigError(f'reference to undeclared resource "{address}"', ref.pos,
-                                               hint=_suggest(address, names)))
+                                               hint=did_you_mean(address, names)))
                 return None
             if owner is not None and address == owner.address:
                 self.errors.append(ConfigError(f'resource "{address}" refers to itself', ref.pos))
@@ -98,10 +93,10 @@ class _Checker:
             return address
         if "_" in root and root not in BUILTIN_ROOTS:
             self.errors.append(ConfigError(f'unknown resource type "{root}" in reference', ref.pos,
-                                           hint=_suggest(root, sorted(RESOURCE_TYPES))))
+                                           hint=did_you_mean(root, sorted(RESOURCE_TYPES))))
             return None
         self.errors.append(ConfigError(f'unknown name "{root}"', ref.pos,
-                                       hint=_suggest(root, ["var", "local", "count", "each", "path",
+                                       hint=did_you_mean(root, ["var", "local", "count", "each", "path",
                                                             *sorted(RESOURCE_TYPES)])))
         return None
 

@@ -13,7 +13,6 @@ loads it.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable, Iterator, Mapping
 from functools import cache, cached_property
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import schemas
 from reconciler.config.schema_verdicts import Verdicts
 from reconciler.errors import ConfigError, SourcePos
+from reconciler.suggest import closest
 from reconciler.values import UNKNOWN
 
 if TYPE_CHECKING:
@@ -86,7 +86,7 @@ def _message(err: ValidationError, prefix: str,
     if err.validator == "additionalProperties":
         extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
         name = extra[0] if extra else "?"
-        close = difflib.get_close_matches(name, list(err.schema.get("properties", {})), n=1)
+        close = closest(name, err.schema.get("properties", {}), n=1)
         full = f"{where}.{name}" if where else name
         block = ".".join(str(p) for p in [*([prefix] if prefix else []), *err.absolute_path] if not isinstance(p, int))
         refused = _unsupported(unsupported or {}, block, name, full)
@@ -201,7 +201,7 @@ class BlockSchema:
             for key in present:
                 if key not in self.properties:
                     refused = _unsupported(self.unsupported, "", key, key)
-                    close = difflib.get_close_matches(key, list(self.properties), n=1)
+                    close = closest(key, self.properties, n=1)
                     errors.append(ConfigError(refused or f'unknown argument "{key}"', pos_of(key),
                                               hint=f'did you mean "{close[0]}"?' if close and not refused else None))
         for key in self.required if not self._required <= present.keys() else ():

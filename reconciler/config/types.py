@@ -9,7 +9,6 @@ for bool, object attributes checked and optional defaults filled) and reports th
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 from reconciler.config import syntax as s
 from reconciler.config.valueops import ValueProblem, describe, json_encode, set_of, to_bool, to_number, to_string
 from reconciler.errors import ConfigError, SourcePos
+from reconciler.suggest import closest
 from reconciler.values import UNKNOWN
 
 PRIMITIVES = ("string", "number", "bool", "any")
@@ -82,7 +82,7 @@ def parse_type(expr: s.Expr) -> TypeSpec:
             return TypeSpec(expr.name)
         if expr.name in COLLECTIONS:  # bare `list` / `map` means list(any) / map(any), as in Terraform
             return TypeSpec(expr.name, elem=TypeSpec("any"))
-        close = difflib.get_close_matches(expr.name, TYPE_NAMES, n=1)
+        close = closest(expr.name, TYPE_NAMES, n=1)
         raise _bad(f'unknown type "{expr.name}"' + (f'; did you mean "{close[0]}"?' if close else ""), expr.pos)
     if isinstance(expr, s.Call):
         name = expr.name
@@ -97,7 +97,7 @@ def parse_type(expr: s.Expr) -> TypeSpec:
             return _object(_one_arg(expr), expr.pos)
         if name == "optional":
             raise _bad("optional(...) can only be used for an attribute inside object({...})", expr.pos)
-        close = difflib.get_close_matches(name, TYPE_NAMES, n=1)
+        close = closest(name, TYPE_NAMES, n=1)
         raise _bad(f'unknown type "{name}"' + (f'; did you mean "{close[0]}"?' if close else ""), expr.pos)
     if isinstance(expr, s.Literal) and isinstance(expr.value, str):
         raise _bad("a type is written without quotes", expr.pos, hint=f"write type = {expr.value}")

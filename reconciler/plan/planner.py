@@ -5,9 +5,9 @@ wants."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from typing import Any
 
 from providers.base import ConfigChecker, MachineProvider, MachineRecord, PlanRequest, RecordedResource, ResourceKind
@@ -384,7 +384,7 @@ class Planner:
             targets=options.targets, destroy=options.destroy, refreshed=refreshed is not None,
             cost=plan_cost(changes, state, self.providers) if changes or state.resources else None,
             after_edges=after_edges, inventory=inventory,
-            created=datetime.now(UTC).isoformat(timespec="seconds"),
+            created=time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),  # as datetime.now(UTC).isoformat()
             refreshed_state=refreshed.to_json() if refreshed is not None else None,
             outputs=plan_outputs(self.decls, scope, state.outputs) if scope is not None else (),
             configuration=LazyConfiguration(self.decls),

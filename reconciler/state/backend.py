@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Protocol
 
 from reconciler.errors import StateConflictError
@@ -21,8 +19,10 @@ class LockInfo:
 
     @staticmethod
     def new(operation: str) -> LockInfo:
-        import getpass  # with socket, here: only a command that takes the lock names its holder
+        import getpass  # these here: only a command that takes the lock (not validate) names its holder
         import socket
+        import uuid
+        from datetime import UTC, datetime
 
         return LockInfo(id=str(uuid.uuid4()), who=f"{getpass.getuser()}@{socket.gethostname()} (pid {os.getpid()})",
                         operation=operation, created=datetime.now(UTC).isoformat(timespec="seconds"))

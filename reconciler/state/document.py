@@ -7,7 +7,6 @@ moves only when a write really changes the content (`bump_if_changed`).
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -68,6 +67,8 @@ class StateDoc:
 
     @staticmethod
     def new() -> StateDoc:
+        import uuid  # here: validate, which plans against no state, does not load it
+
         return StateDoc(lineage=str(uuid.uuid4()), exists=False)
 
     def with_resource(self, res: ResourceState) -> StateDoc:

@@ -14,7 +14,6 @@ import contextlib
 import fcntl
 import json
 import os
-import secrets
 import time
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from reconciler.state.document import StateDoc
 
 def atomic_write(path: Path, text: str, mode: int = 0o600) -> None:
     # unique per call: two writers of one process (threads) must not share a temp file
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
