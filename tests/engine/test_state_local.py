@@ -126,3 +126,24 @@ def test_lock_released_when_holder_dies(tmp_path: Path) -> None:
     b = LocalBackend(path)
     info = b.lock("plan", 1.0)
     b.unlock(info)
+
+
+def test_the_nesting_bound_names_the_entry_that_nests_too_deep() -> None:
+    """One walk bounds every entry; the entry past the bound is named, wherever it is among the others."""
+    from reconciler.config.limits import MAX_NESTING
+    from reconciler.state.validate import check
+
+    def entry(depth: int) -> dict[str, object]:
+        value: object = "leaf"
+        for _ in range(depth):
+            value = [value]
+        return {"type": "hcloud_server", "id": "1", "attributes": {"x": value}}
+
+    resources = {f"hcloud_server.s{i}": entry(3) for i in range(50)}
+    doc = {"version": 1, "serial": 1, "lineage": "l", "resources": resources}
+    check(doc, "s.json")  # shallow entries pass
+    at_bound = {**resources, "hcloud_server.edge": entry(MAX_NESTING - 1)}  # the attributes object is a level too
+    check({**doc, "resources": at_bound}, "s.json")
+    too_deep = {**resources, "hcloud_server.s20": entry(MAX_NESTING)}
+    with pytest.raises(StateError, match=rf"resources\.hcloud_server\.s20 nests more than {MAX_NESTING} levels"):
+        check({**doc, "resources": too_deep}, "s.json")
