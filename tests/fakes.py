@@ -95,7 +95,9 @@ class FakeCloud:
                                        r.config[k] != r.prior.attributes.get(k)))
             else:
                 planned = with_unknown_computed(planned, self.types()[r.type])
-            out.append(PlanResponse(r.address, planned, replace))
+            labels = r.config.get("labels")
+            warn = labels.get("warn") if isinstance(labels, Mapping) else None  # a test's way to raise a warning
+            out.append(PlanResponse(r.address, planned, replace, warnings=(warn,) if warn else ()))
         return out
 
     async def refresh(self, request: RefreshRequest) -> RefreshResponse:

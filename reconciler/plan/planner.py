@@ -58,7 +58,7 @@ class _Walk:
     status: dict[str, str]  # instance address -> "active" | "disabled" | "dormant"
     changes: dict[str, ResourceChange]
     errors: list[ConfigError]
-    warnings: list[str] = field(default_factory=list)  # from the providers' plan responses, in order
+    warnings: dict[str, None] = field(default_factory=dict)  # the providers' plan warnings, once each, in order
 
 
 _evaluate = evaluate_collecting
@@ -193,7 +193,7 @@ class Planner:
                         for spec, config, _ in items]
             responses = provider.plan(requests)
             for (spec, config, deps), resp in zip(items, responses, strict=True):
-                walk.warnings.extend(w for w in resp.warnings if w not in walk.warnings)
+                walk.warnings.update(dict.fromkeys(resp.warnings))
                 if resp.problems:
                     pos = spec.decl.attribute_pos
                     walk.errors.extend(ConfigError(f"{spec.address}: {p.message}", pos.get(p.attribute, spec.decl.pos),

@@ -287,3 +287,20 @@ def test_a_large_service_applies_through_its_barrier_with_every_address_known(tm
     doc = json.loads((directory / "inventory.json").read_text())
     assert all(m["address"] for m in doc["machines"].values()) and len(doc["machines"]) == 20
     assert actions(plan(directory, world)) == {}
+
+
+def test_plan_warnings_are_kept_once_each_in_order(tmp_path: Path) -> None:
+    """Every server's own warning is kept (as a deprecated type's is, one per server) and one that many
+    responses repeat is kept once; a set keeps this linear in the fleet."""
+    write_config(tmp_path, """
+resource "hcloud_server" "web" {
+  count       = 400
+  name        = "web-${count.index}"
+  server_type = "cx22"
+  image       = "ubuntu-24.04"
+  labels      = { warn = count.index % 2 == 0 ? "shared-warning" : "own-${count.index}" }
+}
+""")
+    warnings = plan(tmp_path, Cloud(), refresh=False).warnings
+    assert warnings[0] == "shared-warning" and warnings.count("shared-warning") == 1
+    assert [w for w in warnings if w != "shared-warning"] == [f"own-{i}" for i in range(1, 400, 2)]
