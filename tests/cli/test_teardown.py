@@ -57,3 +57,35 @@ def test_in_process_callers_get_what_was_kept_released(tmp_path: Path) -> None:
     (tmp_path / "main.tf").write_text(CONFIG)
     assert main(["plan", "--no-refresh", "-C", str(tmp_path), "--no-color"]) == 0
     assert teardown._kept == []
+
+
+def test_the_collector_held_at_start_runs_again_once_the_command_starts(tmp_path: Path) -> None:
+    """run() holds the garbage collector while the command's modules load; the command itself (an apply may
+    run for an hour) has it back, and what was loaded is frozen rather than scanned again."""
+    import gc
+
+    from reconciler.cli import main as cli_main
+
+    (tmp_path / "main.tf").write_text(CONFIG)
+    seen: list[bool] = []
+    original = cli_main._command
+
+    def spy(name: str) -> cli_main.Command:
+        command = original(name)
+
+        def wrapped(args: object, out: object) -> int:
+            seen.append(gc.isenabled())
+            return command(args, out)  # type: ignore[arg-type]
+
+        return wrapped
+
+    gc.disable()
+    cli_main._held_gc.append(True)
+    try:
+        cli_main._command = spy  # type: ignore[assignment]
+        assert main(["validate", "-C", str(tmp_path)]) == 0
+    finally:
+        cli_main._command = original  # type: ignore[assignment]
+        gc.unfreeze()
+        gc.enable()
+    assert seen == [True] and cli_main._held_gc == []
