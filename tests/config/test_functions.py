@@ -27,6 +27,18 @@ def test_the_contract_functions_are_all_there() -> None:
     assert set(named) <= set(FUNCTIONS)
 
 
+def test_every_function_imported_on_first_call_exists() -> None:
+    """The collection, encoding, file and network functions are imported when first called: each name in the
+    table must be one its module defines, or a configuration would learn of a typo only when it calls it."""
+    import importlib
+
+    deferred = {fn.impl.__qualname__ for fn in FUNCTIONS.values() if fn.impl.__qualname__.startswith("functions_")}
+    assert len(deferred) > 60
+    for qualname in deferred:
+        module, name = qualname.split(".")
+        assert callable(getattr(importlib.import_module(f"reconciler.config.{module}"), name)), qualname
+
+
 @pytest.mark.parametrize(("text", "value"), [
     ("length([1, 2, 3])", 3), ("length({a = 1})", 1), ('length("héllo")', 5), ("length([])", 0),
     ('lookup(var.m, "a")', 1), ('lookup(var.m, "z", "d")', "d"), ('lookup({a = null}, "a", 1)', None),
