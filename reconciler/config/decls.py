@@ -161,7 +161,7 @@ def _lifecycle(block: s.Block | None, errors: list[ConfigError]) -> Lifecycle:
         if attr.name not in ("prevent_destroy", "create_before_destroy", "ignore_changes"):
             errors.append(ConfigError(f'unknown lifecycle argument "{attr.name}"', attr.pos,
                                       hint=did_you_mean(attr.name, ["prevent_destroy", "create_before_destroy",
-                                                                "ignore_changes"])))
+                                                                    "ignore_changes"])))
     ignore: list[str] = []
     ic = body.attribute("ignore_changes")
     if ic is not None:

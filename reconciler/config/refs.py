@@ -97,7 +97,7 @@ class _Checker:
             return None
         self.errors.append(ConfigError(f'unknown name "{root}"', ref.pos,
                                        hint=did_you_mean(root, ["var", "local", "count", "each", "path",
-                                                            *sorted(RESOURCE_TYPES)])))
+                                                                *sorted(RESOURCE_TYPES)])))
         return None
 
 
