@@ -17,3 +17,9 @@ def did_you_mean(name: str, options: Iterable[str]) -> str | None:
     """`did you mean "x"?` for the closest option, or None when nothing is close."""
     close = closest(name, options)
     return f'did you mean "{close[0]}"?' if close else None
+
+
+def suffix(name: str, options: Iterable[str]) -> str:
+    """`; did you mean "x"?`, to end a message with, or "" when nothing is close."""
+    found = did_you_mean(name, options)
+    return f"; {found}" if found else ""

@@ -33,7 +33,7 @@ from reconciler.config.valueops import (
     type_name,
 )
 from reconciler.errors import ConfigError, SourcePos
-from reconciler.suggest import closest
+from reconciler.suggest import suffix
 from reconciler.values import UNKNOWN, is_known
 
 
@@ -326,10 +326,9 @@ def lookup_function(name: str, pos: SourcePos) -> Function:
     if fn is None and name.startswith("provider::"):
         raise ConfigError(f'provider-defined function "{name}" is not supported', pos)
     if fn is None:
-        close = closest(name, sorted(FUNCTIONS), n=1)
-        suggestion = f'; did you mean "{close[0]}"?' if close else ""
+        suggestion = suffix(name, sorted(FUNCTIONS))
         raise ConfigError(f'unknown function "{name}"{suggestion}', pos,
-                          hint=None if close else "the functions reconciler offers are Terraform's built-in ones, "
+                          hint=None if suggestion else "the functions reconciler offers are Terraform's built-in ones, "
                           "listed in docs/terraform-language.md")
     return fn
 

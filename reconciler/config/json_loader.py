@@ -25,7 +25,7 @@ from reconciler.config.json_pos import JsonDocument, JsonPos, root_pos
 from reconciler.config.limits import nesting_error
 from reconciler.config.template_text import UnterminatedTemplate, hcl_quoted
 from reconciler.errors import ConfigError, SourcePos
-from reconciler.suggest import closest
+from reconciler.suggest import did_you_mean
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_-]*"
 _STEP = rf'\.{_NAME}|\.[0-9]+|\[[0-9]+\]|\["[^"\\$%]*"\]'
@@ -233,9 +233,8 @@ class _Lowerer:
             elif key in TOP_LEVEL:
                 blocks.extend(self.blocks(key, key, TOP_LEVEL[key], value, JsonPos(root, key)))
             else:
-                close = closest(key, sorted(TOP_LEVEL_NAMES), n=1)
                 raise ConfigError(f'unknown block type "{key}"', JsonPos(root, key),
-                                  hint=f'did you mean "{close[0]}"?' if close else
+                                  hint=did_you_mean(key, sorted(TOP_LEVEL_NAMES)) or
                                   "supported: " + ", ".join(sorted(TOP_LEVEL_NAMES)))
         return s.Body((), tuple(blocks), root)
 

@@ -22,7 +22,7 @@ from reconciler.config.valueops import (
     to_string,
     type_name,
 )
-from reconciler.suggest import closest
+from reconciler.suggest import suffix
 from reconciler.values import UNKNOWN
 
 
@@ -142,8 +142,7 @@ def get_attr(obj: Any, name: str) -> Any:
     if isinstance(obj, dict):
         if name in obj:
             return obj[name]
-        close = closest(name, [str(k) for k in obj], n=1)
-        hint = f'; did you mean "{close[0]}"?' if close else ""
+        hint = suffix(name, [str(k) for k in obj])
         raise ValueProblem(f'unsupported attribute "{name}": the object has no attribute "{name}"{hint}')
     if obj is None:
         raise ValueProblem(f'cannot read attribute "{name}" of a null value')

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import schemas
 from reconciler.config.schema_verdicts import Verdicts
 from reconciler.errors import ConfigError, SourcePos
-from reconciler.suggest import closest
+from reconciler.suggest import did_you_mean
 from reconciler.values import UNKNOWN
 
 if TYPE_CHECKING:
@@ -86,13 +86,12 @@ def _message(err: ValidationError, prefix: str,
     if err.validator == "additionalProperties":
         extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
         name = extra[0] if extra else "?"
-        close = closest(name, err.schema.get("properties", {}), n=1)
         full = f"{where}.{name}" if where else name
         block = ".".join(str(p) for p in [*([prefix] if prefix else []), *err.absolute_path] if not isinstance(p, int))
         refused = _unsupported(unsupported or {}, block, name, full)
         if refused:
             return refused, None
-        return f'unknown argument "{full}"', (f'did you mean "{close[0]}"?' if close else None)
+        return f'unknown argument "{full}"', did_you_mean(name, err.schema.get("properties", {}))
     if err.validator == "required":
         missing = err.message.split("'")[1] if "'" in err.message else err.message
         full = f"{where}.{missing}" if where else missing
@@ -169,27 +168,18 @@ class BlockSchema:
         found = self._memo.get(memo_key)
         if found is None:
             key = memo_key[0]
-            kept = key not in self._secret
-            if kept and memo_key in self.verdicts:
-                found = []
-            else:
-                found = [_message(e, key, self.unsupported) for e in self._props[key].iter_errors(value)]
-                if not found and kept:
-                    self.verdicts.add(memo_key)
-            self._memo[memo_key] = found
+            found = self._memo[memo_key] = self.verdicts.problems(
+                None if key in self._secret else memo_key,
+                lambda: [_message(e, key, self.unsupported) for e in self._props[key].iter_errors(value)])
         return found
 
     def _rule_holds(self, i: int, frozen: tuple[tuple[str, Any], ...], projection: Mapping[str, Any]) -> bool:
         valid = self._rule_memo.get((i, frozen))
         if valid is None:
-            key = ("\0rule", i, frozen)
             kept = not any(name in self._secret for name, _ in frozen)
-            valid = kept and key in self.verdicts
-            if not valid:
-                valid = self._rules[i][0].is_valid(projection)
-                if valid and kept:
-                    self.verdicts.add(key)
-            self._rule_memo[i, frozen] = valid
+            valid = self._rule_memo[i, frozen] = not self.verdicts.problems(
+                ("\0rule", i, frozen) if kept else None,
+                lambda: [] if self._rules[i][0].is_valid(projection) else [i])
         return valid
 
     def check(self, values: Mapping[str, Any], pos_of: Callable[[str], SourcePos], *,
@@ -201,9 +191,8 @@ class BlockSchema:
             for key in present:
                 if key not in self.properties:
                     refused = _unsupported(self.unsupported, "", key, key)
-                    close = closest(key, self.properties, n=1)
                     errors.append(ConfigError(refused or f'unknown argument "{key}"', pos_of(key),
-                                              hint=f'did you mean "{close[0]}"?' if close and not refused else None))
+                                              hint=None if refused else did_you_mean(key, self.properties)))
         for key in self.required if not self._required <= present.keys() else ():
             if key not in present:
                 errors.append(ConfigError(f'missing required argument "{key}"', pos_of(""),
@@ -234,12 +223,8 @@ class BlockSchema:
         key = self._plain_key(whole)
         found = self._plain_memo.get(key) if key is not None else None
         if found is None:
-            if key is not None and key in self.verdicts:
-                found = []
-            else:
-                found = [_message(e, "", self.unsupported) for e in self._whole.iter_errors(whole)]
-                if not found and key is not None:
-                    self.verdicts.add(key)
+            found = self.verdicts.problems(
+                key, lambda: [_message(e, "", self.unsupported) for e in self._whole.iter_errors(whole)])
             if key is not None:
                 self._plain_memo[key] = found
         return [ConfigError(f"{what}: {msg}", pos, hint=hint) for msg, hint in found]

@@ -17,13 +17,14 @@ from __future__ import annotations
 import atexit
 import hashlib
 import json
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from reconciler import cache as store
 
+T = TypeVar("T")
 KIND = "verdicts"
 MAX_KEPT = 200_000  # digests per schema; past that a run's new ones are not added (16 bytes each)
 # the code that decides a verdict: ours, and jsonschema's keywords, types and formats
@@ -56,6 +57,16 @@ class Verdicts:
 
     def __contains__(self, key: Hashable) -> bool:
         return digest(key) in self._passed
+
+    def problems(self, key: Hashable | None, check: Callable[[], list[T]]) -> list[T]:
+        """No problems when check `key` is known to pass; else `check()`'s, and a check that passed is kept.
+        A None key is a check that must not be kept (it reads a secret's value): it always runs."""
+        if key is not None and key in self:
+            return []
+        found = check()
+        if not found and key is not None:
+            self.add(key)
+        return found
 
     def add(self, key: Hashable) -> None:
         """A check that passed, to be kept when the process exits."""

@@ -16,7 +16,7 @@ from typing import Any
 from reconciler.config import syntax as s
 from reconciler.config.valueops import ValueProblem, describe, json_encode, set_of, to_bool, to_number, to_string
 from reconciler.errors import ConfigError, SourcePos
-from reconciler.suggest import closest
+from reconciler.suggest import suffix
 from reconciler.values import UNKNOWN
 
 PRIMITIVES = ("string", "number", "bool", "any")
@@ -82,8 +82,7 @@ def parse_type(expr: s.Expr) -> TypeSpec:
             return TypeSpec(expr.name)
         if expr.name in COLLECTIONS:  # bare `list` / `map` means list(any) / map(any), as in Terraform
             return TypeSpec(expr.name, elem=TypeSpec("any"))
-        close = closest(expr.name, TYPE_NAMES, n=1)
-        raise _bad(f'unknown type "{expr.name}"' + (f'; did you mean "{close[0]}"?' if close else ""), expr.pos)
+        raise _bad(f'unknown type "{expr.name}"' + suffix(expr.name, TYPE_NAMES), expr.pos)
     if isinstance(expr, s.Call):
         name = expr.name
         if name in COLLECTIONS:
@@ -97,8 +96,7 @@ def parse_type(expr: s.Expr) -> TypeSpec:
             return _object(_one_arg(expr), expr.pos)
         if name == "optional":
             raise _bad("optional(...) can only be used for an attribute inside object({...})", expr.pos)
-        close = closest(name, TYPE_NAMES, n=1)
-        raise _bad(f'unknown type "{name}"' + (f'; did you mean "{close[0]}"?' if close else ""), expr.pos)
+        raise _bad(f'unknown type "{name}"' + suffix(name, TYPE_NAMES), expr.pos)
     if isinstance(expr, s.Literal) and isinstance(expr.value, str):
         raise _bad("a type is written without quotes", expr.pos, hint=f"write type = {expr.value}")
     raise _bad("expected a type such as string, number, bool, list(string), map(number) or object({...})",
