@@ -59,8 +59,20 @@ def main() -> int:
                          headers={"Authorization": "Bearer bench", "Content-Type": "application/json"})
             json.loads(conn.getresponse().read())
 
+        from hcloud.images import Image
+        from hcloud.locations import Location
+        from hcloud.server_types import ServerType
+        from hcloud.servers import ServerCreatePublicNetwork
+
+        def typed() -> object:  # what the provider called before: the SDK's typed create and typed answer
+            return client.servers.create(name=f"p{next(names)}", server_type=ServerType(name="cx23"),
+                                         image=Image(name="ubuntu-24.04"), location=Location(name="fsn1"),
+                                         labels={"bench": "post-cost"},
+                                         public_net=ServerCreatePublicNetwork(enable_ipv4=True, enable_ipv6=True))
+
         layers: dict[str, Callable[[], object]] = {
-            "provider create_server (hcloud ServersClient.create)": lambda: api.create_server("bench", config()),
+            "provider create_server (Client.request, plain views)": lambda: api.create_server("bench", config()),
+            "hcloud ServersClient.create (typed models)": typed,
             "hcloud Client.request (no typed models)": lambda: client.request("POST", "/servers", json=wire()),
             "http.client alone (no requests, no urllib3)": raw,
         }
