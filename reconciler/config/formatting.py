@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from decimal import Decimal
 from typing import Any
 
 from reconciler.config.limits import check_width
@@ -86,6 +85,8 @@ def _go_g(value: float, prec: str | None, verb: str) -> str:
     or >= the precision."""
     if prec is not None:
         return format(value, f".{int(prec or 0) or 1}{verb}")
+    from decimal import Decimal  # here: only %g of a float needs it
+
     d = Decimal(repr(value)).normalize()
     sign, digits, exp = d.as_tuple()
     assert isinstance(exp, int)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-from decimal import Decimal
 from typing import Any
 
 from reconciler.config.limits import MAX_NUMBER_DIGITS
@@ -71,6 +70,8 @@ def format_number(value: int | float) -> str:
         raise ValueProblem("the number is not finite")
     text = repr(value)
     if "e" in text or "E" in text:
+        from decimal import Decimal  # here: only exponent forms need it, and `validate` seldom meets one
+
         text = format(Decimal(text), "f")
     return text
 
@@ -148,6 +149,8 @@ def _all_equal(pairs: Any) -> Any:
 def _whole_floats(value: Any) -> Any:
     """Integral floats past int range as the integers they print as (1e21 -> 1000000000000000000000)."""
     if isinstance(value, float) and value.is_integer():
+        from decimal import Decimal
+
         return int(format(Decimal(repr(value)), "f"))
     if isinstance(value, (list, tuple)):
         return [_whole_floats(v) for v in value]
