@@ -102,6 +102,7 @@ class ObservedResource:
 
 @dataclass(frozen=True)
 class PlanRequest:
+    """One resource for a provider to plan: its evaluated configuration and what state recorded."""
     address: str
     type: str
     config: Mapping[str, Any]  # evaluated configuration; may hold UNKNOWN
@@ -158,6 +159,7 @@ class RefreshRequest:
 
 @dataclass(frozen=True)
 class RefreshResponse:
+    """What a refresh found of the recorded resources, and what it adopted by labels."""
     found: Mapping[str, ObservedResource]  # recorded address -> what exists now
     gone: frozenset[str]  # recorded addresses whose object no longer exists
     adopted: Mapping[str, ObservedResource] = field(default_factory=dict)  # unrecorded, found by labels
@@ -182,6 +184,7 @@ class Journal(Protocol):
 
 @dataclass(frozen=True)
 class ApplyRequest:
+    """One step for a provider to carry out."""
     address: str
     type: str
     action: Action  # CREATE, UPDATE, DELETE for clouds; INSTALL, NIXOS_UPDATE for machines
@@ -206,6 +209,7 @@ class ApplyResponse:
 
 @dataclass(frozen=True)
 class ImportRequest:
+    """Adopt an existing object under an address (`reconciler import`)."""
     address: str
     type: str
     id: str
@@ -213,6 +217,7 @@ class ImportRequest:
 
 @dataclass(frozen=True)
 class Price:
+    """A monthly price and where it came from."""
     monthly: float
     currency: str
     source: str  # "api /pricing 2026-11-21", "providers/google/prices.json (2026-11-01)"

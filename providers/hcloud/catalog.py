@@ -22,6 +22,7 @@ BUNDLED = Path(__file__).with_name("prices.json")
 
 @dataclass(frozen=True)
 class LocationPrice:
+    """A server type's price in one location."""
     monthly_net: float
     monthly_gross: float
     hourly_net: float
@@ -62,6 +63,7 @@ def _day(text: Any) -> date:
 
 @dataclass(frozen=True)
 class ServerTypeSpec:
+    """A Hetzner server type: its size, architecture, prices and deprecations."""
     id: int
     name: str
     cores: int
@@ -85,6 +87,7 @@ class ServerTypeSpec:
 
 @dataclass(frozen=True)
 class Catalog:
+    """Every server type, with where the figures came from."""
     types: Mapping[str, ServerTypeSpec]
     currency: str
     source: str  # shown with every price: where it came from and when

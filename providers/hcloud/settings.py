@@ -19,6 +19,7 @@ DEFAULT_BUDGET = 3600.0  # requests an hour, one regained a second: Hetzner's de
 
 @dataclass(frozen=True)
 class HcloudSettings:
+    """The `provider "hcloud"` block's settings."""
     token: str | None
     endpoint: str = DEFAULT_ENDPOINT
     poll_interval: float = DEFAULT_POLL

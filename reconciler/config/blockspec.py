@@ -14,6 +14,7 @@ from functools import cache
 
 @dataclass(frozen=True)
 class BlockSpec:
+    """How a block type nests in the JSON syntax: its labels and its known sub-blocks."""
     labels: int = 0
     blocks: Mapping[str, BlockSpec] = field(default_factory=dict)
     # True: the JSON value is {label: body} but the body holds arbitrary attributes (locals-like)

@@ -22,6 +22,7 @@ META_ATTRIBUTES = frozenset({"count", "for_each", "depends_on", "enabled", "prov
 
 @dataclass(frozen=True)
 class VariableDecl:
+    """A `variable` block."""
     name: str
     type_expr: s.Expr | None
     default: s.Expr | None
@@ -33,6 +34,7 @@ class VariableDecl:
 
 @dataclass(frozen=True)
 class Lifecycle:
+    """A resource's `lifecycle` block."""
     prevent_destroy: bool = False
     create_before_destroy: bool = False
     ignore_changes: tuple[str, ...] = ()
@@ -40,6 +42,7 @@ class Lifecycle:
 
 @dataclass(frozen=True)
 class ResourceDecl:
+    """A `resource` block, nested blocks lowered to attribute values."""
     type: str
     name: str
     attributes: Mapping[str, s.Expr]  # nested blocks already lowered to tuples of objects
@@ -63,6 +66,7 @@ class ResourceDecl:
 
 @dataclass(frozen=True)
 class OutputDecl:
+    """An `output` block."""
     name: str
     expr: s.Expr
     sensitive: bool
@@ -82,6 +86,7 @@ class BlockDecl:
 
 @dataclass(frozen=True)
 class RoleDecl:
+    """A role of an inventory service: which machines take it."""
     name: str
     attributes: Mapping[str, s.Expr]  # machines, tags, after
     pos: SourcePos
@@ -89,6 +94,7 @@ class RoleDecl:
 
 @dataclass(frozen=True)
 class ServiceDecl:
+    """An inventory `service` block and its roles."""
     name: str
     roles: tuple[RoleDecl, ...]
     settings: s.Expr | None
@@ -97,6 +103,7 @@ class ServiceDecl:
 
 @dataclass(frozen=True)
 class VarsFileDecl:
+    """A file a `vars` generator writes."""
     name: str
     attributes: Mapping[str, s.Expr]
     pos: SourcePos
@@ -104,6 +111,7 @@ class VarsFileDecl:
 
 @dataclass(frozen=True)
 class VarsDecl:
+    """A `vars` block: generated secrets and the files they go to."""
     name: str
     attributes: Mapping[str, s.Expr]
     files: tuple[VarsFileDecl, ...]
@@ -112,6 +120,7 @@ class VarsDecl:
 
 @dataclass(frozen=True)
 class Declarations:
+    """Everything a configuration declares, by kind and name."""
     variables: Mapping[str, VariableDecl] = field(default_factory=dict)
     locals: Mapping[str, s.Attribute] = field(default_factory=dict)
     providers: Mapping[str, BlockDecl] = field(default_factory=dict)

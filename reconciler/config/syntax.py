@@ -16,6 +16,7 @@ from reconciler.errors import SourcePos
 # ---------------------------------------------------------------------------------------------- expressions
 @dataclass(frozen=True, slots=True)
 class Expr:
+    """An expression of the configuration language, where it starts in its file."""
     pos: SourcePos
 
 
@@ -89,6 +90,7 @@ class Splat(Expr):
 
 @dataclass(frozen=True, slots=True)
 class Call(Expr):
+    """A function call: `name(args...)`, the last argument expanded with `...`."""
     name: str
     args: tuple[Expr, ...]
     expand_last: bool = False  # f(a, b...)
@@ -96,6 +98,7 @@ class Call(Expr):
 
 @dataclass(frozen=True, slots=True)
 class Conditional(Expr):
+    """`cond ? then : otherwise`."""
     cond: Expr
     then: Expr
     otherwise: Expr
@@ -103,6 +106,7 @@ class Conditional(Expr):
 
 @dataclass(frozen=True, slots=True)
 class BinaryOp(Expr):
+    """An operator between two operands."""
     op: str  # one of: || && == != < > <= >= + - * / %
     left: Expr
     right: Expr
@@ -110,12 +114,14 @@ class BinaryOp(Expr):
 
 @dataclass(frozen=True, slots=True)
 class UnaryOp(Expr):
+    """Negation (`-`) or logical not (`!`)."""
     op: str  # "-" or "!"
     operand: Expr
 
 
 @dataclass(frozen=True, slots=True)
 class TupleExpr(Expr):
+    """A tuple constructor: `[a, b, ...]`."""
     items: tuple[Expr, ...]
 
 
@@ -142,6 +148,7 @@ class ForExpr(Expr):
 # ---------------------------------------------------------------------------------------------- structure
 @dataclass(frozen=True, slots=True)
 class Attribute:
+    """`name = expr` in a body."""
     name: str
     expr: Expr
     pos: SourcePos
@@ -149,6 +156,7 @@ class Attribute:
 
 @dataclass(frozen=True, slots=True)
 class Body:
+    """What a file or a block holds: its attributes and nested blocks, in source order."""
     attributes: tuple[Attribute, ...]
     blocks: tuple[Block, ...]
     pos: SourcePos
@@ -165,6 +173,7 @@ class Body:
 
 @dataclass(frozen=True, slots=True)
 class Block:
+    """`type "label"... { body }`."""
     type: str
     labels: tuple[str, ...]
     body: Body
@@ -173,6 +182,7 @@ class Block:
 
 @dataclass(frozen=True, slots=True)
 class SourceFile:
+    """One parsed configuration file; its text is kept for error excerpts."""
     path: str
     body: Body
     text: str = field(default="", repr=False, compare=False)

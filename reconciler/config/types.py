@@ -26,6 +26,7 @@ TYPE_NAMES = (*PRIMITIVES, *COLLECTIONS, "tuple", "object")
 
 @dataclass(frozen=True)
 class ObjectAttribute:
+    """One attribute of an `object({...})` type, optional with a default or not."""
     name: str
     type: TypeSpec
     optional: bool = False

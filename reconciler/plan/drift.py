@@ -11,6 +11,7 @@ from reconciler.state.document import StateDoc
 
 @dataclass(frozen=True)
 class Drift:
+    """A difference between state and what a refresh found."""
     address: str
     kind: str  # "changed" | "deleted" | "adopted" | "running"
     detail: str

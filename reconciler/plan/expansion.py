@@ -20,6 +20,7 @@ from reconciler.values import UNKNOWN, is_known
 
 @dataclass(frozen=True)
 class InstanceSpec:
+    """One instance of a resource after `count` or `for_each`."""
     address: str
     decl: ResourceDecl
     key: str | int | None

@@ -18,6 +18,7 @@ PLAN_FORMAT_VERSION = 1
 
 @dataclass(frozen=True)
 class ResourceChange:
+    """What the plan does to one resource, and why."""
     address: str
     type: str
     name: str
@@ -50,6 +51,7 @@ class OutputChange:
 
 @dataclass(frozen=True)
 class CostLine:
+    """The monthly cost of one currency before and after the plan."""
     currency: str
     before: float
     after: float
@@ -70,6 +72,7 @@ class Cost:
 
 @dataclass(frozen=True, repr=False)
 class Plan:
+    """A plan: the changes, the state and configuration it was made from, and what it will cost."""
     lineage: str
     serial: int
     state_exists: bool

@@ -43,6 +43,7 @@ from reconciler.values import UNKNOWN
 
 @dataclass(frozen=True)
 class PlanOptions:
+    """How to plan: refresh or not, destroy, targets, validate only, refresh only."""
     refresh: bool = True
     destroy: bool = False
     targets: tuple[str, ...] = ()

@@ -32,6 +32,7 @@ class SandboxNotRunning(ReconcilerError):
 
 @dataclass(frozen=True)
 class SandboxDir:
+    """Where a configuration's embedded sandbox keeps its files."""
     config: Path
 
     @property

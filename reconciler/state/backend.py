@@ -12,6 +12,7 @@ from reconciler.state.document import StateDoc
 
 @dataclass(frozen=True)
 class LockInfo:
+    """Who holds the state lock, for what, since when."""
     id: str
     who: str
     operation: str

@@ -59,6 +59,7 @@ class ResourceState:
 
 @dataclass(frozen=True)
 class StateDoc:
+    """The whole state: resources by address, outputs, and the lineage and serial that order its writes."""
     lineage: str
     serial: int = 0
     resources: Mapping[str, ResourceState] = field(default_factory=dict)
