@@ -12,6 +12,7 @@ the network before its first `refresh`, `apply` or `import_resource` call, so `v
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -288,8 +289,6 @@ _LABEL_SAFE = re.compile(r"[^a-z0-9_-]+")
 def address_label(address: str) -> str:
     """A label value for an address that both Hetzner and Google accept: [a-z0-9_-], at most 63 chars,
     unique per address (a hash suffix), stable across runs."""
-    import hashlib  # here: loading OpenSSL is a tenth of what `validate` costs beyond the interpreter
-
     digest = hashlib.sha256(address.encode()).hexdigest()[:10]
     readable = _LABEL_SAFE.sub("-", address.lower()).strip("-_")[:50]
     return f"{readable}-{digest}"

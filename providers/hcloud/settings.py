@@ -10,8 +10,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.config.duration import seconds
-
 DEFAULT_ENDPOINT = "https://api.hetzner.cloud/v1"
 DEFAULT_POLL = 0.5
 DEFAULT_BUDGET = 3600.0  # requests an hour, one regained a second: Hetzner's default until its headers say
@@ -54,5 +52,10 @@ class HcloudSettings:
         token = settings.get("token") or env.get("HCLOUD_TOKEN") or None
         endpoint = str(settings.get("endpoint") or env.get("HCLOUD_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
         poll = settings.get("poll_interval")  # a Go duration ("500ms"), as the Terraform provider types it
-        return cls(str(token) if token else None, endpoint, seconds(poll) if poll else DEFAULT_POLL,
+        interval = DEFAULT_POLL
+        if poll:
+            from reconciler.config.duration import seconds  # decimal: loaded only for those who set it
+
+            interval = seconds(poll)
+        return cls(str(token) if token else None, endpoint, interval,
                    str(settings.get("poll_function") or "exponential"))

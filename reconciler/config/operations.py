@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from reconciler.config.valueops import (
@@ -40,6 +39,8 @@ def _divide(a: int | float, b: int | float) -> int | float:
         raise ValueProblem("division by zero")
     if isinstance(a, int) and isinstance(b, int) and a % b == 0:
         return a // b
+    from decimal import Decimal  # here, as in _exact: only arithmetic with a fraction needs it
+
     return normalize_number(float(Decimal(repr(a)) / Decimal(repr(b))))
 
 
@@ -59,6 +60,8 @@ def _exact(op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
     def run(a: int | float, b: int | float) -> int | float:
         if isinstance(a, int) and isinstance(b, int):
             return op(a, b)
+        from decimal import Decimal, InvalidOperation  # loaded by the first fraction: `validate` seldom has one
+
         try:
             return normalize_number(float(op(Decimal(repr(a)), Decimal(repr(b)))))
         except InvalidOperation:
