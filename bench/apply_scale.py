@@ -7,7 +7,11 @@ from inside that process, so the walk (first step started -> last step finished)
 interpreter's start-up and the plan. Then the same apply again, with nothing to do: the requests it makes
 (goal: at most ceil(N/50) + 1) and its CPU time (goal: under 1 s for 200).
 
-    python bench/apply_scale.py                    # 50 and 200 servers, 3 s creates
+Each size runs `--runs` times, each against a fresh emulator, and the ratio's goal (at most 1.10) is judged
+on their median, as the other benches judge theirs: one run moves with the machine's speed at that moment.
+Every run's ratio is printed. The no-op apply's goals hold in every run.
+
+    python bench/apply_scale.py                    # 50 and 200 servers, 3 s creates, 3 runs of each
     python bench/apply_scale.py --servers 200 --parallelism 100
 """
 
@@ -18,6 +22,7 @@ import json
 import math
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -123,7 +128,9 @@ def cpu_of(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def bench(n: int, create_seconds: float, parallelism: int) -> bool:
+def bench(n: int, create_seconds: float, parallelism: int) -> tuple[float | None, bool]:
+    """One apply of `n` servers and the no-op apply after it: (walk / critical path or None if the apply
+    failed, whether the no-op apply met its goals)."""
     knobs = {"durations": {"create_server": create_seconds, "start_server": 0.0}}
     emu = subprocess.Popen([sys.executable, "-m", "providers.hcloud.emulator", "--knobs", json.dumps(knobs)],
                            cwd=ROOT, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
@@ -140,7 +147,7 @@ def bench(n: int, create_seconds: float, parallelism: int) -> bool:
             requests = control(endpoint, "/_emulator/requests")["requests"]
             if code != 0 or len(spans) != n:
                 print(f"apply of {n} servers FAILED (exit {code}, {len(spans)} steps timed)")
-                return False
+                return None, False
             first = min(s[0] for s in spans.values())
             last = max(s[2] for s in spans.values())
             posted = sorted(s[1] - first for s in spans.values())
@@ -152,8 +159,7 @@ def bench(n: int, create_seconds: float, parallelism: int) -> bool:
             print(f"apply of {n} servers, {create_seconds:g} s creates, --parallelism {parallelism}:")
             print(f"  walk (first step start -> last step end)  {walk:7.2f} s")
             print(f"  critical path (one create)                {critical:7.2f} s")
-            print(f"  walk / critical path                      {ratio:7.3f}   goal <= {GOAL_RATIO:.2f}  "
-                  f"{'met' if ratio <= GOAL_RATIO else 'NOT met'}")
+            print(f"  walk / critical path                      {ratio:7.3f}   (the goal is for the median of runs)")
             print(f"  step time min / median / max              {steps[0]:.2f} / {steps[len(steps) // 2]:.2f} / "
                   f"{steps[-1]:.2f} s")
             print(f"  POST answered after walk start, min / median / max  {posted[0]:.2f} / "
@@ -177,7 +183,7 @@ def bench(n: int, create_seconds: float, parallelism: int) -> bool:
             cpu_goal = GOAL_NOOP_CPU
             print(f"  no-op apply: cpu {cpu:.2f} s (wall {wall:.2f} s), goal < {cpu_goal:.2f} s (for 200)  "
                   f"{'met' if cpu < cpu_goal else 'NOT met'}")
-            return code == 0 and ratio <= GOAL_RATIO and total <= goal and cpu < cpu_goal
+            return ratio, code == 0 and total <= goal and cpu < cpu_goal
     finally:
         emu.terminate()
         emu.wait(timeout=10)
@@ -188,6 +194,8 @@ def main() -> int:
     parser.add_argument("--servers", type=int, action="append", help="how many servers (repeatable; default 50, 200)")
     parser.add_argument("--create-seconds", type=float, default=3.0, help="emulated duration of a create")
     parser.add_argument("--parallelism", type=int, default=250, help="apply's --parallelism")
+    parser.add_argument("--runs", type=int, default=3,
+                        help="applies of each size, each against a fresh emulator; the goal is judged on the median")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--timings", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -195,8 +203,20 @@ def main() -> int:
         return child(args.child, args.parallelism, args.timings)
     ok = True
     for n in args.servers or [50, 200]:
-        ok = bench(n, args.create_seconds, args.parallelism) and ok
-        print()
+        ratios = []
+        for _ in range(args.runs):
+            ratio, noop_ok = bench(n, args.create_seconds, args.parallelism)
+            ok = ok and noop_ok and ratio is not None
+            if ratio is not None:
+                ratios.append(ratio)
+            print()
+        if ratios:
+            median = statistics.median(ratios)
+            print(f"apply of {n} servers, walk / critical path in {len(ratios)} runs: "
+                  f"{', '.join(f'{r:.3f}' for r in ratios)}; median {median:.3f}, goal <= {GOAL_RATIO:.2f}  "
+                  f"{'met' if median <= GOAL_RATIO else 'NOT met'}")
+            print()
+            ok = ok and median <= GOAL_RATIO
     print("goals met" if ok else "GOALS MISSED")
     return 0 if ok else 1
 
