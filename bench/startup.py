@@ -36,7 +36,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 GOAL = 10.0
-PYTHON = sys.executable  # replaced by a clean interpreter in main()
 
 SMALL = """
 variable "size" {
@@ -101,13 +100,20 @@ def timed(argv: list[str], runs: int, env: dict[str, str]) -> tuple[float, float
     return timed_together([(argv, env)], runs)[0]
 
 
-def imported(args: list[str], env: dict[str, str]) -> list[str]:
+def imported(python: str, args: list[str], env: dict[str, str]) -> list[str]:
     """Which of HEAVY a command has imported by the time it ends."""
     probe = PROBE % json.dumps(list(HEAVY))
-    proc = subprocess.run([PYTHON, "-c", probe, json.dumps(args)], env=env, capture_output=True, text=True,
+    proc = subprocess.run([python, "-c", probe, json.dumps(args)], env=env, capture_output=True, text=True,
                           timeout=120)
     found: list[str] = json.loads(proc.stderr.strip().splitlines()[-1])
     return found
+
+
+def import_cost(python: str, prelude: str, module: str, runs: int, env: dict[str, str]) -> float:
+    """Median CPU seconds of importing `module` in a fresh process, after `prelude` has run."""
+    code = f"{prelude}; import time; t = time.process_time(); import {module}; print(time.process_time() - t)"
+    return statistics.median(float(subprocess.run([python, "-c", code], env=env, capture_output=True, text=True,
+                                                  check=True).stdout) for _ in range(runs))
 
 
 def main() -> int:
@@ -116,14 +122,13 @@ def main() -> int:
     args = parser.parse_args()
     subprocess.run([sys.executable, "-m", "compileall", "-q", "reconciler", "providers"], cwd=ROOT, check=True,
                    capture_output=True)
-    global PYTHON
     with tempfile.TemporaryDirectory(prefix="startup-bench-") as tmp:
-        PYTHON, path = clean_python(Path(tmp) / "venv")
+        python, path = clean_python(Path(tmp) / "venv")
         env = {**os.environ, "PYTHONPATH": path, "RECONCILER_CACHE_DIR": str(Path(tmp) / "cache")}
         (Path(tmp) / "main.tf").write_text(SMALL)
-        command = [PYTHON, "-m", "reconciler", "validate", "-C", tmp]
+        command = [python, "-m", "reconciler", "validate", "-C", tmp]
         (bare_cpu, bare_wall), (val_cpu, val_wall), (cold_cpu, cold_wall) = timed_together(
-            [([PYTHON, "-c", "pass"], env), (command, env), (command, {**env, "RECONCILER_CACHE_DIR": "off"})],
+            [([python, "-c", "pass"], env), (command, env), (command, {**env, "RECONCILER_CACHE_DIR": "off"})],
             args.runs)
         print(f"bare interpreter (python -c pass):  cpu {bare_cpu * 1000:6.0f} ms   wall {bare_wall * 1000:6.0f} ms")
         print(f"validate of a small config, warm:   cpu {val_cpu * 1000:6.0f} ms   wall {val_wall * 1000:6.0f} ms")
@@ -137,27 +142,24 @@ def main() -> int:
         print("what each command has imported of the heavy modules by its end:")
         for command in (["validate", "-C", tmp], ["plan", "--no-refresh", "-C", tmp], ["state", "list", "-C", tmp],
                         ["--version"]):
-            print(f"  {' '.join(c for c in command if c != tmp):24s} {', '.join(imported(command, env)) or '-'}")
+            found = imported(python, command, env)
+            print(f"  {' '.join(c for c in command if c != tmp):24s} {', '.join(found) or '-'}")
         print()
         print("Compute Engine SDK, imported alone (cpu, median):")
         full = "import google.cloud.compute_v1"
         ours = "from providers.google import sdk; sdk.load()"
         for label, code in (("google.cloud.compute_v1 (whole package)", full),
                             ("providers.google.sdk.load() (3 services)", ours)):
-            cpu, _ = timed([PYTHON, "-c", code], args.runs, env)
+            cpu, _ = timed([python, "-c", code], args.runs, env)
             print(f"  {label:44s} {(cpu - bare_cpu) * 1000:6.0f} ms")
+        prelude = "from providers.google import sdk; sdk._package()"
+        types = "google.cloud.compute_v1.types.compute"
         for service in ("instances", "zone_operations", "accelerator_types"):
-            code = (f"from providers.google import sdk; sdk._package(); import google.cloud.compute_v1.types.compute; "
-                    f"import time, resource; t = time.process_time(); "
-                    f"import google.cloud.compute_v1.services.{service}; print(time.process_time() - t)")
-            costs = [float(subprocess.run([PYTHON, "-c", code], env=env, capture_output=True, text=True,
-                                          check=True).stdout) for _ in range(args.runs)]
-            print(f"  services.{service:35s} {statistics.median(costs) * 1000:6.0f} ms (after the shared types)")
-        code = ("from providers.google import sdk; sdk._package(); import time; t = time.process_time(); "
-                "import google.cloud.compute_v1.types.compute; print(time.process_time() - t)")
-        costs = [float(subprocess.run([PYTHON, "-c", code], env=env, capture_output=True, text=True,
-                                      check=True).stdout) for _ in range(args.runs)]
-        print(f"  {'types.compute (the message types, shared)':44s} {statistics.median(costs) * 1000:6.0f} ms")
+            cost = import_cost(python, f"{prelude}; import {types}", f"google.cloud.compute_v1.services.{service}",
+                               args.runs, env)
+            print(f"  services.{service:35s} {cost * 1000:6.0f} ms (after the shared types)")
+        cost = import_cost(python, prelude, types, args.runs, env)
+        print(f"  {'types.compute (the message types, shared)':44s} {cost * 1000:6.0f} ms")
     return 0 if max(ratio_cpu, ratio_wall) <= GOAL else 1
 
 

@@ -3,10 +3,7 @@ changed text or name is parsed anew, errors are never cached, and a broken or un
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +11,7 @@ import pytest
 from reconciler.config import parse_cache
 from reconciler.config.hcl_loader import load_hcl_text
 from reconciler.errors import ConfigError
+from tests.startup_probe import validate_imports
 
 TEXT = 'variable "size" {\n  default = "cx23"\n}\n\nresource "hcloud_server" "web" {\n  name = "web"\n}\n'
 
@@ -78,9 +76,6 @@ def test_a_repeated_validate_does_not_import_the_parser(tmp_path: Path) -> None:
     (tmp_path / "main.tf").write_text(TEXT.replace('  name = "web"\n', '  name = "web"\n  server_type = "cx23"\n'
                                                    '  image = "ubuntu-24.04"\n'))
     env = {**os.environ, parse_cache.CACHE_ENV: str(tmp_path / "cache")}
-    probe = ("import json, sys\nfrom reconciler.cli.main import main\ncode = main(['validate', '-C', sys.argv[1]])\n"
-             "print(json.dumps([code, 'lark' in sys.modules, 'hcl2' in sys.modules]))\n")
-    runs = [json.loads(subprocess.run([sys.executable, "-c", probe, str(tmp_path)], env=env, capture_output=True,
-                                      text=True, check=True).stdout.splitlines()[-1]) for _ in range(2)]
-    assert runs[0] == [0, True, True]  # parsed: the parser was loaded
-    assert runs[1] == [0, False, False]  # read back: neither hcl2 nor lark was imported
+    runs = [validate_imports(tmp_path, env, ["hcl2", "lark"]) for _ in range(2)]
+    assert runs[0] == (0, ["hcl2", "lark"])  # parsed: the parser was loaded
+    assert runs[1] == (0, [])  # read back: neither hcl2 nor lark was imported
