@@ -11,6 +11,11 @@ Each size runs `--runs` times, each against a fresh emulator, and the ratio's go
 on their median, as the other benches judge theirs: one run moves with the machine's speed at that moment.
 Every run's ratio is printed. The no-op apply's goals hold in every run.
 
+After the no-op apply, each run times the floor under the walk on this machine at that moment: the same N
+creates sent through the provider's client alone (`HcloudApi.create_server`: the official hcloud client,
+requests, urllib3), from as many threads as the apply has, to the same emulator, with nothing else in the
+process. The walk cannot be shorter than one create plus that; what it takes beyond is the apply's own.
+
     python bench/apply_scale.py                    # 50 and 200 servers, 3 s creates, 3 runs of each
     python bench/apply_scale.py --servers 200 --parallelism 100
 """
@@ -122,15 +127,40 @@ def run_apply(directory: Path, parallelism: int) -> tuple[int, float, float, dic
     return proc.returncode, wall, cpu, found
 
 
+def client_floor(endpoint: str, n: int, parallelism: int) -> float:
+    """Seconds for `n` creates through the provider's API client alone, from the apply's number of threads."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    sys.path.insert(0, str(ROOT))
+    from providers.hcloud.api import HcloudApi
+    from providers.hcloud.settings import HcloudSettings
+    from reconciler.apply.runner import MAX_THREADS
+
+    api = HcloudApi(HcloudSettings("bench", endpoint))
+
+    def create(i: int) -> object:
+        return api.create_server("floor", {
+            "name": f"floor{i}", "server_type": "cx23", "image": "ubuntu-24.04", "location": "fsn1", "ssh_keys": [],
+            "firewall_ids": [], "user_data": None, "labels": {"bench": "floor"},
+            "public_net": {"ipv4_enabled": True, "ipv6_enabled": True}})
+
+    with ThreadPoolExecutor(max_workers=min(parallelism, MAX_THREADS) + 4) as threads:
+        list(threads.map(create, range(-4, 0)))  # connections and imports warm, as after the apply's refresh
+        started = time.monotonic()
+        list(threads.map(create, range(n)))
+        return time.monotonic() - started
+
+
 def cpu_of(pid: int) -> float:
     """CPU seconds (user + sys) a running process has used so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def bench(n: int, create_seconds: float, parallelism: int) -> tuple[float | None, bool]:
-    """One apply of `n` servers and the no-op apply after it: (walk / critical path or None if the apply
-    failed, whether the no-op apply met its goals)."""
+def bench(n: int, create_seconds: float, parallelism: int) -> tuple[float | None, float, bool]:
+    """One apply of `n` servers, the no-op apply after it and the client's floor: (walk / critical path or
+    None if the apply failed, (one create + the floor) / critical path, whether the no-op apply met its
+    goals)."""
     knobs = {"durations": {"create_server": create_seconds, "start_server": 0.0}}
     emu = subprocess.Popen([sys.executable, "-m", "providers.hcloud.emulator", "--knobs", json.dumps(knobs)],
                            cwd=ROOT, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
@@ -147,7 +177,7 @@ def bench(n: int, create_seconds: float, parallelism: int) -> tuple[float | None
             requests = control(endpoint, "/_emulator/requests")["requests"]
             if code != 0 or len(spans) != n:
                 print(f"apply of {n} servers FAILED (exit {code}, {len(spans)} steps timed)")
-                return None, False
+                return None, 0.0, False
             first = min(s[0] for s in spans.values())
             last = max(s[2] for s in spans.values())
             posted = sorted(s[1] - first for s in spans.values())
@@ -183,7 +213,12 @@ def bench(n: int, create_seconds: float, parallelism: int) -> tuple[float | None
             cpu_goal = GOAL_NOOP_CPU
             print(f"  no-op apply: cpu {cpu:.2f} s (wall {wall:.2f} s), goal < {cpu_goal:.2f} s (for 200)  "
                   f"{'met' if cpu < cpu_goal else 'NOT met'}")
-            return ratio, code == 0 and total <= goal and cpu < cpu_goal
+            floor = client_floor(endpoint, n, parallelism)
+            least = (critical + floor) / critical
+            print(f"  floor: {n} creates through the provider's client alone, from the apply's threads: {floor:.2f} s; "
+                  f"one create + that = {least:.3f} of the critical path; the walk's own beyond it: "
+                  f"{walk - critical - floor:.2f} s")
+            return ratio, least, code == 0 and total <= goal and cpu < cpu_goal
     finally:
         emu.terminate()
         emu.wait(timeout=10)
@@ -203,18 +238,22 @@ def main() -> int:
         return child(args.child, args.parallelism, args.timings)
     ok = True
     for n in args.servers or [50, 200]:
-        ratios = []
+        ratios, floors = [], []
         for _ in range(args.runs):
-            ratio, noop_ok = bench(n, args.create_seconds, args.parallelism)
+            ratio, floor, noop_ok = bench(n, args.create_seconds, args.parallelism)
             ok = ok and noop_ok and ratio is not None
             if ratio is not None:
                 ratios.append(ratio)
+                floors.append(floor)
             print()
         if ratios:
             median = statistics.median(ratios)
             print(f"apply of {n} servers, walk / critical path in {len(ratios)} runs: "
                   f"{', '.join(f'{r:.3f}' for r in ratios)}; median {median:.3f}, goal <= {GOAL_RATIO:.2f}  "
                   f"{'met' if median <= GOAL_RATIO else 'NOT met'}")
+            beyond = statistics.median([r - f for r, f in zip(ratios, floors, strict=True)])
+            print(f"  the client's floor in the same runs: {', '.join(f'{r:.3f}' for r in floors)}; "
+                  f"the walk beyond it, median {beyond:.3f} of the critical path")
             print()
             ok = ok and median <= GOAL_RATIO
     print("goals met" if ok else "GOALS MISSED")
