@@ -144,11 +144,14 @@ def client_floor(endpoint: str, n: int, parallelism: int) -> float:
             "firewall_ids": [], "user_data": None, "labels": {"bench": "floor"},
             "public_net": {"ipv4_enabled": True, "ipv6_enabled": True}})
 
-    with ThreadPoolExecutor(max_workers=min(parallelism, MAX_THREADS) + 4) as threads:
-        list(threads.map(create, range(-4, 0)))  # connections and imports warm, as after the apply's refresh
-        started = time.monotonic()
-        list(threads.map(create, range(n)))
-        return time.monotonic() - started
+    try:
+        with ThreadPoolExecutor(max_workers=min(parallelism, MAX_THREADS) + 4) as threads:
+            list(threads.map(create, range(-4, 0)))  # connections and imports warm, as after the apply's refresh
+            started = time.monotonic()
+            list(threads.map(create, range(n)))
+            return time.monotonic() - started
+    finally:
+        api.close()
 
 
 def cpu_of(pid: int) -> float:
