@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 GOAL_RATIO = 1.10
 GOAL_NOOP_CPU = 1.0  # seconds of the whole process's CPU, for 200 servers
 
@@ -60,7 +61,6 @@ resource "hcloud_server" "s" {{
 
 def child(directory: str, parallelism: int, timings: str) -> int:
     """Runs inside the CLI's process: time every step through the progress hooks, then run `apply`."""
-    sys.path.insert(0, str(ROOT))
     from reconciler.cli import progress
     from reconciler.cli.main import main
 
@@ -131,7 +131,8 @@ def client_floor(endpoint: str, n: int, parallelism: int) -> float:
     """Seconds for `n` creates through the provider's API client alone, from the apply's number of threads."""
     from concurrent.futures import ThreadPoolExecutor
 
-    sys.path.insert(0, str(ROOT))
+    from hcloud_post_cost import server_body  # bench/, this script's directory
+
     from providers.hcloud.api import HcloudApi
     from providers.hcloud.settings import HcloudSettings
     from reconciler.apply.runner import MAX_THREADS
@@ -139,10 +140,7 @@ def client_floor(endpoint: str, n: int, parallelism: int) -> float:
     api = HcloudApi(HcloudSettings("bench", endpoint))
 
     def create(i: int) -> object:
-        return api.create_server("floor", {
-            "name": f"floor{i}", "server_type": "cx23", "image": "ubuntu-24.04", "location": "fsn1", "ssh_keys": [],
-            "firewall_ids": [], "user_data": None, "labels": {"bench": "floor"},
-            "public_net": {"ipv4_enabled": True, "ipv6_enabled": True}})
+        return api.create_server("floor", server_body(f"floor{i}", {"bench": "floor"}))
 
     try:
         with ThreadPoolExecutor(max_workers=min(parallelism, MAX_THREADS) + 4) as threads:

@@ -28,6 +28,13 @@ from providers.hcloud.api import HcloudApi  # noqa: E402
 from providers.hcloud.settings import HcloudSettings  # noqa: E402
 
 
+def server_body(name: str, labels: dict[str, str]) -> dict[str, Any]:
+    """What the Hetzner provider hands `HcloudApi.create_server` for a plain cx23 server."""
+    return {"name": name, "server_type": "cx23", "image": "ubuntu-24.04", "location": "fsn1", "ssh_keys": [],
+            "firewall_ids": [], "user_data": None, "labels": labels,
+            "public_net": {"ipv4_enabled": True, "ipv6_enabled": True}}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--creates", type=int, default=200, help="creates a round and layer")
@@ -45,9 +52,7 @@ def main() -> int:
         conn = http.client.HTTPConnection(host, int(port))
 
         def config() -> dict[str, Any]:
-            return {"name": f"p{next(names)}", "server_type": "cx23", "image": "ubuntu-24.04", "location": "fsn1",
-                    "ssh_keys": [], "firewall_ids": [], "user_data": None, "labels": {"bench": "post-cost"},
-                    "public_net": {"ipv4_enabled": True, "ipv6_enabled": True}}
+            return server_body(f"p{next(names)}", {"bench": "post-cost"})
 
         def wire() -> dict[str, Any]:
             return {"name": f"p{next(names)}", "server_type": "cx23", "image": "ubuntu-24.04", "location": "fsn1",

@@ -22,7 +22,6 @@ first, as an installed wheel is (with PYTHONDONTWRITEBYTECODE set, every start w
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import statistics
@@ -35,6 +34,10 @@ import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.startup_probe import command_imports  # noqa: E402
+
 GOAL = 10.0
 
 SMALL = """
@@ -52,16 +55,6 @@ resource "hcloud_server" "web" {
 HEAVY = ("hcl2", "lark", "jsonschema", "networkx", "asyncio", "asyncssh", "rich", "hcloud", "requests",
          "google.cloud.compute_v1", "psycopg", "pyrage", "reconciler.apply.runner", "reconciler.nixos")
 
-PROBE = """
-import json, sys
-from reconciler.cli.main import main
-try:
-    main(json.loads(sys.argv[1]))
-except SystemExit:  # --version exits from argparse
-    pass
-heavy = %s
-print(json.dumps(sorted(m for m in heavy if m in sys.modules)), file=sys.stderr)
-"""
 
 
 def clean_python(where: Path) -> tuple[str, str]:
@@ -100,15 +93,6 @@ def timed(argv: list[str], runs: int, env: dict[str, str]) -> tuple[float, float
     return timed_together([(argv, env)], runs)[0]
 
 
-def imported(python: str, args: list[str], env: dict[str, str]) -> list[str]:
-    """Which of HEAVY a command has imported by the time it ends."""
-    probe = PROBE % json.dumps(list(HEAVY))
-    proc = subprocess.run([python, "-c", probe, json.dumps(args)], env=env, capture_output=True, text=True,
-                          timeout=120)
-    found: list[str] = json.loads(proc.stderr.strip().splitlines()[-1])
-    return found
-
-
 def import_cost(python: str, prelude: str, module: str, runs: int, env: dict[str, str]) -> float:
     """Median CPU seconds of importing `module` in a fresh process, after `prelude` has run."""
     code = f"{prelude}; import time; t = time.process_time(); import {module}; print(time.process_time() - t)"
@@ -142,7 +126,7 @@ def main() -> int:
         print("what each command has imported of the heavy modules by its end:")
         for command in (["validate", "-C", tmp], ["plan", "--no-refresh", "-C", tmp], ["state", "list", "-C", tmp],
                         ["--version"]):
-            found = imported(python, command, env)
+            _, found = command_imports(command, env, HEAVY, python)
             print(f"  {' '.join(c for c in command if c != tmp):24s} {', '.join(found) or '-'}")
         print()
         print("Compute Engine SDK, imported alone (cpu, median):")
